@@ -1,0 +1,17 @@
+//! Turning noise into a plan: denoisers, schedules, samplers, guidance and projection.
+//!
+//! # Vocabulary
+//! Used the same way in every module of this crate:
+//! - `k`: a step index of the sampler, counting down from the first denoising step;
+//! - `t`: the model's timestep, an integer in `0..N` with `N = ModelSpec::diffusion_steps`;
+//! - `x_t`: a noisy trajectory at timestep `t`, `[B, H, A + O]` in normalized units, actions
+//!   first and observations after them (Diffuser's layout);
+//! - `x0_hat`: the model's estimate of the clean trajectory;
+//! - `eps_hat`: the model's estimate of the noise.
+
+pub mod error;
+pub mod model;
+pub mod runtime;
+pub mod schedule;
+
+pub use error::{Error, Result};

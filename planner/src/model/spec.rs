@@ -1,0 +1,65 @@
+//! What a model is: its shapes, what it predicts, the diffusion it was trained on, and the
+//! normalizer between a robot's units and its normalized space.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::Normalizer;
+use crate::schedule::ScheduleSpec;
+
+/// What the network's output means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelOutput {
+    /// The noise ε that was added (ε-prediction).
+    Epsilon,
+    /// The clean trajectory x0 (x0-prediction; Diffuser's released configs).
+    Sample,
+    /// The value (expected return) of the noisy trajectory, one number per trajectory.
+    Value,
+}
+
+/// The contract between a trained network and the planner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Planning horizon H, in steps of the environment.
+    pub horizon: usize,
+    /// Action dimension A (the first A entries of a transition).
+    pub action_dim: usize,
+    /// Observation dimension O (the last O entries of a transition).
+    pub observation_dim: usize,
+    /// What the network predicts.
+    pub output: ModelOutput,
+    /// Number N of diffusion steps the model was trained with; its timesteps are `0..N`.
+    pub diffusion_steps: usize,
+    /// The forward-process noise schedule (default: cosine, s = 0.008).
+    #[serde(default)]
+    pub schedule: ScheduleSpec,
+    /// Statistics mapping transitions to normalized space.
+    pub normalizer: Normalizer,
+}
+
+impl ModelSpec {
+    /// Transition dimension A + O: the last axis of every trajectory tensor.
+    #[must_use]
+    pub fn transition_dim(&self) -> usize {
+        self.action_dim + self.observation_dim
+    }
+
+    /// Checks the spec on its own (architecture-specific checks live with the architecture).
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &str, message: String| Error::InvalidSpec { field: format!("spec.{field}"), message };
+        if self.horizon == 0 {
+            return Err(invalid("horizon", "must be at least 1".into()));
+        }
+        if self.observation_dim == 0 {
+            return Err(invalid("observation_dim", "must be at least 1".into()));
+        }
+        if self.diffusion_steps == 0 {
+            return Err(invalid("diffusion_steps", "must be at least 1".into()));
+        }
+        self.schedule.validate()?;
+        self.normalizer.validate(self.transition_dim())
+    }
+}

@@ -1,0 +1,6 @@
+//! The planner crate's integration tests (one binary). Tests that need PyTorch run the
+//! reference scripts in `tests/python/` with `$DIFFPLAN_PYTHON` (set by `scripts/test.sh`).
+
+mod checkpoint_errors;
+mod parity;
+mod reference;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One-time set-up, safe to re-run: Debian packages, then a virtual environment with
+# torch==2.11.0 (+ numpy, safetensors for the reference scripts) in a cache folder outside the
+# clone. Every other script sources this first.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=env.sh
+source "$here/env.sh"
+
+need_apt=()
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if ((${#need_apt[@]})); then
+    echo "setup: installing Debian packages: ${need_apt[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+stamp="$DIFFPLAN_VENV/.diffplan-ready"
+if [[ ! -f "$stamp" ]]; then
+    echo "setup: creating $DIFFPLAN_VENV with torch==$DIFFPLAN_TORCH_VERSION (about 4.6 GB, once)" >&2
+    mkdir -p "$DIFFPLAN_CACHE"
+    [[ -x "$DIFFPLAN_VENV/bin/python" ]] || python3 -m venv "$DIFFPLAN_VENV"
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q \
+        "torch==$DIFFPLAN_TORCH_VERSION" "numpy>=2,<3" "safetensors>=0.4"
+    touch "$stamp"
+fi
+
+found="$("$DIFFPLAN_PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
+if [[ "$found" != "$DIFFPLAN_TORCH_VERSION" ]]; then
+    echo "setup: $DIFFPLAN_VENV has torch $found, diffplan needs $DIFFPLAN_TORCH_VERSION;" \
+         "delete that folder and run scripts/setup.sh again" >&2
+    exit 1
+fi
