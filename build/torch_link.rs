@@ -10,6 +10,7 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=build/torch_link.rs");
+    record_locked_versions();
     let Some(lib_dir) = std::env::var_os("DEP_TCH_LIBTORCH_LIB") else {
         return;
     };
@@ -22,15 +23,29 @@ fn main() {
     }
     println!("cargo:rustc-link-arg=-Wl,--as-needed");
     println!("cargo:rustc-env=DIFFPLAN_LIBTORCH_LIB={}", lib_dir.display());
-    // pip's torch keeps its version next to lib/: torch/version.py, `__version__ = '2.11.0+cu130'`.
-    let version_file = lib_dir.join("../version.py");
-    println!("cargo:rerun-if-changed={}", version_file.display());
-    let version = std::fs::read_to_string(&version_file).ok().and_then(|text| {
-        text.lines()
-            .find_map(|line| line.strip_prefix("__version__"))
-            .map(|rest| rest.trim_matches(|c: char| c == ' ' || c == '=' || c == '\'' || c == '"').to_owned())
-    });
-    if let Some(version) = version {
-        println!("cargo:rustc-env=DIFFPLAN_LIBTORCH_VERSION={version}");
+}
+
+/// Exposes the locked versions of the pinned stack as `DIFFPLAN_LOCKED_VERSIONS`
+/// (`name=version,…`), read from the workspace's `Cargo.lock`, for `diffplan doctor`.
+fn record_locked_versions() {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let Some(lock) = Path::new(&manifest_dir).ancestors().map(|dir| dir.join("Cargo.lock")).find(|p| p.is_file())
+    else {
+        return;
+    };
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let Ok(text) = std::fs::read_to_string(&lock) else { return };
+    let pinned = ["tch", "torch-sys", "zenoh", "rerun", "rapier3d", "nalgebra"];
+    let mut found = Vec::new();
+    let mut name = None;
+    for line in text.lines() {
+        if let Some(value) = line.strip_prefix("name = ") {
+            name = Some(value.trim_matches('"').to_owned());
+        } else if let (Some(value), Some(current)) = (line.strip_prefix("version = "), name.take()) {
+            if pinned.contains(&current.as_str()) {
+                found.push(format!("{current}={}", value.trim_matches('"')));
+            }
+        }
     }
+    println!("cargo:rustc-env=DIFFPLAN_LOCKED_VERSIONS={}", found.join(","));
 }

@@ -1,1 +1,42 @@
-fn main() {}
+//! `diffplan`: the command-line application. Parses arguments and dispatches to one file per
+//! subcommand; no math, physics or wire formats live here.
+
+mod bench;
+mod doctor;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A diffusion-policy planner for robots: guided, constraint-projected, observable.
+#[derive(Debug, Parser)]
+#[command(name = "diffplan", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the installation: libtorch, CUDA, threads, versions of the pinned stack.
+    Doctor(doctor::DoctorArgs),
+    /// Measure speed; results are printed as a Markdown table for docs/BENCHMARKS.md.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+    }
+}

@@ -10,16 +10,22 @@ code, so that names match what real Diffuser checkpoints use.
              PyTorch's output `y`).
   export     adds module.pt, a TorchScript export, to a diffplan checkpoint folder: builds the
              architecture its manifest.toml names, loads weights.safetensors strictly, traces.
+  bench      times PyTorch eager forward passes of a checkpoint's network (the baseline of
+             `diffplan bench forward`); prints one JSON object per batch size.
 
 Usage:
   python diffuser_torch.py reference --arch unet --transition 6 --horizon 128 --mults 1,4,8 \
       --out DIR [--attention] [--batch 3] [--steps 64] [--seed 0]
   python diffuser_torch.py export CHECKPOINT_DIR
+  python diffuser_torch.py bench CHECKPOINT_DIR --batches 1,32 --iters 20 --threads 2
 """
 
 import argparse
+import json
 import math
 import os
+import statistics
+import time
 import tomllib
 import warnings
 
@@ -277,8 +283,9 @@ def reference(args):
     save_file({"x": x, "t": t, "y": y.contiguous()}, os.path.join(args.out, "cases.safetensors"))
 
 
-def export(args):
-    with open(os.path.join(args.checkpoint, "manifest.toml"), "rb") as f:
+def load_checkpoint(checkpoint):
+    """The module a diffplan checkpoint folder describes, with its weights, and its spec."""
+    with open(os.path.join(checkpoint, "manifest.toml"), "rb") as f:
         manifest = tomllib.load(f)
     spec, arch = manifest["spec"], manifest["architecture"]
     transition = spec["action_dim"] + spec["observation_dim"]
@@ -288,14 +295,35 @@ def export(args):
     elif arch["kind"] == "value_function":
         module = ValueFunction(transition, spec["horizon"], dim, arch["dim_mults"])
     else:
-        raise SystemExit(f"export: unknown architecture kind {arch['kind']!r} in manifest.toml")
-    module.load_state_dict(load_file(os.path.join(args.checkpoint, "weights.safetensors")), strict=True)
-    module = module.eval()
-    x = torch.zeros(1, spec["horizon"], transition)
+        raise SystemExit(f"unknown architecture kind {arch['kind']!r} in manifest.toml")
+    module.load_state_dict(load_file(os.path.join(checkpoint, "weights.safetensors")), strict=True)
+    return module.eval(), spec["horizon"], transition, spec["diffusion_steps"]
+
+
+def export(args):
+    module, horizon, transition, _ = load_checkpoint(args.checkpoint)
+    x = torch.zeros(1, horizon, transition)
     t = torch.zeros(1, dtype=torch.long)
     staged = os.path.join(args.checkpoint, "module.pt.partial")
     trace(module, x, t).save(staged)
     os.replace(staged, os.path.join(args.checkpoint, "module.pt"))
+
+
+def bench(args):
+    torch.set_num_threads(args.threads)
+    module, horizon, transition, steps = load_checkpoint(args.checkpoint)
+    generator = torch.Generator().manual_seed(0)
+    for batch in args.batches:
+        x = torch.randn(batch, horizon, transition, generator=generator)
+        t = torch.randint(0, steps, (batch,), generator=generator)
+        times = []
+        with torch.no_grad():
+            for i in range(args.warmup + args.iters):
+                start = time.perf_counter()
+                module(x, t)
+                if i >= args.warmup:
+                    times.append(time.perf_counter() - start)
+        print(json.dumps({"batch": batch, "median_ms": 1e3 * statistics.median(times)}), flush=True)
 
 
 def main():
@@ -314,8 +342,14 @@ def main():
     ref.add_argument("--out", required=True)
     exp = commands.add_parser("export", help="add module.pt to a checkpoint folder")
     exp.add_argument("checkpoint")
+    ben = commands.add_parser("bench", help="time PyTorch eager forward passes")
+    ben.add_argument("checkpoint")
+    ben.add_argument("--batches", type=lambda s: [int(b) for b in s.split(",")], default=[1, 32])
+    ben.add_argument("--iters", type=int, default=20)
+    ben.add_argument("--warmup", type=int, default=3)
+    ben.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
-    reference(args) if args.command == "reference" else export(args)
+    {"reference": reference, "export": export, "bench": bench}[args.command](args)
 
 
 if __name__ == "__main__":

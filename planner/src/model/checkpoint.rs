@@ -112,15 +112,16 @@ impl Checkpoint {
     pub fn load_torchscript(&self, device: Device) -> Result<TorchScriptModel> {
         let path = self.dir.join(TORCHSCRIPT_FILE);
         let exported_with = &self.manifest.provenance.torch;
-        if !exported_with.is_empty() && !runtime::same_minor_version(exported_with, runtime::LIBTORCH_VERSION) {
+        let linked = runtime::libtorch_version();
+        if !exported_with.is_empty() && !runtime::same_minor_version(exported_with, &linked) {
             return Err(Error::InvalidSpec {
                 field: "provenance.torch".into(),
                 message: format!(
                     "{}: exported with PyTorch {exported_with}, this build links libtorch {}; \
                      re-export the module with torch=={}",
                     path.display(),
-                    runtime::LIBTORCH_VERSION,
-                    runtime::LIBTORCH_VERSION.split('+').next().unwrap_or_default()
+                    linked,
+                    linked.split('+').next().unwrap_or_default()
                 ),
             });
         }

@@ -12,7 +12,7 @@ use crate::reference::{export_torchscript, spec};
 fn tiny_checkpoint(dir: &Path) -> Checkpoint {
     let architecture = Architecture::TemporalUnet { dim: 8, dim_mults: vec![1, 2], attention: false };
     let model = NativeModel::new(spec(8, 1, 2, ModelOutput::Sample), architecture, Device::Cpu).expect("model");
-    let provenance = Provenance { torch: planner::runtime::LIBTORCH_VERSION.into(), ..Provenance::default() };
+    let provenance = Provenance { torch: planner::runtime::libtorch_version(), ..Provenance::default() };
     Checkpoint::save(dir, &model, provenance).expect("save")
 }
 
@@ -152,7 +152,7 @@ fn torchscript_from_another_torch_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_checkpoint(dir.path());
     export_torchscript(dir.path());
-    edit_manifest(dir.path(), |m| m.replace(&format!("torch = \"{}\"", planner::runtime::LIBTORCH_VERSION), "torch = \"1.13.1\""));
+    edit_manifest(dir.path(), |m| m.replace(&format!("torch = \"{}\"", planner::runtime::libtorch_version()), "torch = \"1.13.1\""));
     let err = Checkpoint::open(dir.path()).expect("open").load_torchscript(Device::Cpu).expect_err("old export accepted");
     assert!(err.to_string().contains("1.13.1") && err.to_string().contains("re-export"), "{err}");
 }
