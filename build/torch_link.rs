@@ -34,17 +34,19 @@ fn record_locked_versions() {
         return;
     };
     println!("cargo:rerun-if-changed={}", lock.display());
-    let Ok(text) = std::fs::read_to_string(&lock) else { return };
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return;
+    };
     let pinned = ["tch", "torch-sys", "zenoh", "rerun", "rapier3d", "nalgebra"];
     let mut found = Vec::new();
     let mut name = None;
     for line in text.lines() {
         if let Some(value) = line.strip_prefix("name = ") {
             name = Some(value.trim_matches('"').to_owned());
-        } else if let (Some(value), Some(current)) = (line.strip_prefix("version = "), name.take()) {
-            if pinned.contains(&current.as_str()) {
-                found.push(format!("{current}={}", value.trim_matches('"')));
-            }
+        } else if let (Some(value), Some(current)) = (line.strip_prefix("version = "), name.take())
+            && pinned.contains(&current.as_str())
+        {
+            found.push(format!("{current}={}", value.trim_matches('"')));
         }
     }
     println!("cargo:rustc-env=DIFFPLAN_LOCKED_VERSIONS={}", found.join(","));

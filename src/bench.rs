@@ -22,17 +22,17 @@ pub struct BenchArgs {
     /// Batch sizes to measure (default: 1,32).
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 32])]
     batches: Vec<usize>,
-    /// Python with torch 2.11.0, for the PyTorch baseline (default: $DIFFPLAN_PYTHON).
+    /// Python with torch 2.11.0, for the PyTorch baseline (default: `$DIFFPLAN_PYTHON`).
     #[arg(long, env = "DIFFPLAN_PYTHON")]
     python: PathBuf,
-    /// The PyTorch implementation of the networks (default: scripts/torch/diffuser_torch.py).
+    /// The PyTorch implementation of the networks (default: `scripts/torch/diffuser_torch.py`).
     #[arg(long, default_value = "scripts/torch/diffuser_torch.py")]
     script: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum BenchTarget {
-    /// One denoiser forward pass: native tch::nn vs TorchScript vs PyTorch eager (baseline).
+    /// One denoiser forward pass: native `tch::nn` vs TorchScript vs PyTorch eager (baseline).
     Forward,
 }
 
@@ -49,20 +49,39 @@ struct Shape {
 }
 
 const SHAPES: &[Shape] = &[
-    Shape { name: "maze2d (T=6, H=128, mults 1,4,8)", horizon: 128, action_dim: 2, observation_dim: 4, dim_mults: &[1, 4, 8] },
-    Shape { name: "locomotion (T=14, H=32, mults 1,2,4,8)", horizon: 32, action_dim: 3, observation_dim: 11, dim_mults: &[1, 2, 4, 8] },
+    Shape {
+        name: "maze2d (T=6, H=128, mults 1,4,8)",
+        horizon: 128,
+        action_dim: 2,
+        observation_dim: 4,
+        dim_mults: &[1, 4, 8],
+    },
+    Shape {
+        name: "locomotion (T=14, H=32, mults 1,2,4,8)",
+        horizon: 32,
+        action_dim: 3,
+        observation_dim: 11,
+        dim_mults: &[1, 2, 4, 8],
+    },
 ];
 
 /// Runs the benchmark and prints a Markdown table.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let BenchTarget::Forward = args.target;
     let threads = tch::get_num_threads();
-    println!("Forward pass, median of {} after {WARMUP} warm-up calls, CPU, {threads} threads, same weights and inputs.\n", args.iters);
+    println!(
+        "Forward pass, median of {} after {WARMUP} warm-up calls, CPU, {threads} threads, same weights and inputs.\n",
+        args.iters
+    );
     println!("| network | batch | PyTorch eager (baseline) | native tch::nn | TorchScript in tch |");
     println!("|---|---|---|---|---|");
     for shape in SHAPES {
         let dir = tempfile::tempdir()?;
-        let model = NativeModel::new(spec(shape), Architecture::TemporalUnet { dim: 32, dim_mults: shape.dim_mults.to_vec(), attention: false }, Device::Cpu)?;
+        let model = NativeModel::new(
+            spec(shape),
+            Architecture::TemporalUnet { dim: 32, dim_mults: shape.dim_mults.to_vec(), attention: false },
+            Device::Cpu,
+        )?;
         Checkpoint::save(dir.path(), &model, Provenance::default())?;
         python(args, &["export".as_ref(), dir.path().as_os_str()])?;
         let baseline = pytorch_eager_ms(args, dir.path(), threads)?;
@@ -70,7 +89,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let native = checkpoint.load_native(Device::Cpu)?;
         let scripted = checkpoint.load_torchscript(Device::Cpu)?;
         for (&batch, eager_ms) in args.batches.iter().zip(baseline) {
-            let x = Tensor::randn([batch as i64, shape.horizon as i64, (shape.action_dim + shape.observation_dim) as i64], (Kind::Float, Device::Cpu));
+            let x = Tensor::randn(
+                [batch as i64, shape.horizon as i64, (shape.action_dim + shape.observation_dim) as i64],
+                (Kind::Float, Device::Cpu),
+            );
             let t = Tensor::randint(64, [batch as i64], (Kind::Int64, Device::Cpu));
             let native_ms = median_ms(args.iters, || native.predict(&x, &t).map(drop))?;
             let scripted_ms = median_ms(args.iters, || scripted.predict(&x, &t).map(drop))?;
@@ -119,11 +141,21 @@ fn pytorch_eager_ms(args: &BenchArgs, checkpoint: &Path, threads: i32) -> anyhow
     let (iters, threads) = (args.iters.to_string(), threads.to_string());
     let out = python(
         args,
-        &["bench".as_ref(), checkpoint.as_os_str(), "--batches".as_ref(), batches.as_ref(), "--iters".as_ref(), iters.as_ref(), "--threads".as_ref(), threads.as_ref()],
+        &[
+            "bench".as_ref(),
+            checkpoint.as_os_str(),
+            "--batches".as_ref(),
+            batches.as_ref(),
+            "--iters".as_ref(),
+            iters.as_ref(),
+            "--threads".as_ref(),
+            threads.as_ref(),
+        ],
     )?;
     out.lines()
         .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).with_context(|| format!("bad line from the PyTorch bench: {line}"))?;
+            let value: serde_json::Value =
+                serde_json::from_str(line).with_context(|| format!("bad line from the PyTorch bench: {line}"))?;
             value["median_ms"].as_f64().with_context(|| format!("no median_ms in {line}"))
         })
         .collect()

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Doctor(args) => doctor::run(&args),
+        Command::Doctor(args) => Ok(doctor::run(&args)),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -47,9 +47,7 @@ impl ScheduleSpec {
             {
                 Err(Error::InvalidSpec {
                     field: "spec.schedule".into(),
-                    message: format!(
-                        "linear betas {beta_start}..{beta_end} must satisfy 0 < start <= end < 1"
-                    ),
+                    message: format!("linear betas {beta_start}..{beta_end} must satisfy 0 < start <= end < 1"),
                 })
             }
             _ => Ok(()),

@@ -1,1 +1,1 @@
-//! placeholder
+//! Rapier environments, scripted experts, D4RL-format datasets and scoring (issue 4).

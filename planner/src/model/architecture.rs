@@ -50,10 +50,13 @@ impl Architecture {
         match self {
             Self::TemporalUnet { .. } => {
                 if spec.output == ModelOutput::Value {
-                    return Err(invalid("spec.output", "a temporal_unet predicts `epsilon` or `sample`, not `value`".into()));
+                    return Err(invalid(
+                        "spec.output",
+                        "a temporal_unet predicts `epsilon` or `sample`, not `value`".into(),
+                    ));
                 }
                 let divisor = 1usize << (dim_mults.len() - 1);
-                if spec.horizon % divisor != 0 {
+                if !spec.horizon.is_multiple_of(divisor) {
                     return Err(invalid(
                         "spec.horizon",
                         format!(
@@ -72,7 +75,9 @@ impl Architecture {
                 if mid % 32 != 0 {
                     return Err(invalid(
                         "architecture.dim_mults",
-                        format!("the value head halves the widest level ({mid}) twice and needs GroupNorm(8): use a multiple of 32"),
+                        format!(
+                            "the value head halves the widest level ({mid}) twice and needs GroupNorm(8): use a multiple of 32"
+                        ),
                     ));
                 }
             }

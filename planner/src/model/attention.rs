@@ -29,7 +29,13 @@ impl ResidualAttention {
         Self {
             gain: norm.var("g", &[1, dim, 1], nn::Init::Const(1.0)),
             bias: norm.var("b", &[1, dim, 1], nn::Init::Const(0.0)),
-            to_qkv: nn::conv1d(&attention / "to_qkv", dim, hidden * 3, 1, nn::ConvConfig { bias: false, ..Default::default() }),
+            to_qkv: nn::conv1d(
+                &attention / "to_qkv",
+                dim,
+                hidden * 3,
+                1,
+                nn::ConvConfig { bias: false, ..Default::default() },
+            ),
             to_out: nn::conv1d(&attention / "to_out", hidden, dim, 1, Default::default()),
         }
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{Architecture, NativeModel, ModelSpec, TorchScriptModel};
+use crate::model::{Architecture, ModelSpec, NativeModel, TorchScriptModel};
 use crate::runtime;
 
 /// Manifest layout version this build reads and writes.
@@ -142,7 +142,8 @@ impl Checkpoint {
             architecture: model.architecture().clone(),
             provenance,
         };
-        let text = toml::to_string(&manifest).map_err(|e| Error::Manifest { path: dir.join(MANIFEST_FILE), message: e.to_string() })?;
+        let text = toml::to_string(&manifest)
+            .map_err(|e| Error::Manifest { path: dir.join(MANIFEST_FILE), message: e.to_string() })?;
         let staged_weights = dir.join(format!("{WEIGHTS_FILE}.partial"));
         let mut variables: Vec<(String, Tensor)> = model.var_store().variables().into_iter().collect();
         variables.sort_by(|a, b| a.0.cmp(&b.0));

@@ -62,7 +62,10 @@ pub(crate) fn check_inputs(spec: &ModelSpec, device: Device, x_t: &Tensor, t: &T
     if size.len() != 3 || size[1] != spec.horizon as i64 || size[2] != want_last {
         return Err(invalid(
             "x_t",
-            format!("shape {size:?}, the model expects [B, {}, {want_last}] (horizon, action_dim + observation_dim)", spec.horizon),
+            format!(
+                "shape {size:?}, the model expects [B, {}, {want_last}] (horizon, action_dim + observation_dim)",
+                spec.horizon
+            ),
         ));
     }
     if t.size() != [size[0]] {
@@ -87,7 +90,10 @@ pub(crate) fn check_output(spec: &ModelSpec, allowed: &[ModelOutput], role: &str
     }
     Err(Error::InvalidSpec {
         field: "spec.output".into(),
-        message: format!("the model predicts {:?}, which cannot serve as a {role} (needs one of {allowed:?})", spec.output),
+        message: format!(
+            "the model predicts {:?}, which cannot serve as a {role} (needs one of {allowed:?})",
+            spec.output
+        ),
     })
 }
 

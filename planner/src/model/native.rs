@@ -13,8 +13,8 @@ use crate::model::{
 
 #[derive(Debug)]
 enum Network {
-    Unet(TemporalUnet),
-    Value(ValueFunction),
+    Unet(Box<TemporalUnet>),
+    Value(Box<ValueFunction>),
 }
 
 /// A native `tch::nn` model (trainable) with its spec.
@@ -35,11 +35,15 @@ impl NativeModel {
         let root = var_store.root();
         let network = match &architecture {
             Architecture::TemporalUnet { dim, dim_mults, attention } => {
-                Network::Unet(TemporalUnet::new(&root, spec.transition_dim(), *dim, dim_mults, *attention))
+                Network::Unet(Box::new(TemporalUnet::new(&root, spec.transition_dim(), *dim, dim_mults, *attention)))
             }
-            Architecture::ValueFunction { dim, dim_mults } => {
-                Network::Value(ValueFunction::new(&root, spec.transition_dim(), spec.horizon, *dim, dim_mults))
-            }
+            Architecture::ValueFunction { dim, dim_mults } => Network::Value(Box::new(ValueFunction::new(
+                &root,
+                spec.transition_dim(),
+                spec.horizon,
+                *dim,
+                dim_mults,
+            ))),
         };
         Ok(Self { spec, architecture, var_store, network })
     }
@@ -63,7 +67,6 @@ impl NativeModel {
 
     /// The raw network output without input checks: `[B, H, A + O]` for the U-Net, `[B, 1]`
     /// for the value function.
-    #[must_use]
     pub fn forward(&self, x_t: &Tensor, t: &Tensor) -> Tensor {
         match &self.network {
             Network::Unet(net) => net.forward(x_t, t),
@@ -74,10 +77,8 @@ impl NativeModel {
     /// Copies weights from a safetensors file after checking that every tensor is present,
     /// float32, of the right shape and finite, and that no tensor is left over.
     pub fn load_weights(&mut self, path: &Path) -> Result<()> {
-        let file = Tensor::read_safetensors(path).map_err(|e| Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let file = Tensor::read_safetensors(path)
+            .map_err(|e| Error::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })?;
         let mut file: std::collections::HashMap<String, Tensor> = file.into_iter().collect();
         let mut variables: Vec<(String, Tensor)> = self.var_store.variables().into_iter().collect();
         variables.sort_by(|a, b| a.0.cmp(&b.0));
@@ -87,7 +88,12 @@ impl NativeModel {
                 return Err(Error::MissingTensor { path: path.to_owned(), name });
             };
             if stored.size() != variable.size() {
-                return Err(Error::ShapeMismatch { path: path.to_owned(), name, found: stored.size(), expected: variable.size() });
+                return Err(Error::ShapeMismatch {
+                    path: path.to_owned(),
+                    name,
+                    found: stored.size(),
+                    expected: variable.size(),
+                });
             }
             if stored.kind() != Kind::Float {
                 return Err(Error::WrongDtype { path: path.to_owned(), name, found: format!("{:?}", stored.kind()) });

@@ -108,11 +108,9 @@ impl Normalizer {
     /// Per-dimension `(scale, offset)` with `normalized = scale · x + offset`.
     fn affine(&self) -> (Vec<f64>, Vec<f64>) {
         match self {
-            Self::Limits { min, max } => min
-                .iter()
-                .zip(max)
-                .map(|(lo, hi)| (2.0 / (hi - lo), -(hi + lo) / (hi - lo)))
-                .unzip(),
+            Self::Limits { min, max } => {
+                min.iter().zip(max).map(|(lo, hi)| (2.0 / (hi - lo), -(hi + lo) / (hi - lo))).unzip()
+            }
             Self::Gaussian { mean, std } => mean.iter().zip(std).map(|(m, s)| (1.0 / s, -m / s)).unzip(),
         }
     }
@@ -121,7 +119,6 @@ impl Normalizer {
     ///
     /// # Shapes
     /// `x`: `[..., D]` in the data's units with `first + D <= self.dim()` → same shape.
-    #[must_use]
     pub fn normalize(&self, x: &Tensor, first: usize) -> Tensor {
         let (scale, offset) = self.slice_affine(x, first);
         x * scale + offset
@@ -132,7 +129,6 @@ impl Normalizer {
     ///
     /// # Shapes
     /// `y`: `[..., D]` normalized → same shape, in the data's units.
-    #[must_use]
     pub fn unnormalize(&self, y: &Tensor, first: usize) -> Tensor {
         let (scale, offset) = self.slice_affine(y, first);
         let y = match self {
@@ -154,7 +150,7 @@ impl Normalizer {
 /// Splits row-major `data` into `dim` columns of f64, rejecting empty or ragged input and NaN.
 fn columns(data: &[f32], dim: usize) -> Result<Vec<Vec<f64>>> {
     let invalid = |message: String| Error::InvalidSpec { field: "normalizer data".into(), message };
-    if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+    if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
         return Err(invalid(format!("{} values do not form rows of {dim}", data.len())));
     }
     if let Some(i) = data.iter().position(|v| !v.is_finite()) {

@@ -1,7 +1,7 @@
 //! Diffuser's temporal U-Net denoiser in `tch::nn` (algorithms.md §1.2).
 
-use tch::nn::{self, Module};
 use tch::Tensor;
+use tch::nn::{self, Module};
 
 use crate::model::attention::ResidualAttention;
 use crate::model::layers::{Conv1dBlock, ResidualTemporalBlock, TimeMlp, downsample, level_widths, upsample};
@@ -98,7 +98,6 @@ impl TemporalUnet {
     ///
     /// # Shapes
     /// `x_t`: `[B, H, A + O]`, `t`: `[B]` diffusion steps → `[B, H, A + O]` (ε or x0).
-    #[must_use]
     pub fn forward(&self, x_t: &Tensor, t: &Tensor) -> Tensor {
         let t_embedding = self.time_mlp.forward(t);
         let mut h = x_t.transpose(1, 2);

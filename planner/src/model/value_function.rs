@@ -1,7 +1,7 @@
 //! Diffuser's value function in `tch::nn` (algorithms.md §1.3).
 
-use tch::nn;
 use tch::Tensor;
+use tch::nn;
 
 use crate::model::layers::{ResidualTemporalBlock, TimeMlp, downsample, level_widths};
 
@@ -62,7 +62,6 @@ impl ValueFunction {
     ///
     /// # Shapes
     /// `x_t`: `[B, H, A + O]`, `t`: `[B]` diffusion steps → `[B, 1]`.
-    #[must_use]
     pub fn forward(&self, x_t: &Tensor, t: &Tensor) -> Tensor {
         let t_embedding = self.time_mlp.forward(t);
         let mut h = x_t.transpose(1, 2);

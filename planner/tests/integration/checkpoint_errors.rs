@@ -51,10 +51,17 @@ fn wrong_transition_dim_is_a_shape_mismatch() {
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_checkpoint(dir.path());
     export_torchscript(dir.path());
-    edit_manifest(dir.path(), |m| m.replace("observation_dim = 2", "observation_dim = 3").replace("min = [-1.0, -1.0, -1.0]", "min = [-1.0, -1.0, -1.0, -1.0]").replace("max = [1.0, 1.0, 1.0]", "max = [1.0, 1.0, 1.0, 1.0]"));
+    edit_manifest(dir.path(), |m| {
+        m.replace("observation_dim = 2", "observation_dim = 3")
+            .replace("min = [-1.0, -1.0, -1.0]", "min = [-1.0, -1.0, -1.0, -1.0]")
+            .replace("max = [1.0, 1.0, 1.0]", "max = [1.0, 1.0, 1.0, 1.0]")
+    });
     let err = load_native_error(dir.path());
-    assert!(matches!(&err, Error::ShapeMismatch { name, found, expected, .. }
-        if name == "downs.0.0.blocks.0.block.0.weight" && found == &[8, 3, 5] && expected == &[8, 4, 5]), "{err}");
+    assert!(
+        matches!(&err, Error::ShapeMismatch { name, found, expected, .. }
+        if name == "downs.0.0.blocks.0.block.0.weight" && found == &[8, 3, 5] && expected == &[8, 4, 5]),
+        "{err}"
+    );
     let scripted = Checkpoint::open(dir.path()).expect("open").load_torchscript(Device::Cpu).expect_err("probe");
     assert!(scripted.to_string().contains("module.pt") && scripted.to_string().contains("[1, 8, 4]"), "{scripted}");
 }
@@ -81,7 +88,9 @@ fn missing_tensor_is_named() {
 fn unexpected_tensor_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_checkpoint(dir.path());
-    edit_weights(dir.path(), |w| w.push(("mid_attn.fn.norm.g".into(), Tensor::ones([1, 16, 1], (Kind::Float, Device::Cpu)))));
+    edit_weights(dir.path(), |w| {
+        w.push(("mid_attn.fn.norm.g".into(), Tensor::ones([1, 16, 1], (Kind::Float, Device::Cpu))));
+    });
     let err = load_native_error(dir.path());
     assert!(matches!(&err, Error::UnexpectedTensors { names, .. } if names == &["mid_attn.fn.norm.g"]), "{err}");
 }
@@ -152,8 +161,11 @@ fn torchscript_from_another_torch_is_rejected() {
     let dir = tempfile::tempdir().expect("tempdir");
     tiny_checkpoint(dir.path());
     export_torchscript(dir.path());
-    edit_manifest(dir.path(), |m| m.replace(&format!("torch = \"{}\"", planner::runtime::libtorch_version()), "torch = \"1.13.1\""));
-    let err = Checkpoint::open(dir.path()).expect("open").load_torchscript(Device::Cpu).expect_err("old export accepted");
+    edit_manifest(dir.path(), |m| {
+        m.replace(&format!("torch = \"{}\"", planner::runtime::libtorch_version()), "torch = \"1.13.1\"")
+    });
+    let err =
+        Checkpoint::open(dir.path()).expect("open").load_torchscript(Device::Cpu).expect_err("old export accepted");
     assert!(err.to_string().contains("1.13.1") && err.to_string().contains("re-export"), "{err}");
 }
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace. Installs what it needs on first use
+# (scripts/setup.sh). Tests share the optimized `release` profile with the binary, so the stack
+# is compiled once.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all --check
+echo "== cargo clippy -D warnings" >&2
+cargo clippy --release --workspace --all-targets --locked -- -D warnings
+echo "== cargo test" >&2
+cargo test --release --workspace --locked
