@@ -11,4 +11,8 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
 echo "== cargo test" >&2
-cargo test --release --workspace --locked
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary, the last often empty).
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

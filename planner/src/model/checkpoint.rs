@@ -138,7 +138,7 @@ impl Checkpoint {
         fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
-            spec: crate::model::Denoiser::spec(model).clone(),
+            spec: crate::model::Model::spec(model).clone(),
             architecture: model.architecture().clone(),
             provenance,
         };

@@ -25,12 +25,16 @@ pub use value_function::ValueFunction;
 
 use crate::error::{Error, Result};
 
-/// A trained network that maps a noisy trajectory and its diffusion step to ε or x0.
-pub trait Denoiser {
+/// A trained network with the spec it was trained under.
+pub trait Model {
     /// Shapes, output type, schedule and normalizer of the model.
     fn spec(&self) -> &ModelSpec;
     /// Where the weights live; inputs must be on the same device.
     fn device(&self) -> Device;
+}
+
+/// A trained network that maps a noisy trajectory and its diffusion step to ε or x0.
+pub trait Denoiser: Model {
     /// The model's prediction (ε or x0, as `spec().output` says). Records gradients only if
     /// the caller has not disabled them.
     ///
@@ -41,11 +45,7 @@ pub trait Denoiser {
 }
 
 /// A trained network that scores a noisy trajectory at a diffusion step (guidance, ranking).
-pub trait ValueModel {
-    /// Shapes, schedule and normalizer of the model.
-    fn spec(&self) -> &ModelSpec;
-    /// Where the weights live; inputs must be on the same device.
-    fn device(&self) -> Device;
+pub trait ValueModel: Model {
     /// The predicted value of each trajectory.
     ///
     /// # Shapes

@@ -7,7 +7,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Architecture, DENOISER_OUTPUTS, Denoiser, ModelOutput, ModelSpec, TemporalUnet, ValueFunction, ValueModel,
+    Architecture, DENOISER_OUTPUTS, Denoiser, Model, ModelOutput, ModelSpec, TemporalUnet, ValueFunction, ValueModel,
     check_inputs, check_output,
 };
 
@@ -118,7 +118,7 @@ impl NativeModel {
     }
 }
 
-impl Denoiser for NativeModel {
+impl Model for NativeModel {
     fn spec(&self) -> &ModelSpec {
         &self.spec
     }
@@ -126,7 +126,9 @@ impl Denoiser for NativeModel {
     fn device(&self) -> Device {
         self.var_store.device()
     }
+}
 
+impl Denoiser for NativeModel {
     fn predict(&self, x_t: &Tensor, t: &Tensor) -> Result<Tensor> {
         check_output(&self.spec, DENOISER_OUTPUTS, "denoiser")?;
         check_inputs(&self.spec, self.var_store.device(), x_t, t)?;
@@ -135,14 +137,6 @@ impl Denoiser for NativeModel {
 }
 
 impl ValueModel for NativeModel {
-    fn spec(&self) -> &ModelSpec {
-        &self.spec
-    }
-
-    fn device(&self) -> Device {
-        self.var_store.device()
-    }
-
     fn value(&self, x_t: &Tensor, t: &Tensor) -> Result<Tensor> {
         check_output(&self.spec, &[ModelOutput::Value], "value model")?;
         check_inputs(&self.spec, self.var_store.device(), x_t, t)?;

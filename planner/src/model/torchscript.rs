@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use tch::{CModule, Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelOutput, ModelSpec, ValueModel, check_inputs, check_output};
+use crate::model::{DENOISER_OUTPUTS, Denoiser, Model, ModelOutput, ModelSpec, ValueModel, check_inputs, check_output};
 
 /// A `torch.jit` module with `forward(x_t [B, H, A+O], t [B]) -> output`, plus the spec from
 /// its checkpoint's manifest.
@@ -60,7 +60,7 @@ impl TorchScriptModel {
     }
 }
 
-impl Denoiser for TorchScriptModel {
+impl Model for TorchScriptModel {
     fn spec(&self) -> &ModelSpec {
         &self.spec
     }
@@ -68,7 +68,9 @@ impl Denoiser for TorchScriptModel {
     fn device(&self) -> Device {
         self.device
     }
+}
 
+impl Denoiser for TorchScriptModel {
     fn predict(&self, x_t: &Tensor, t: &Tensor) -> Result<Tensor> {
         check_output(&self.spec, DENOISER_OUTPUTS, "denoiser")?;
         self.forward(x_t, t)
@@ -76,14 +78,6 @@ impl Denoiser for TorchScriptModel {
 }
 
 impl ValueModel for TorchScriptModel {
-    fn spec(&self) -> &ModelSpec {
-        &self.spec
-    }
-
-    fn device(&self) -> Device {
-        self.device
-    }
-
     fn value(&self, x_t: &Tensor, t: &Tensor) -> Result<Tensor> {
         check_output(&self.spec, &[ModelOutput::Value], "value model")?;
         Ok(self.forward(x_t, t)?.squeeze_dim(-1))
