@@ -9,6 +9,7 @@
 //! - `x0_hat`: the model's estimate of the clean trajectory;
 //! - `eps_hat`: the model's estimate of the noise.
 
+pub mod condition;
 pub mod error;
 pub mod model;
 pub mod runtime;
