@@ -81,22 +81,10 @@ impl Checkpoint {
         Ok(Self { dir: dir.to_owned(), manifest })
     }
 
-    /// The folder.
-    #[must_use]
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The validated manifest.
     #[must_use]
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
-    }
-
-    /// Whether the folder holds a TorchScript export.
-    #[must_use]
-    pub fn has_torchscript(&self) -> bool {
-        self.dir.join(TORCHSCRIPT_FILE).is_file()
     }
 
     /// Builds the native network on `device` and loads its weights, frozen for inference.
