@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
-use crate::model::{Architecture, ModelSpec, NativeModel, TorchScriptModel};
+use crate::model::{Architecture, Model, ModelSpec, NativeModel, TorchScriptModel};
 use crate::runtime;
 
 /// Manifest layout version this build reads and writes.
@@ -126,7 +126,7 @@ impl Checkpoint {
         fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
-            spec: crate::model::Model::spec(model).clone(),
+            spec: model.spec().clone(),
             architecture: model.architecture().clone(),
             provenance,
         };

@@ -38,12 +38,9 @@ fn check(case: &Case) {
     let (native_out, scripted_out) = if unet {
         (native.predict(&x, &t).expect("native"), scripted.predict(&x, &t).expect("torchscript"))
     } else {
-        let y = y.squeeze_dim(-1);
-        assert_eq!(y.size(), native.value(&x, &t).expect("native").size());
-        (
-            native.value(&x, &t).expect("native").unsqueeze(-1),
-            scripted.value(&x, &t).expect("torchscript").unsqueeze(-1),
-        )
+        let native_values = native.value(&x, &t).expect("native");
+        assert_eq!(native_values.size(), y.size()[..1], "value() returns one value per trajectory");
+        (native_values.unsqueeze(-1), scripted.value(&x, &t).expect("torchscript").unsqueeze(-1))
     };
     let native_err = max_abs_diff(&native_out, &y);
     let scripted_err = max_abs_diff(&scripted_out, &y);
