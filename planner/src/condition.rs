@@ -3,13 +3,15 @@
 //! part of its index; the action there stays free. The samplers apply it after every step and
 //! to the result.
 
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::ModelSpec;
 
 /// One known observation, in the data's units.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pin {
     /// Index into the horizon, `0..H` (0: the current state; H − 1: the goal).
     pub index: usize,
@@ -34,17 +36,26 @@ impl Inpainting {
         let mut prepared: Vec<(i64, Tensor)> = Vec::with_capacity(pins.len());
         for (i, pin) in pins.iter().enumerate() {
             if pin.index >= spec.horizon {
-                return Err(invalid(format!("pin {i} is at index {}, the horizon is {}", pin.index, spec.horizon)));
+                return Err(invalid(format!(
+                    "an observation is pinned at index {}, the horizon is {} (indices 0..={})",
+                    pin.index,
+                    spec.horizon,
+                    spec.horizon - 1
+                )));
             }
             if pin.observation.len() != spec.observation_dim {
                 return Err(invalid(format!(
-                    "pin {i} has {} values, observations have {}",
+                    "the observation pinned at index {} has {} values, the model's observations have {}",
+                    pin.index,
                     pin.observation.len(),
                     spec.observation_dim
                 )));
             }
             if let Some(d) = pin.observation.iter().position(|v| !v.is_finite()) {
-                return Err(invalid(format!("pin {i}, dimension {d} is {}", pin.observation[d])));
+                return Err(invalid(format!(
+                    "the observation pinned at index {}, dimension {d}, is {}",
+                    pin.index, pin.observation[d]
+                )));
             }
             if pins[..i].iter().any(|p| p.index == pin.index && p.observation != pin.observation) {
                 return Err(invalid(format!("two different observations are pinned at index {}", pin.index)));

@@ -98,6 +98,18 @@ pub enum Error {
         /// Name of the tensor.
         name: String,
     },
+    /// Sampling produced NaN or infinity: the plan is withheld rather than returned wrong.
+    #[error("{what} contains NaN or infinite values after {steps} steps of {sampler}; {hint}")]
+    Diverged {
+        /// What went bad: the trajectory, or the values.
+        what: String,
+        /// Steps that ran.
+        steps: usize,
+        /// The sampler's name.
+        sampler: String,
+        /// What to check.
+        hint: String,
+    },
     /// A call into libtorch failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

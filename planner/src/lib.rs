@@ -12,7 +12,17 @@
 pub mod condition;
 pub mod error;
 pub mod model;
+pub mod noise;
+pub mod observer;
+pub mod plan;
+mod planner;
+pub mod request;
 pub mod runtime;
+pub mod sampler;
 pub mod schedule;
 
 pub use error::{Error, Result};
+pub use observer::{DenoisingStep, Observer};
+pub use plan::{Candidate, Plan, SamplerStats, Timings};
+pub use planner::Planner;
+pub use request::PlanRequest;

@@ -58,7 +58,7 @@ impl ScheduleSpec {
 }
 
 /// Lower bound of the posterior variance before its logarithm (Diffuser: 1e-20).
-const MIN_POSTERIOR_VARIANCE: f64 = 1e-20;
+pub(crate) const MIN_POSTERIOR_VARIANCE: f64 = 1e-20;
 /// Largest β of the cosine schedule (Diffuser clips the last, ≈ 1, to this).
 const MAX_COSINE_BETA: f64 = 0.999;
 

@@ -4,6 +4,7 @@
 mod architecture;
 mod attention;
 mod checkpoint;
+mod gaussian_mixture;
 mod layers;
 mod native;
 mod normalizer;
@@ -16,6 +17,7 @@ use tch::{Device, Kind, Tensor};
 
 pub use architecture::Architecture;
 pub use checkpoint::{Checkpoint, FORMAT_VERSION, Manifest, Provenance};
+pub use gaussian_mixture::{Component, GaussianMixture};
 pub use native::NativeModel;
 pub use normalizer::Normalizer;
 pub use spec::{ModelOutput, ModelSpec};

@@ -2,5 +2,6 @@
 //! reference scripts in `tests/python/` with `$DIFFPLAN_PYTHON` (set by `scripts/test.sh`).
 
 mod checkpoint_errors;
+mod mixture_oracle;
 mod parity;
 mod reference;

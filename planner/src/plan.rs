@@ -1,0 +1,65 @@
+//! What the planner returns: candidate trajectories in the robot's units, best first, with the
+//! timings and sampler statistics that explain them.
+
+use serde::Serialize;
+
+use crate::sampler::SamplerKind;
+
+/// The result of one [`crate::Planner::plan`] call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// The B sampled trajectories: best first where a value model ranked them, else in batch
+    /// order.
+    pub candidates: Vec<Candidate>,
+    /// Where the time went.
+    pub timings: Timings,
+    /// How the plan was sampled.
+    pub stats: SamplerStats,
+}
+
+impl Plan {
+    /// The first (best) candidate.
+    #[must_use]
+    pub fn best(&self) -> &Candidate {
+        &self.candidates[0]
+    }
+}
+
+/// One sampled trajectory, unnormalized. Pinned observations equal the request exactly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Its row in the sampled batch (to find it in the observer's tensors).
+    pub batch_index: usize,
+    /// The value model's estimate of its return, if a value model is loaded.
+    pub value: Option<f32>,
+    /// Observations, `H` rows of `O` values.
+    pub states: Vec<Vec<f32>>,
+    /// Actions, `H` rows of `A` values.
+    pub actions: Vec<Vec<f32>>,
+}
+
+/// Wall-clock timings of one plan, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timings {
+    /// From the request to the returned plan.
+    pub total_ms: f64,
+    /// Inside the denoiser's forward passes.
+    pub model_ms: f64,
+    /// Inside the value model, ranking the candidates.
+    pub value_ms: f64,
+}
+
+/// What the sampler did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SamplerStats {
+    /// The update rule.
+    pub sampler: SamplerKind,
+    /// The model timesteps, in the order they ran.
+    pub timesteps: Vec<usize>,
+    /// Denoiser calls (each on the whole batch).
+    pub model_calls: usize,
+    /// Seed of the noise tape.
+    pub seed: u64,
+    /// Where the model ran (`Cpu`, `Cuda(0)`).
+    pub device: String,
+}

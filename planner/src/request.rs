@@ -1,0 +1,54 @@
+//! What a caller asks the planner for: where the robot is, where it should go, how to sample.
+
+use serde::{Deserialize, Serialize};
+
+use crate::condition::Pin;
+use crate::model::ModelSpec;
+use crate::sampler::SamplerConfig;
+
+/// One planning request. Observations are in the data's (robot's) units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// The current observation, pinned at index 0.
+    pub observation: Vec<f32>,
+    /// The goal observation, pinned at the last index H − 1 (Maze2D: the goal position with
+    /// zero velocity).
+    #[serde(default)]
+    pub goal: Option<Vec<f32>>,
+    /// Further observations pinned at any index.
+    #[serde(default)]
+    pub waypoints: Vec<Pin>,
+    /// Sampler, step count, clipping.
+    pub sampler: SamplerConfig,
+    /// Number B of candidate plans sampled together in one batch.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Seed of the noise tape: the same seed gives the same plan.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_batch_size() -> usize {
+    1
+}
+
+impl PlanRequest {
+    /// A request from `observation` with one candidate, seed 0, no goal and no waypoints.
+    #[must_use]
+    pub fn new(observation: Vec<f32>, sampler: SamplerConfig) -> Self {
+        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0 }
+    }
+
+    /// Every pinned observation: the current one at 0, the goal at H − 1, then the waypoints.
+    /// Checked against `spec` when the pins are prepared ([`crate::condition::Inpainting::new`]).
+    #[must_use]
+    pub fn pins(&self, spec: &ModelSpec) -> Vec<Pin> {
+        let mut pins = vec![Pin { index: 0, observation: self.observation.clone() }];
+        if let Some(goal) = &self.goal {
+            pins.push(Pin { index: spec.horizon - 1, observation: goal.clone() });
+        }
+        pins.extend(self.waypoints.iter().cloned());
+        pins
+    }
+}
