@@ -4,4 +4,6 @@
 mod checkpoint_errors;
 mod mixture_oracle;
 mod parity;
+mod planning;
 mod reference;
+mod sampler_parity;
