@@ -3,6 +3,7 @@
 
 mod bench;
 mod doctor;
+mod plan;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Measure speed; results are printed as a Markdown table for docs/BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Sample one plan from a checkpoint and print it as JSON.
+    Plan(plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +41,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Doctor(args) => Ok(doctor::run(&args)),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -36,7 +36,6 @@ impl NoiseTape {
     }
 
     /// x_T, the trajectory the first step starts from.
-    #[must_use]
     pub fn initial(&self) -> &Tensor {
         &self.initial
     }

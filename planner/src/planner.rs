@@ -77,7 +77,10 @@ impl Planner {
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
         if request.batch_size == 0 {
-            return Err(Error::InvalidSpec { field: "request.batch_size".into(), message: "must be at least 1".into() });
+            return Err(Error::InvalidSpec {
+                field: "request.batch_size".into(),
+                message: "must be at least 1".into(),
+            });
         }
         let pins = request.pins(spec);
         let inpainting = Inpainting::new(spec, &pins, device)?;
@@ -136,7 +139,12 @@ impl Planner {
 
 /// Splits the normalized batch `x` `[B, H, A + O]` into candidates in the data's units, with
 /// pinned observations set to the requested values exactly (normalizing and back would round).
-fn unnormalized_candidates(spec: &ModelSpec, x: &Tensor, pins: &[Pin], values: Option<&[f32]>) -> Result<Vec<Candidate>> {
+fn unnormalized_candidates(
+    spec: &ModelSpec,
+    x: &Tensor,
+    pins: &[Pin],
+    values: Option<&[f32]>,
+) -> Result<Vec<Candidate>> {
     let (a, o) = (spec.action_dim, spec.observation_dim);
     let host = |t: Tensor| Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).contiguous().view([-1]));
     let actions = host(spec.normalizer.unnormalize(&x.narrow(2, 0, a as i64), 0))?;
@@ -145,7 +153,10 @@ fn unnormalized_candidates(spec: &ModelSpec, x: &Tensor, pins: &[Pin], values: O
     Ok((0..batch)
         .map(|b| {
             let rows = |flat: &[f32], width: usize| -> Vec<Vec<f32>> {
-                flat[b * spec.horizon * width..(b + 1) * spec.horizon * width].chunks(width.max(1)).map(<[f32]>::to_vec).collect()
+                flat[b * spec.horizon * width..(b + 1) * spec.horizon * width]
+                    .chunks(width.max(1))
+                    .map(<[f32]>::to_vec)
+                    .collect()
             };
             let mut states = rows(&states, o);
             for pin in pins {

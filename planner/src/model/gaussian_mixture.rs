@@ -106,7 +106,8 @@ impl GaussianMixture {
         let sigma = self.sigmas.index_select(0, t).view([-1, 1, 1]);
         let variance = &alpha * &alpha * self.variances.unsqueeze(0) + &sigma * &sigma;
         let residual = x.unsqueeze(1) - &alpha * self.means.unsqueeze(0);
-        let log_likelihood = (residual.square() / &variance + variance.log()).sum_dim_intlist(-1, false, Kind::Double) * -0.5;
+        let log_likelihood =
+            (residual.square() / &variance + variance.log()).sum_dim_intlist(-1, false, Kind::Double) * -0.5;
         let responsibilities = (log_likelihood + self.log_weights.unsqueeze(0)).softmax(-1, Kind::Double);
         let component_means = self.means.unsqueeze(0) + &alpha * self.variances.unsqueeze(0) / variance * residual;
         let x0 = (responsibilities.unsqueeze(-1) * component_means).sum_dim_intlist(1, false, Kind::Double);

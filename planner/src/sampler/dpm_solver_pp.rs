@@ -68,7 +68,8 @@ mod tests {
         // Reference: the closed-form solution of the ODE above (Lu et al. 2022, eq. 9).
         // Constant x0 is integrated exactly; for x0 linear in λ, halving the step divides the
         // local error by ≈ 2³, as a second-order multistep method must.
-        let schedule = Schedule::new(&ScheduleSpec::Linear { beta_start: 1e-4, beta_end: 0.02 }, 1000).expect("schedule");
+        let schedule =
+            Schedule::new(&ScheduleSpec::Linear { beta_start: 1e-4, beta_end: 0.02 }, 1000).expect("schedule");
         assert!(local_error(&schedule, 540, 500, 460, (0.7, 0.0)) < 1e-12);
         let coarse = local_error(&schedule, 540, 500, 460, (0.7, 0.25));
         let fine = local_error(&schedule, 520, 500, 480, (0.7, 0.25));

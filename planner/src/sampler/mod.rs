@@ -106,7 +106,6 @@ impl Sampler {
     ///
     /// # Shapes
     /// `x_t`, `model_output`: `[B, H, A + O]` → `[B, H, A + O]`.
-    #[must_use]
     pub fn x0_hat(&self, k: usize, x_t: &Tensor, model_output: &Tensor) -> Tensor {
         let x0_hat = match self.output {
             ModelOutput::Epsilon => {
@@ -125,7 +124,14 @@ impl Sampler {
     ///
     /// # Shapes
     /// All inputs `[B, H, A + O]` → `[B, H, A + O]`.
-    pub fn step(&self, k: usize, x_t: &Tensor, x0_hat: &Tensor, x0_prev: Option<&Tensor>, noise: Option<&Tensor>) -> Result<Tensor> {
+    pub fn step(
+        &self,
+        k: usize,
+        x_t: &Tensor,
+        x0_hat: &Tensor,
+        x0_prev: Option<&Tensor>,
+        noise: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let c = self.coefficients[k];
         let missing = |what: &str| Error::InvalidSpec {
             field: "sampler".into(),

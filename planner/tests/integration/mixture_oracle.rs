@@ -72,7 +72,10 @@ fn every_sampler_reproduces_the_mixture_mean_and_covariance() {
         ] {
             let (mean_error, covariance_error) = moment_errors(&model, &sample(&model, &config, 1));
             println!("{output:?} {config:?}: mean {mean_error:.4}, covariance {covariance_error:.4}");
-            assert!(mean_error < 0.02 && covariance_error < 0.02, "{output:?} {config:?}: mean {mean_error}, cov {covariance_error}");
+            assert!(
+                mean_error < 0.02 && covariance_error < 0.02,
+                "{output:?} {config:?}: mean {mean_error}, cov {covariance_error}"
+            );
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use planner::condition::Pin;
 use planner::model::{Architecture, Checkpoint, Model, ModelOutput, ModelSpec};
-use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::model::{Denoiser, ValueModel};
+use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use tch::{Device, Kind, Tensor};
 
@@ -73,7 +73,10 @@ fn a_value_model_ranks_the_candidates_best_first() {
     let dir = tempfile::tempdir().expect("tempdir");
     let planner = unet_planner(dir.path());
     let value_dir = dir.path().join("value");
-    export_reference(&value_dir, &["--arch", "value", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"]);
+    export_reference(
+        &value_dir,
+        &["--arch", "value", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"],
+    );
     let spec = ModelSpec { output: ModelOutput::Value, ..unet_spec(dir.path()) };
     write_manifest(&value_dir, spec, Architecture::ValueFunction { dim: 32, dim_mults: vec![1, 2] });
     let value_model = Checkpoint::open(&value_dir).expect("value checkpoint").load_native(Device::Cpu).expect("value");
@@ -161,7 +164,8 @@ fn a_diverged_plan_is_withheld_and_a_mismatched_value_model_refused() {
     assert!(err.contains("NaN") && err.contains("4 steps of ddim"), "{err}");
 
     let other = ModelSpec { horizon: 32, output: ModelOutput::Value, ..spec };
-    let err = planner.with_value_model(Box::new(OtherHorizonValue(other))).err().expect("mismatch accepted").to_string();
+    let err =
+        planner.with_value_model(Box::new(OtherHorizonValue(other))).err().expect("mismatch accepted").to_string();
     assert!(err.contains("(H, A, O) = (32, 2, 4)"), "{err}");
 }
 

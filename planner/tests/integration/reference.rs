@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use planner::model::{Architecture, Checkpoint, FORMAT_VERSION, Manifest, ModelOutput, ModelSpec, Normalizer, Provenance};
-use planner::{DenoisingStep, Observer};
+use planner::model::{
+    Architecture, Checkpoint, FORMAT_VERSION, Manifest, ModelOutput, ModelSpec, Normalizer, Provenance,
+};
 use planner::schedule::ScheduleSpec;
+use planner::{DenoisingStep, Observer};
 use tch::Tensor;
 
 /// The venv interpreter with torch 2.11.0; the tests fail loudly without it.
@@ -91,7 +93,10 @@ pub const UNET_HORIZON: usize = 16;
 /// x0 under Diffuser's cosine schedule, ε under a linear one; a limits normalizer that is not
 /// the identity, so pins are really normalized.
 pub fn unet_checkpoint(dir: &Path, output: ModelOutput) -> Checkpoint {
-    export_reference(dir, &["--arch", "unet", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"]);
+    export_reference(
+        dir,
+        &["--arch", "unet", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"],
+    );
     let schedule = match output {
         ModelOutput::Epsilon => ScheduleSpec::Linear { beta_start: 1e-4, beta_end: 0.2 },
         _ => ScheduleSpec::default(),

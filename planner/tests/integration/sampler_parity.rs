@@ -84,7 +84,10 @@ fn check(output: ModelOutput, config: &SamplerConfig) {
     for k in 0..steps {
         let x_error = max_abs_diff(&recorder.x_t[k], &xs.get(k as i64));
         let x0_error = max_abs_diff(&recorder.x0_hat[k], &x0_hats.get(k as i64));
-        assert!(x_error < 1e-4 && x0_error < 1e-4, "{config:?} step {k}: x_t off by {x_error:e}, x0_hat by {x0_error:e}");
+        assert!(
+            x_error < 1e-4 && x0_error < 1e-4,
+            "{config:?} step {k}: x_t off by {x_error:e}, x0_hat by {x0_error:e}"
+        );
         worst = worst.max(x_error).max(x0_error);
     }
     let final_error = max_abs_diff(&run.x, &xs.get(steps as i64));
