@@ -28,9 +28,9 @@ Conventions:
          observations) and one forward pass of the network at the same batch; prints one JSON line.
 
 Usage:
-  python sampler_reference.py run CHECKPOINT_DIR --case CASE.safetensors --sampler {ddpm,ddim,dpmpp2m} \
+  python sampler_reference.py run CHECKPOINT_DIR --case CASE.safetensors --sampler {ddpm,ddim,dpm_solver_pp} \
       --steps K [--eta 0.0] [--clip] --out OUT.safetensors
-  python sampler_reference.py bench CHECKPOINT_DIR --sampler {ddpm,ddim,dpmpp2m} --steps K [--eta 0.0] \
+  python sampler_reference.py bench CHECKPOINT_DIR --sampler {ddpm,ddim,dpm_solver_pp} --steps K [--eta 0.0] \
       [--clip] --batch 1 --iters 10 --warmup 2 --threads 2
 """
 
@@ -49,7 +49,7 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from diffuser_torch import load_checkpoint  # noqa: E402
 
-SAMPLERS = ("ddpm", "ddim", "dpmpp2m")
+SAMPLERS = ("ddpm", "ddim", "dpm_solver_pp")
 
 
 def read_spec(checkpoint):

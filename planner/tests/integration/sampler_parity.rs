@@ -51,11 +51,7 @@ fn check(output: ModelOutput, config: &SamplerConfig) {
     )
     .expect("write case");
     let out = dir.path().join("out.safetensors");
-    let sampler_name = match config.kind {
-        SamplerKind::Ddpm => "ddpm",
-        SamplerKind::Ddim => "ddim",
-        SamplerKind::DpmSolverPp => "dpmpp2m",
-    };
+    let sampler_name = config.kind.name();
     let (steps_arg, eta_arg) = (steps.to_string(), config.eta.to_string());
     let mut args: Vec<&std::ffi::OsStr> = vec![
         "run".as_ref(),
