@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One-time set-up, safe to re-run: Debian packages, then a virtual environment with
-# torch==2.11.0 (+ numpy, safetensors for the reference scripts) in a cache folder outside the
-# clone. Every other script sources this first.
+# One-time set-up, safe to re-run: Debian packages (a C++ compiler, pkg-config, the HDF5
+# library for D4RL-format datasets), then a virtual environment with torch==2.11.0 (+ numpy,
+# safetensors, h5py for the reference scripts and tests) in a cache folder outside the clone.
+# Every other script sources this first.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
@@ -11,6 +12,7 @@ need_apt=()
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+pkg-config --exists hdf5 2>/dev/null || need_apt+=(libhdf5-dev)
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -25,6 +27,8 @@ if [[ ! -f "$stamp" ]]; then
         "torch==$DIFFPLAN_TORCH_VERSION" "numpy>=2,<3" "safetensors>=0.4"
     touch "$stamp"
 fi
+"$DIFFPLAN_PYTHON" -c 'import h5py' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "h5py>=3.10,<4"
 
 found="$("$DIFFPLAN_PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
 if [[ "$found" != "$DIFFPLAN_TORCH_VERSION" ]]; then

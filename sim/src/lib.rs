@@ -1,1 +1,10 @@
-//! Rapier environments, scripted experts, D4RL-format datasets and scoring (issue 4).
+//! Rapier environments behind one `Env` trait, their scripted experts and D4RL scoring.
+//!
+//! Every environment is fixed-dt, seeded and deterministic: the same seed and the same actions
+//! give the same observations bit for bit.
+
+pub mod env;
+pub mod maze2d;
+pub mod score;
+
+pub use env::{Env, Geometry, Scene, SceneShape, Step};
