@@ -1,4 +1,5 @@
 //! Maze2D against its specification: D4RL's dynamics, walls that hold, determinism, the expert.
+#![allow(clippy::float_cmp)] // Determinism means bit-for-bit equality; these comparisons are exact on purpose.
 
 use sim::Env;
 use sim::maze2d::{BALL_RADIUS, DT, GEAR, GoalMode, Layout, MAX_SPEED, Maze2d, WaypointExpert};
