@@ -2,6 +2,7 @@
 //! subcommand; no math, physics or wire formats live here.
 
 mod bench;
+mod collect;
 mod doctor;
 mod plan;
 
@@ -23,6 +24,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Measure speed; results are printed as a Markdown table for docs/BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Record a D4RL-format Maze2D dataset with the scripted expert.
+    Collect(collect::CollectArgs),
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
 }
@@ -41,6 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Doctor(args) => Ok(doctor::run(&args)),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Collect(args) => collect::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

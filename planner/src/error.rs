@@ -110,6 +110,14 @@ pub enum Error {
         /// What to check.
         hint: String,
     },
+    /// A dataset file is missing, unreadable or inconsistent.
+    #[error("{path}: {message}")]
+    Dataset {
+        /// The dataset file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// A call into libtorch failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

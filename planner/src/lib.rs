@@ -20,6 +20,7 @@ pub mod request;
 pub mod runtime;
 pub mod sampler;
 pub mod schedule;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use observer::{DenoisingStep, Observer};

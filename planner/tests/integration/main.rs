@@ -2,6 +2,7 @@
 //! reference scripts in `tests/python/` with `$DIFFPLAN_PYTHON` (set by `scripts/test.sh`).
 
 mod checkpoint_errors;
+mod dataset;
 mod mixture_oracle;
 mod parity;
 mod planning;

@@ -1,0 +1,5 @@
+//! Training denoisers in Rust: D4RL-format datasets, windows of a horizon, and the training loop
+//! (Diffuser's x0-prediction loss with inpainting, Adam, EMA, checkpoints, resume).
+
+pub mod d4rl;
+pub mod episodes;
