@@ -3,8 +3,10 @@
 
 mod bench;
 mod collect;
+mod device;
 mod doctor;
 mod plan;
+mod train;
 
 use std::process::ExitCode;
 
@@ -26,6 +28,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Record a D4RL-format Maze2D dataset with the scripted expert.
     Collect(collect::CollectArgs),
+    /// Train a denoiser from a config (checkpoints, resume, TorchScript export).
+    Train(train::TrainArgs),
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
 }
@@ -45,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => Ok(doctor::run(&args)),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Collect(args) => collect::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -54,7 +54,7 @@ pub struct PlanArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
-    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
     /// CPU threads of libtorch (default: libtorch's choice).
     #[arg(long)]
@@ -93,9 +93,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
         tch::set_num_threads(threads);
     }
-    if args.device.is_cuda() && !tch::Cuda::is_available() {
-        bail!("--device {:?} asked for, but libtorch sees no CUDA device; `diffplan doctor` says why", args.device);
-    }
+    crate::device::check_available(args.device)?;
     let request = request(args)?;
     let planner = Planner::new(load_denoiser(&args.checkpoint, args.torchscript, args.device)?)?;
     let planner = match &args.value {
@@ -164,16 +162,4 @@ fn parse_waypoint(text: &str) -> Result<Pin, String> {
         .map(|v| v.trim().parse::<f32>().map_err(|e| format!("waypoint value {v:?}: {e}")))
         .collect::<Result<_, _>>()?;
     Ok(Pin { index, observation })
-}
-
-fn parse_device(text: &str) -> Result<Device, String> {
-    match text {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Ok(Device::Cuda(0)),
-        _ => text
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| format!("{text:?} is not cpu, cuda or cuda:N")),
-    }
 }

@@ -48,7 +48,7 @@ impl NoiseTape {
 }
 
 /// `count` standard normal numbers by the Box–Muller transform.
-fn standard_normals(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
+pub(crate) fn standard_normals(rng: &mut ChaCha8Rng, count: usize) -> Vec<f32> {
     // 53 random bits → a uniform f64; adding 1 before scaling keeps u1 in (0, 1] for the log.
     let mut uniform = |offset: u64| ((rng.next_u64() >> 11) + offset) as f64 / (1u64 << 53) as f64;
     let mut values = Vec::with_capacity(count + 1);

@@ -1,0 +1,292 @@
+//! The training loop: Diffuser's x0-prediction objective with the start and goal observations
+//! inpainted (algorithms.md §1.4 `p_losses`), Adam with gradient clipping, an EMA copy that is the
+//! model saved for planning, checkpoints and exact resumption.
+//!
+//! Every random number comes from the configured seed. The batch draws (windows, timesteps,
+//! noise) come from one ChaCha8 stream whose position is saved, so a resumed run continues the
+//! same sequence. The initial weights come from libtorch's global generator after
+//! `tch::manual_seed(seed)`: a process that draws from that generator in another thread while a
+//! `Trainer` is created gets other initial weights.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::adam::Adam;
+use super::config::TrainConfig;
+use super::d4rl::D4rlDataset;
+use super::episodes::{episodes, recut_at_goal, window_starts};
+use crate::error::{Error, Result};
+use crate::model::{Checkpoint, ModelOutput, ModelSpec, NativeModel, Normalizer, Provenance};
+use crate::noise::standard_normals;
+use crate::schedule::{Schedule, ScheduleSpec};
+
+/// Folder inside the checkpoint that holds what resuming needs.
+const STATE_DIR: &str = "training";
+
+/// What resuming needs beyond the tensors.
+#[derive(Debug, Serialize, Deserialize)]
+struct TrainingState {
+    step: usize,
+    /// Position of the batch stream (ChaCha8 word position, as a decimal string).
+    rng_word_pos: String,
+    dataset: PathBuf,
+}
+
+/// One step's numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Steps done so far.
+    pub step: usize,
+    /// The weighted L2 loss of the batch.
+    pub loss: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    config: TrainConfig,
+    model: NativeModel,
+    ema: NativeModel,
+    variables: BTreeMap<String, Tensor>,
+    adam: Adam,
+    data: Tensor,
+    starts: Vec<usize>,
+    rng: ChaCha8Rng,
+    signal: Tensor,
+    noise: Tensor,
+    mask: Tensor,
+    weights: Tensor,
+    step: usize,
+}
+
+impl Trainer {
+    /// Starts a run, or resumes the one saved in `config.out` when `resume` is set and a saved
+    /// state exists.
+    pub fn new(config: TrainConfig, mut dataset: D4rlDataset, device: Device, resume: bool) -> Result<Self> {
+        let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
+        if let Some(goal) = config.data.recut_at_goal {
+            recut_at_goal(&mut dataset, goal);
+        }
+        let (a, o) = (dataset.actions.width, dataset.observations.width);
+        let transitions: Vec<f32> = (0..dataset.len())
+            .flat_map(|i| dataset.actions.row(i).iter().chain(dataset.observations.row(i)).copied())
+            .collect();
+        let horizon = config.model.horizon;
+        let starts = window_starts(&episodes(&dataset), horizon);
+        if starts.is_empty() {
+            return Err(invalid(
+                "model.horizon",
+                format!(
+                    "no episode of {} is longer than H = {horizon}; collect more data or plan shorter",
+                    config.data.path.display()
+                ),
+            ));
+        }
+        let state_dir = config.out.join(STATE_DIR);
+        let resuming = resume && state_dir.join("state.toml").exists();
+        let normalizer = if resuming {
+            Checkpoint::open(&config.out)?.manifest().spec.normalizer.clone()
+        } else {
+            Normalizer::fit_limits(&transitions, a + o)?
+        };
+        let spec = ModelSpec {
+            horizon,
+            action_dim: a,
+            observation_dim: o,
+            output: ModelOutput::Sample,
+            diffusion_steps: config.model.diffusion_steps,
+            schedule: ScheduleSpec::default(),
+            normalizer,
+        };
+        tch::manual_seed(config.optimization.seed as i64);
+        let model = NativeModel::new(spec.clone(), config.model.architecture.clone(), device)?;
+        let mut ema = NativeModel::new(spec.clone(), config.model.architecture.clone(), device)?;
+        ema.var_store_mut().copy(model.var_store())?;
+        let variables: BTreeMap<String, Tensor> = model.var_store().variables().into_iter().collect();
+        let adam = Adam::new(&variables, config.optimization.learning_rate);
+        let raw = Tensor::from_slice(&transitions).to_device(device).view([-1, (a + o) as i64]);
+        let data = spec.normalizer.normalize(&raw, 0);
+        let schedule = Schedule::new(&spec.schedule, spec.diffusion_steps)?;
+        let column = |f: &dyn Fn(usize) -> f64| {
+            Tensor::from_slice(&(0..schedule.len()).map(f).collect::<Vec<f64>>()).to_kind(Kind::Float).to_device(device)
+        };
+        let (signal, noise) = (column(&|t| schedule.alpha(t)), column(&|t| schedule.sigma(t)));
+        // Conditioned entries: the observations at the first and the last index (GoalDataset).
+        let (h, d) = (horizon as i64, (a + o) as i64);
+        let mask = Tensor::zeros([1, h, d], (Kind::Float, device));
+        for index in [0, h - 1] {
+            let _ = mask.narrow(1, index, 1).narrow(2, a as i64, o as i64).fill_(1.0);
+        }
+        let weights = Tensor::ones([1, h, d], (Kind::Float, device));
+        let _ = weights.narrow(1, 0, 1).narrow(2, 0, a as i64).fill_(config.optimization.action_weight);
+        let mut trainer = Self {
+            rng: ChaCha8Rng::seed_from_u64(config.optimization.seed),
+            config,
+            model,
+            ema,
+            variables,
+            adam,
+            data,
+            starts,
+            signal,
+            noise,
+            mask,
+            weights,
+            step: 0,
+        };
+        if resuming {
+            trainer.restore(&state_dir)?;
+        }
+        Ok(trainer)
+    }
+
+    /// Steps done.
+    #[must_use]
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// Number of training windows.
+    #[must_use]
+    pub fn windows(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The model being trained (not the EMA).
+    #[must_use]
+    pub fn model(&self) -> &NativeModel {
+        &self.model
+    }
+
+    /// One gradient step on a fresh batch.
+    pub fn train_step(&mut self) -> Result<StepReport> {
+        let optimization = &self.config.optimization;
+        let (b, h) = (optimization.batch_size, self.config.model.horizon as i64);
+        let device = self.data.device();
+        let starts: Vec<i64> = (0..b).map(|_| self.starts[self.rng.gen_range(0..self.starts.len())] as i64).collect();
+        let rows =
+            Tensor::from_slice(&starts).to_device(device).view([-1, 1]) + Tensor::arange(h, (Kind::Int64, device));
+        let d = self.data.size()[1];
+        let x0 = self.data.index_select(0, &rows.view([-1])).view([b as i64, h, d]);
+        let n = self.signal.size()[0];
+        let t: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..n)).collect();
+        let t = Tensor::from_slice(&t).to_device(device);
+        let eps = Tensor::from_slice(&standard_normals(&mut self.rng, b * (h * d) as usize))
+            .to_device(device)
+            .view([b as i64, h, d]);
+        let x_noisy = self.signal.index_select(0, &t).view([-1, 1, 1]) * &x0
+            + self.noise.index_select(0, &t).view([-1, 1, 1]) * eps;
+        let keep = 1.0 - &self.mask;
+        let x_noisy = &x_noisy * &keep + &x0 * &self.mask;
+        let prediction = self.model.forward(&x_noisy, &t);
+        let prediction = prediction * &keep + &x0 * &self.mask;
+        let loss = ((prediction - &x0).square() * &self.weights).mean(Kind::Float);
+        for variable in self.variables.values_mut() {
+            variable.zero_grad();
+        }
+        loss.backward();
+        let loss_value = loss.double_value(&[]);
+        if !loss_value.is_finite() {
+            return Err(Error::Diverged {
+                what: "the training loss".into(),
+                steps: self.step,
+                sampler: "training".into(),
+                hint: "lower optimization.learning_rate or set optimization.grad_clip".into(),
+            });
+        }
+        let grad_norm = self.adam.step(&self.variables, optimization.grad_clip);
+        self.step += 1;
+        if self.step.is_multiple_of(optimization.ema_every.max(1)) {
+            self.update_ema();
+        }
+        Ok(StepReport { step: self.step, loss: loss_value, grad_norm })
+    }
+
+    fn update_ema(&mut self) {
+        let _no_grad = tch::no_grad_guard();
+        let decay =
+            if self.step < self.config.optimization.ema_start { 0.0 } else { self.config.optimization.ema_decay };
+        let ema_variables = self.ema.var_store().variables();
+        for (name, variable) in &self.variables {
+            if let Some(average) = ema_variables.get(name) {
+                let mut average = average.shallow_clone();
+                average *= decay;
+                average += variable * (1.0 - decay);
+            }
+        }
+    }
+
+    /// Writes the EMA model as a checkpoint into `config.out` (what planning loads) and the state
+    /// resuming needs into its `training/` folder.
+    pub fn save(&self, provenance: Provenance) -> Result<Checkpoint> {
+        let checkpoint = Checkpoint::save(&self.config.out, &self.ema, provenance)?;
+        let state_dir = self.config.out.join(STATE_DIR);
+        fs::create_dir_all(&state_dir).map_err(|source| Error::Io { path: state_dir.clone(), source })?;
+        let model: Vec<(String, Tensor)> = self.variables.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect();
+        write_staged(&state_dir.join("model.safetensors"), |p| Ok(Tensor::write_safetensors(&model, p)?))?;
+        write_staged(&state_dir.join("adam.safetensors"), |p| Ok(Tensor::write_safetensors(&self.adam.state(), p)?))?;
+        let state = TrainingState {
+            step: self.step,
+            rng_word_pos: self.rng.get_word_pos().to_string(),
+            dataset: self.config.data.path.clone(),
+        };
+        let text = toml::to_string(&state)
+            .map_err(|e| Error::Manifest { path: state_dir.join("state.toml"), message: e.to_string() })?;
+        write_staged(&state_dir.join("state.toml"), |p| {
+            fs::write(p, &text).map_err(|source| Error::Io { path: p.to_owned(), source })
+        })?;
+        Ok(checkpoint)
+    }
+
+    fn restore(&mut self, state_dir: &Path) -> Result<()> {
+        let path = state_dir.join("state.toml");
+        let text = fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let state: TrainingState =
+            toml::from_str(&text).map_err(|e| Error::Manifest { path: path.clone(), message: e.to_string() })?;
+        if state.dataset != self.config.data.path {
+            return Err(Error::InvalidSpec {
+                field: "data.path".into(),
+                message: format!(
+                    "the run in {} was trained on {}, the config names {}; resume with the same dataset or start a new run",
+                    self.config.out.display(),
+                    state.dataset.display(),
+                    self.config.data.path.display()
+                ),
+            });
+        }
+        let _no_grad = tch::no_grad_guard();
+        for (name, saved) in Tensor::read_safetensors(state_dir.join("model.safetensors"))? {
+            if let Some(variable) = self.variables.get(&name) {
+                variable.shallow_clone().copy_(&saved);
+            }
+        }
+        self.ema.load_weights(&self.config.out.join("weights.safetensors"))?;
+        let adam_state = Tensor::read_safetensors(state_dir.join("adam.safetensors"))?;
+        let missing = self.adam.restore(adam_state, state.step as i64);
+        if !missing.is_empty() {
+            return Err(Error::MissingTensor { path: state_dir.join("adam.safetensors"), name: missing.join(", ") });
+        }
+        let word_pos: u128 = state.rng_word_pos.parse().map_err(|_| Error::Manifest {
+            path: path.clone(),
+            message: format!("rng_word_pos {:?} is not a number", state.rng_word_pos),
+        })?;
+        self.rng.set_word_pos(word_pos);
+        self.step = state.step;
+        Ok(())
+    }
+}
+
+/// Writes through `write` to `path.partial`, then renames it to `path`.
+fn write_staged(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let staged = PathBuf::from(format!("{}.partial", path.display()));
+    write(&staged)?;
+    fs::rename(&staged, path).map_err(|source| Error::Io { path: path.to_owned(), source })
+}
