@@ -5,6 +5,7 @@ mod bench;
 mod collect;
 mod device;
 mod doctor;
+mod eval;
 mod plan;
 mod train;
 
@@ -28,6 +29,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Record a D4RL-format Maze2D dataset with the scripted expert.
     Collect(collect::CollectArgs),
+    /// Evaluate a planner (or the expert, or random actions) on Maze2D; prints a score table.
+    Eval(eval::EvalArgs),
     /// Train a denoiser from a config (checkpoints, resume, TorchScript export).
     Train(train::TrainArgs),
     /// Sample one plan from a checkpoint and print it as JSON.
@@ -49,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => Ok(doctor::run(&args)),
         Command::Bench(args) => bench::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Collect(args) => collect::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => eval::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
     }

@@ -11,6 +11,7 @@
 
 mod expert;
 mod layout;
+mod tracker;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +20,7 @@ use rapier3d::prelude::*;
 
 pub use expert::WaypointExpert;
 pub use layout::{Layout, WALL_HALF_SIDE, WALL_OFFSET};
+pub use tracker::track;
 
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
 
