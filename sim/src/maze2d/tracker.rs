@@ -8,12 +8,11 @@
 /// The action that tracks `plan` (rows of (x, y, vx, vy)) at its step `t` from `observation`.
 #[must_use]
 pub fn track(plan: &[Vec<f32>], t: usize, observation: &[f32]) -> [f32; 2] {
-    let waypoint = match plan.get(t + 1) {
-        Some(state) => [state[0], state[1], state[2], state[3]],
-        None => {
-            let last = plan.last().map_or([observation[0], observation[1]], |s| [s[0], s[1]]);
-            [last[0], last[1], 0.0, 0.0]
-        }
+    let waypoint = if let Some(state) = plan.get(t + 1) {
+        [state[0], state[1], state[2], state[3]]
+    } else {
+        let last = plan.last().map_or([observation[0], observation[1]], |s| [s[0], s[1]]);
+        [last[0], last[1], 0.0, 0.0]
     };
     [
         (waypoint[0] - observation[0]) + (waypoint[2] - observation[2]),
