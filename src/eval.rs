@@ -101,7 +101,7 @@ fn layout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layout, D
 }
 
 /// One episode's outcome.
-struct Episode {
+struct EpisodeOutcome {
     episode_return: f64,
     reached: bool,
     plan_ms: Vec<f64>,
@@ -143,10 +143,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn planner_episode(env: &mut Maze2d, planner: &Planner, task: &TaskConfig, seed: u64) -> anyhow::Result<Episode> {
+fn planner_episode(
+    env: &mut Maze2d,
+    planner: &Planner,
+    task: &TaskConfig,
+    seed: u64,
+) -> anyhow::Result<EpisodeOutcome> {
     let mut observation = env.reset(seed);
     let goal = env.goal();
-    let mut result = Episode { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
+    let mut result =
+        EpisodeOutcome { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
     let mut plan: Vec<Vec<f32>> = Vec::new();
     let mut since_plan = 0;
     for t in 0..env.max_episode_steps() {
@@ -171,11 +177,12 @@ fn planner_episode(env: &mut Maze2d, planner: &Planner, task: &TaskConfig, seed:
     Ok(result)
 }
 
-fn baseline_episode(env: &mut Maze2d, policy: PolicyArg, seed: u64) -> Episode {
+fn baseline_episode(env: &mut Maze2d, policy: PolicyArg, seed: u64) -> EpisodeOutcome {
     let mut observation = env.reset(seed);
     let mut expert = WaypointExpert::new(env.layout(), seed);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut result = Episode { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
+    let mut result =
+        EpisodeOutcome { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
     for _ in 0..env.max_episode_steps() {
         let action = match policy {
             PolicyArg::Expert => expert.act(&observation, env.goal()).0,
@@ -189,7 +196,7 @@ fn baseline_episode(env: &mut Maze2d, policy: PolicyArg, seed: u64) -> Episode {
     result
 }
 
-fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[Episode]) {
+fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[EpisodeOutcome]) {
     let n = results.len() as f64;
     let reference = task.env.layout.reference_returns();
     let scores: Vec<f64> = results.iter().map(|r| reference.normalized(r.episode_return)).collect();
