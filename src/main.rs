@@ -7,6 +7,7 @@ mod device;
 mod doctor;
 mod eval;
 mod plan;
+mod ship;
 mod train;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Train a denoiser from a config (checkpoints, resume, TorchScript export).
     Train(train::TrainArgs),
+    /// Copy a trained checkpoint with float16 weights, for shipping under models/.
+    Ship(ship::ShipArgs),
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
 }
@@ -54,6 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => collect::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Ship(args) => ship::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

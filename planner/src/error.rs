@@ -81,7 +81,7 @@ pub enum Error {
         expected: Vec<i64>,
     },
     /// A tensor is stored in another dtype than float32.
-    #[error("{path}: tensor `{name}` is {found}, expected float32; convert the weights to float32")]
+    #[error("{path}: tensor `{name}` is {found}, expected float32 (or float16); convert the weights to float32")]
     WrongDtype {
         /// The weights file.
         path: PathBuf,

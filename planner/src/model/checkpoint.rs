@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{Architecture, Model, ModelSpec, NativeModel, TorchScriptModel};
@@ -116,6 +116,17 @@ impl Checkpoint {
         TorchScriptModel::load(&path, self.manifest.spec.clone(), device)
     }
 
+    /// Copies this checkpoint to `dir` for shipping: the manifest and the weights rounded to
+    /// float16 (half the size; loading widens them back to float32), without a TorchScript
+    /// export or training state. Written like [`Checkpoint::save`].
+    pub fn save_compact(&self, dir: &Path) -> Result<Self> {
+        let weights = self.dir.join(WEIGHTS_FILE);
+        let tensors = Tensor::read_safetensors(&weights)
+            .map_err(|e| Error::Io { path: weights.clone(), source: std::io::Error::other(e.to_string()) })?;
+        let half: Vec<(String, Tensor)> = tensors.into_iter().map(|(name, t)| (name, t.to_kind(Kind::Half))).collect();
+        Self::write(dir, &self.manifest, &half)
+    }
+
     /// Writes `model` as a checkpoint into `dir` (created if needed): manifest and weights.
     /// Files are written under temporary names and renamed, so an interrupted save never
     /// leaves a half-written checkpoint in place of a good one. A TorchScript export is added
@@ -123,17 +134,24 @@ impl Checkpoint {
     /// loaded from these weights; libtorch cannot reload a graph traced from Rust, whose
     /// weights become tensor constants).
     pub fn save(dir: &Path, model: &NativeModel, provenance: Provenance) -> Result<Self> {
-        fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
         let manifest = Manifest {
             format_version: FORMAT_VERSION,
             spec: model.spec().clone(),
             architecture: model.architecture().clone(),
             provenance,
         };
-        let text = toml::to_string(&manifest)
+        let variables: Vec<(String, Tensor)> = model.var_store().variables().into_iter().collect();
+        Self::write(dir, &manifest, &variables)
+    }
+
+    /// Writes `manifest` and `weights` (sorted by name) into `dir`, staged then renamed.
+    fn write(dir: &Path, manifest: &Manifest, weights: &[(String, Tensor)]) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_owned(), source })?;
+        let text = toml::to_string(manifest)
             .map_err(|e| Error::Manifest { path: dir.join(MANIFEST_FILE), message: e.to_string() })?;
         let staged_weights = dir.join(format!("{WEIGHTS_FILE}.partial"));
-        let mut variables: Vec<(String, Tensor)> = model.var_store().variables().into_iter().collect();
+        let mut variables: Vec<(String, Tensor)> =
+            weights.iter().map(|(n, t)| (n.clone(), t.shallow_clone())).collect();
         variables.sort_by(|a, b| a.0.cmp(&b.0));
         Tensor::write_safetensors(&variables, &staged_weights)?;
         let mut staged = vec![(staged_weights, dir.join(WEIGHTS_FILE))];
@@ -143,6 +161,6 @@ impl Checkpoint {
         for (from, to) in staged {
             fs::rename(&from, &to).map_err(|source| Error::Io { path: to, source })?;
         }
-        Ok(Self { dir: dir.to_owned(), manifest })
+        Ok(Self { dir: dir.to_owned(), manifest: manifest.clone() })
     }
 }

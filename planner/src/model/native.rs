@@ -75,7 +75,8 @@ impl NativeModel {
     }
 
     /// Copies weights from a safetensors file after checking that every tensor is present,
-    /// float32, of the right shape and finite, and that no tensor is left over.
+    /// float32 (or float16, widened), of the right shape and finite, and that no tensor is left
+    /// over.
     pub fn load_weights(&mut self, path: &Path) -> Result<()> {
         let file = Tensor::read_safetensors(path)
             .map_err(|e| Error::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })?;
@@ -95,9 +96,12 @@ impl NativeModel {
                     expected: variable.size(),
                 });
             }
-            if stored.kind() != Kind::Float {
-                return Err(Error::WrongDtype { path: path.to_owned(), name, found: format!("{:?}", stored.kind()) });
-            }
+            let stored = match stored.kind() {
+                Kind::Float => stored,
+                // Compact checkpoints (`Checkpoint::save_compact`) store float16.
+                Kind::Half => stored.to_kind(Kind::Float),
+                other => return Err(Error::WrongDtype { path: path.to_owned(), name, found: format!("{other:?}") }),
+            };
             if !bool::try_from(stored.isfinite().all())? {
                 return Err(Error::NonFinite { path: path.to_owned(), name });
             }

@@ -188,3 +188,23 @@ fn wrong_input_shape_names_the_expected_shape() {
     let err = model.predict(&x, &Tensor::zeros([2], (Kind::Int64, Device::Cpu))).expect_err("wrong width accepted");
     assert!(err.to_string().contains("[B, 8, 3]"), "{err}");
 }
+
+#[test]
+fn a_compact_checkpoint_halves_the_weights_and_plans_alike() {
+    // Reference: the float32 model; float16 keeps ≈ 3 significant digits of every weight.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = crate::reference::unet_checkpoint(dir.path(), ModelOutput::Sample);
+    let compact_dir = dir.path().join("compact");
+    let compact = full.save_compact(&compact_dir).expect("compact copy");
+    let size = |d: &std::path::Path| std::fs::metadata(d.join("weights.safetensors")).expect("weights").len();
+    let ratio = size(&compact_dir) as f64 / size(dir.path()) as f64;
+    assert!(ratio < 0.55, "the compact weights are {ratio} of the float32 ones (the tensor index takes some room)");
+    assert!(!compact_dir.join("module.pt").exists());
+    let (a, b) = (full.load_native(Device::Cpu).expect("full"), compact.load_native(Device::Cpu).expect("compact"));
+    let x = Tensor::randn([2, 16, 6], (Kind::Float, Device::Cpu));
+    let t = Tensor::from_slice(&[3i64, 17]);
+    let (ya, yb) = tch::no_grad(|| (a.forward(&x, &t), b.forward(&x, &t)));
+    let relative = (&ya - &yb).abs().max().double_value(&[]) / ya.abs().max().double_value(&[]);
+    assert!(relative < 2e-2, "float16 weights moved the output by {relative} of its scale");
+    assert_eq!(compact.manifest(), full.manifest());
+}
