@@ -120,3 +120,91 @@ fn bad_input_is_refused_with_the_reason() {
     refuse(&["plan", "--checkpoint", checkpoint, "--start", "0,0,0,0", "--steps", "50"], "use 1..=20");
     refuse(&["plan", "--checkpoint", checkpoint, "--start", "0,0,0,0", "--device", "gpu"], "cpu, cuda or cuda:N");
 }
+
+/// The last table row `diffplan eval` prints, split into cells.
+fn eval_row(args: &[&str]) -> Vec<String> {
+    let output = diffplan(args);
+    assert!(output.status.success(), "diffplan {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let row = stdout.lines().last().expect("a table row");
+    row.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
+}
+
+#[test]
+fn eval_scores_the_expert_far_above_random_actions() {
+    // Reference: D4RL's U-maze random return is 23.85 (score 0) and its "expert" 161.86 (100).
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-umaze.toml");
+    let expert = eval_row(&["eval", "--config", config, "--policy", "expert", "--episodes", "10"]);
+    let random = eval_row(&["eval", "--config", config, "--policy", "random", "--episodes", "10"]);
+    let score = |row: &[String]| -> f64 { row[4].split(' ').next().expect("mean").parse().expect("a number") };
+    assert_eq!(expert[3], "10");
+    assert_eq!(expert[5], "10/10", "the expert missed the goal: {expert:?}");
+    assert!(score(&expert) > 100.0 && score(&random) < 30.0, "expert {expert:?}, random {random:?}");
+}
+
+#[test]
+fn eval_names_a_missing_checkpoint_and_a_bad_layout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-umaze.toml"))
+        .expect("task config");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write config");
+        path.to_str().expect("utf-8").to_string()
+    };
+    let no_model = write("no_model.toml", example.replace("models/maze2d-umaze", "/nonexistent/model"));
+    let output = diffplan(&["eval", "--config", &no_model, "--episodes", "1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("/nonexistent/model/manifest.toml"), "{stderr}");
+    let bad_layout = write("bad_layout.toml", example.replace("layout = \"umaze\"", "layout = \"tiny\""));
+    let output = diffplan(&["eval", "--config", &bad_layout, "--policy", "random", "--episodes", "1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("use umaze, medium or large"), "{stderr}");
+}
+
+#[test]
+fn collect_train_ship_and_plan_chain_together() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let run = |args: &[&str]| {
+        let output = diffplan(args);
+        assert!(output.status.success(), "diffplan {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    };
+    run(&["collect", "--layout", "umaze", "--samples", "3000", "--noisy", "--seed", "4", "--out", &path("a.hdf5")]);
+    run(&["collect", "--layout", "umaze", "--samples", "3000", "--noisy", "--seed", "4", "--out", &path("b.hdf5")]);
+    let (a, b) = (
+        planner::train::d4rl::D4rlDataset::read_hdf5(Path::new(&path("a.hdf5"))).expect("dataset"),
+        planner::train::d4rl::D4rlDataset::read_hdf5(Path::new(&path("b.hdf5"))).expect("dataset"),
+    );
+    assert_eq!(a, b, "the same seed collected different data");
+    assert_eq!(a.len(), 3000);
+    assert!(a.timeouts.iter().any(|&t| t), "the expert never reached a navigation goal");
+    assert!(a.info("goal").is_some() && a.info("qpos").is_some());
+
+    let config = format!(
+        "out = {:?}\n[data]\npath = {:?}\nrecut_at_goal = [1.0, 1.0]\n[model]\nhorizon = 16\ndiffusion_steps = 8\n\
+         [model.architecture]\nkind = \"temporal_unet\"\ndim = 8\ndim_mults = [1, 2]\nattention = false\n\
+         [optimization]\nsteps = 4\nbatch_size = 4\ncheckpoint_every = 2\n",
+        path("run"),
+        path("a.hdf5")
+    );
+    std::fs::write(path("train.toml"), config).expect("write config");
+    run(&["train", "--config", &path("train.toml"), "--no-export"]);
+    run(&["train", "--config", &path("train.toml"), "--resume", "--steps", "6", "--no-export"]);
+    let trained = Checkpoint::open(Path::new(&path("run"))).expect("trained checkpoint");
+    assert_eq!(trained.manifest().provenance.train_steps, Some(6));
+    run(&["ship", &path("run"), &path("shipped")]);
+    assert!(!dir.path().join("shipped/training").exists(), "training state shipped");
+    let json = plan_json(&[
+        "plan",
+        "--checkpoint",
+        &path("shipped"),
+        "--start",
+        "3,1,0,0",
+        "--goal",
+        "1,1,0,0",
+        "--steps",
+        "4",
+    ]);
+    assert_eq!(json["plan"]["candidates"][0]["states"].as_array().expect("states").len(), 16);
+}
