@@ -14,6 +14,7 @@ pub mod error;
 pub mod model;
 pub mod noise;
 pub mod observer;
+pub mod picard;
 pub mod plan;
 mod planner;
 pub mod request;

@@ -2,6 +2,8 @@
 
 use tch::Tensor;
 
+use crate::picard::PicardSweep;
+
 /// One denoising step as the sampler saw it. Tensors stay on the model's device; an observer
 /// that needs them on the host copies them itself.
 #[derive(Debug)]
@@ -18,8 +20,11 @@ pub struct DenoisingStep<'a> {
 
 /// Receives each step of a plan as it is computed.
 pub trait Observer {
-    /// Called once per step, after the model call and before the update.
+    /// Called once per step of the sequential sampler, after the model call and before the update.
     fn on_step(&mut self, step: &DenoisingStep<'_>);
+
+    /// Called once per Picard sweep (the default ignores it).
+    fn on_sweep(&mut self, _sweep: &PicardSweep) {}
 }
 
 /// `()` observes nothing.

@@ -46,6 +46,8 @@ pub struct Sampler {
     coefficients: Vec<StepCoefficients>,
     /// Per step (1/α_t, σ_t/α_t): x0_hat = x_t/α_t − (σ_t/α_t)·eps_hat.
     x0_from_eps: Vec<(f64, f64)>,
+    /// Per step, DDPM's posterior variance of the step (0 for the step into the clean end).
+    posterior_variance: Vec<f64>,
 }
 
 impl Sampler {
@@ -69,7 +71,17 @@ impl Sampler {
             .collect();
         let x0_from_eps =
             timesteps.iter().map(|&t| (1.0 / schedule.alpha(t), schedule.sigma(t) / schedule.alpha(t))).collect();
-        Ok(Self { config: config.clone(), output: spec.output, timesteps, coefficients, x0_from_eps })
+        let posterior_variance = (0..timesteps.len())
+            .map(|k| ddpm::coefficients(&schedule, timesteps[k], timesteps.get(k + 1).copied()).noise.powi(2))
+            .collect();
+        Ok(Self {
+            config: config.clone(),
+            output: spec.output,
+            timesteps,
+            coefficients,
+            x0_from_eps,
+            posterior_variance,
+        })
     }
 
     /// The settings it was prepared from.
@@ -94,6 +106,13 @@ impl Sampler {
     #[must_use]
     pub fn coefficients(&self, k: usize) -> StepCoefficients {
         self.coefficients[k]
+    }
+
+    /// DDPM's posterior variance β̃ of step k, whatever the sampler: the scale against which
+    /// Picard iterations judge a state's change (ParaDiGMS does the same for DDIM).
+    #[must_use]
+    pub fn posterior_variance(&self, k: usize) -> f64 {
+        self.posterior_variance[k]
     }
 
     /// Whether step `k` adds noise (and so needs a slot on the noise tape).

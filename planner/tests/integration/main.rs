@@ -5,6 +5,7 @@ mod checkpoint_errors;
 mod dataset;
 mod mixture_oracle;
 mod parity;
+mod picard;
 mod planning;
 mod reference;
 mod sampler_parity;

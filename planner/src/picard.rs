@@ -1,0 +1,192 @@
+//! Parallel sampling by Picard iterations (ParaDiGMS, Shih et al. 2023; algorithms.md §2).
+//!
+//! The K steps of a sampler are a chain x_{k+1} = F_k(x_k): the sampler's affine step followed by
+//! inpainting, with the noise z_k fixed on the tape. Picard iteration solves the whole chain as a
+//! fixed point: a window of p states is evaluated in one batched model call, each step's increment
+//! Δ_j = F_j(x_j) − x_j is computed, and the window is rebuilt from its first state by cumulative
+//! sums, x_{b+1+k} ← x_b + Σ_{i ≤ k} Δ_{b+i}. A state has converged when its change, per
+//! dimension and relative to DDPM's posterior variance of the step that leaves it, is below τ²;
+//! the window then slides past the converged prefix plus one (the first unconverged state was
+//! computed from converged predecessors). The last state only converges by equality, so τ = 0
+//! reproduces the sequential sampler: each sweep then advances exactly one step.
+//!
+//! DPM-Solver++'s history (the previous x0_hat) comes from inside the window, and for its first
+//! state from the sweep that accepted the state before it.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use crate::condition::Inpainting;
+use crate::error::{Error, Result};
+use crate::model::Denoiser;
+use crate::noise::NoiseTape;
+use crate::observer::Observer;
+use crate::sampler::Sampler;
+
+/// Settings of the Picard driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PicardConfig {
+    /// Window size p: states evaluated per batched model call.
+    pub window: usize,
+    /// Tolerance τ on the per-dimension change relative to the step's noise scale (ParaDiGMS's
+    /// default 0.1).
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// Stop after this many sweeps even if not converged (default: no cap beyond K).
+    #[serde(default)]
+    pub max_sweeps: Option<usize>,
+    /// Stop after the sweep that crosses this many milliseconds and return the current iterate.
+    #[serde(default)]
+    pub deadline_ms: Option<f64>,
+}
+
+fn default_tolerance() -> f64 {
+    0.1
+}
+
+/// What a Picard run did.
+#[derive(Debug)]
+pub struct PicardRun {
+    /// The final trajectory x_K, `[B, H, A + O]`, normalized, inpainted.
+    pub x: Tensor,
+    /// Every iterate x_0..x_K as the run left them (a warm start for the next plan).
+    pub iterates: Vec<Tensor>,
+    /// Batched model calls = sequential depth.
+    pub sweeps: usize,
+    /// Single-step model evaluations (the sum of window sizes).
+    pub model_evaluations: usize,
+    /// Largest error (relative, squared) of the last sweep.
+    pub residual: f64,
+    /// Whether every step converged (false when stopped by the sweep cap or the deadline).
+    pub converged: bool,
+    /// Time inside the model.
+    pub model_time: Duration,
+}
+
+/// One sweep as the observer sees it.
+#[derive(Debug)]
+pub struct PicardSweep {
+    /// Sweep number, from 0.
+    pub sweep: usize,
+    /// The window's first step b and its end e (exclusive).
+    pub window: (usize, usize),
+    /// Per state of the window, its error relative to τ² (≤ 1: converged).
+    pub errors: Vec<f64>,
+}
+
+/// Runs `sampler` by Picard iterations from the tape's x_T, or from `warm_start` (K + 1 iterates
+/// from an earlier run, e.g. shifted along the horizon).
+pub fn sample_picard(
+    denoiser: &dyn Denoiser,
+    sampler: &Sampler,
+    tape: &NoiseTape,
+    inpainting: &Inpainting,
+    config: &PicardConfig,
+    warm_start: Option<&[Tensor]>,
+    observer: &mut dyn Observer,
+) -> Result<PicardRun> {
+    let steps = sampler.steps();
+    if config.window == 0 || !(config.tolerance.is_finite() && config.tolerance >= 0.0) {
+        return Err(Error::InvalidSpec {
+            field: "picard".into(),
+            message: format!("window {} must be ≥ 1 and tolerance {} ≥ 0", config.window, config.tolerance),
+        });
+    }
+    let _no_grad = tch::no_grad_guard();
+    let started = Instant::now();
+    let device = denoiser.device();
+    let mut x0 = tape.initial().copy();
+    inpainting.apply(&mut x0);
+    let mut xs: Vec<Tensor> = match warm_start {
+        Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
+        Some(iterates) => {
+            return Err(Error::InvalidSpec {
+                field: "picard warm start".into(),
+                message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
+            });
+        }
+        None => (0..=steps).map(|_| x0.copy()).collect(),
+    };
+    xs[0] = x0;
+    for x in &mut xs[1..] {
+        inpainting.apply(x);
+    }
+    let batch = xs[0].size()[0];
+    let per_item = xs[0].numel() as f64 / batch as f64;
+    let threshold = config.tolerance * config.tolerance;
+    let mut x0_hats: Vec<Option<Tensor>> = (0..steps).map(|_| None).collect();
+    let (mut begin, mut sweeps, mut evaluations, mut residual) = (0, 0, 0, 0.0);
+    let mut model_time = Duration::ZERO;
+    let mut converged = true;
+    while begin < steps {
+        let end = (begin + config.window).min(steps);
+        let inputs = Tensor::cat(&xs[begin..end], 0);
+        let t: Vec<i64> =
+            (begin..end).flat_map(|k| std::iter::repeat_n(sampler.timesteps()[k] as i64, batch as usize)).collect();
+        let model_started = Instant::now();
+        let outputs = denoiser.predict(&inputs, &Tensor::from_slice(&t).to_device(device))?;
+        if let Device::Cuda(index) = device {
+            tch::Cuda::synchronize(index as i64);
+        }
+        model_time += model_started.elapsed();
+        evaluations += end - begin;
+        let outputs = outputs.split(batch, 0);
+        // Increments of every step of the window, and the rebuilt states.
+        let mut running = xs[begin].shallow_clone();
+        let mut errors = Vec::with_capacity(end - begin);
+        let mut rebuilt = Vec::with_capacity(end - begin);
+        for (offset, k) in (begin..end).enumerate() {
+            let x0_hat = sampler.x0_hat(k, &xs[k], &outputs[offset]);
+            let previous = if k == 0 { None } else { x0_hats[k - 1].as_ref() };
+            let mut next = sampler.step(k, &xs[k], &x0_hat, previous, tape.step(k))?;
+            inpainting.apply(&mut next);
+            running = &running + (next - &xs[k]);
+            let scale = if k + 1 < steps { sampler.posterior_variance(k + 1) * per_item } else { 0.0 };
+            let change = (&running - &xs[k + 1]).square().sum_dim_intlist(&[1i64, 2][..], false, Kind::Double);
+            let worst = change.max().double_value(&[]);
+            let error = if scale > 0.0 {
+                worst / scale / threshold.max(f64::MIN_POSITIVE)
+            } else if worst == 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            errors.push(error);
+            rebuilt.push(running.shallow_clone());
+            x0_hats[k] = Some(x0_hat);
+        }
+        let first_unconverged = errors.iter().position(|&e| e > 1.0).unwrap_or(errors.len());
+        residual = errors.iter().copied().fold(0.0, f64::max) * threshold;
+        for (offset, state) in rebuilt.into_iter().enumerate() {
+            xs[begin + 1 + offset] = state;
+        }
+        // Newly exposed slots start from the last state computed.
+        let advance = (first_unconverged + 1).min(config.window).min(end - begin);
+        let next_begin = begin + advance;
+        let next_end = (next_begin + config.window).min(steps);
+        for k in end + 1..=next_end {
+            xs[k] = xs[end].copy();
+        }
+        observer.on_sweep(&PicardSweep { sweep: sweeps, window: (begin, end), errors });
+        sweeps += 1;
+        begin = next_begin;
+        let out_of_sweeps = config.max_sweeps.is_some_and(|cap| sweeps >= cap);
+        let out_of_time = config.deadline_ms.is_some_and(|ms| started.elapsed().as_secs_f64() * 1e3 >= ms);
+        if begin < steps && (out_of_sweeps || out_of_time) {
+            converged = false;
+            break;
+        }
+    }
+    Ok(PicardRun {
+        x: xs[steps].shallow_clone(),
+        iterates: xs,
+        sweeps,
+        model_evaluations: evaluations,
+        residual,
+        converged,
+        model_time,
+    })
+}

@@ -1,0 +1,113 @@
+//! Picard iterations against the sequential sampler on the same tape: τ = 0 must reproduce it,
+//! τ > 0 must take fewer sweeps than steps and land close.
+
+use planner::condition::{Inpainting, Pin};
+use planner::model::{Denoiser, Model, ModelOutput};
+use planner::noise::NoiseTape;
+use planner::picard::{PicardConfig, PicardSweep, sample_picard};
+use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
+use planner::{DenoisingStep, Observer};
+use tch::Device;
+
+use crate::reference::{UNET_HORIZON, max_abs_diff, unet_checkpoint};
+
+/// Counts sweeps.
+#[derive(Default)]
+struct Sweeps(usize);
+
+impl Observer for Sweeps {
+    fn on_step(&mut self, _step: &DenoisingStep<'_>) {}
+
+    fn on_sweep(&mut self, _sweep: &PicardSweep) {
+        self.0 += 1;
+    }
+}
+
+fn pins() -> Vec<Pin> {
+    vec![
+        Pin { index: 0, observation: vec![1.0, 2.0, 0.5, -1.0] },
+        Pin { index: UNET_HORIZON - 1, observation: vec![3.0, 3.0, 0.0, 0.0] },
+    ]
+}
+
+fn config(kind: SamplerKind, steps: usize, eta: f64) -> SamplerConfig {
+    SamplerConfig { steps: Some(steps), eta, clip_x0: true, ..SamplerConfig::new(kind) }
+}
+
+/// Sequential and Picard results of `sampler_config` on one tape.
+fn both(
+    model: &dyn Denoiser,
+    sampler_config: &SamplerConfig,
+    picard: &PicardConfig,
+) -> (tch::Tensor, planner::picard::PicardRun) {
+    let sampler = Sampler::new(sampler_config, model.spec()).expect("sampler");
+    let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
+    let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
+    let sequential = sample_sequential(model, &sampler, &tape, &inpainting, &mut ()).expect("sequential");
+    let mut sweeps = Sweeps::default();
+    let run = sample_picard(model, &sampler, &tape, &inpainting, picard, None, &mut sweeps).expect("picard");
+    assert_eq!(sweeps.0, run.sweeps, "the observer missed sweeps");
+    (sequential.x, run)
+}
+
+#[test]
+fn zero_tolerance_reproduces_every_sampler() {
+    // Reference: the sequential sampler on the same tape (ParaDiGMS's fixed point).
+    let dir = tempfile::tempdir().expect("tempdir");
+    for output in [ModelOutput::Sample, ModelOutput::Epsilon] {
+        let model =
+            unet_checkpoint(&dir.path().join(format!("{output:?}")), output).load_native(Device::Cpu).expect("model");
+        for sampler_config in [
+            config(SamplerKind::Ddpm, 12, 0.0),
+            config(SamplerKind::Ddim, 8, 0.5),
+            config(SamplerKind::DpmSolverPp, 8, 0.0),
+        ] {
+            // A window smaller than K, and one holding every step.
+            let steps = sampler_config.steps.expect("steps");
+            for window in [3, steps] {
+                let picard = PicardConfig { window, tolerance: 0.0, max_sweeps: None, deadline_ms: None };
+                let (sequential, run) = both(&model, &sampler_config, &picard);
+                let difference = max_abs_diff(&sequential, &run.x);
+                assert!(difference < 1e-5, "{output:?} {sampler_config:?} window {window}: off by {difference:e}");
+                assert!(run.converged);
+                assert_eq!(run.sweeps, sampler_config.steps.expect("steps"), "τ = 0 advances one step per sweep");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_positive_tolerance_needs_fewer_sweeps_and_lands_close() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = unet_checkpoint(dir.path(), ModelOutput::Sample).load_native(Device::Cpu).expect("model");
+    let sampler_config = config(SamplerKind::Ddpm, 20, 0.0);
+    let picard = PicardConfig { window: 20, tolerance: 0.1, max_sweeps: None, deadline_ms: None };
+    let (sequential, run) = both(&model, &sampler_config, &picard);
+    let difference = max_abs_diff(&sequential, &run.x);
+    println!("τ = 0.1: {} sweeps, {} evaluations, off by {difference:e}", run.sweeps, run.model_evaluations);
+    assert!(run.converged && run.sweeps < 20, "{} sweeps for 20 steps", run.sweeps);
+    assert!(difference < 0.05, "off by {difference}");
+    // A warm start from the converged iterates converges at once.
+    let sampler = Sampler::new(&sampler_config, model.spec()).expect("sampler");
+    let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
+    let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
+    let warm =
+        sample_picard(&model, &sampler, &tape, &inpainting, &picard, Some(&run.iterates), &mut ()).expect("warm");
+    assert!(warm.sweeps < run.sweeps, "warm start took {} sweeps, cold {}", warm.sweeps, run.sweeps);
+}
+
+#[test]
+fn the_sweep_cap_and_bad_settings_are_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = unet_checkpoint(dir.path(), ModelOutput::Sample).load_native(Device::Cpu).expect("model");
+    let capped = PicardConfig { window: 5, tolerance: 0.0, max_sweeps: Some(3), deadline_ms: None };
+    let (_, run) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &capped);
+    assert!(!run.converged && run.sweeps == 3 && run.model_evaluations == 15);
+    let sampler = Sampler::new(&config(SamplerKind::Ddim, 10, 0.0), model.spec()).expect("sampler");
+    let tape = NoiseTape::draw(0, [1, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
+    let inpainting = Inpainting::new(model.spec(), &[], Device::Cpu).expect("no pins");
+    let bad = PicardConfig { window: 0, tolerance: 0.1, max_sweeps: None, deadline_ms: None };
+    let err =
+        sample_picard(&model, &sampler, &tape, &inpainting, &bad, None, &mut ()).expect_err("window 0").to_string();
+    assert!(err.contains("window 0"), "{err}");
+}
