@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use planner::condition::Pin;
 use planner::model::{Checkpoint, Denoiser, ValueModel};
+use planner::picard::PicardConfig;
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use serde::Serialize;
@@ -53,6 +54,12 @@ pub struct PlanArgs {
     /// Seed of the noise tape (default: 0).
     #[arg(long)]
     seed: Option<u64>,
+    /// Sample by Picard iterations with this window (states per batched model call).
+    #[arg(long)]
+    picard_window: Option<usize>,
+    /// Picard tolerance τ (default: 0.1).
+    #[arg(long, requires = "picard_window")]
+    picard_tolerance: Option<f64>,
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
@@ -133,6 +140,10 @@ fn request(args: &PlanArgs) -> anyhow::Result<PlanRequest> {
     request.sampler.clip_x0 |= args.clip_x0;
     request.batch_size = args.batch.unwrap_or(request.batch_size);
     request.seed = args.seed.unwrap_or(request.seed);
+    if let Some(window) = args.picard_window {
+        let tolerance = args.picard_tolerance.or(request.picard.as_ref().map(|p| p.tolerance)).unwrap_or(0.1);
+        request.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
+    }
     Ok(request)
 }
 

@@ -35,6 +35,9 @@ pub struct TrainArgs {
     python: Option<PathBuf>,
 }
 
+/// Steps between progress lines when standard error is not a terminal.
+const LOG_EVERY: usize = 100;
+
 /// Trains to the configured step count.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     crate::device::check_available(args.device)?;
@@ -70,6 +73,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             smoothed.unwrap_or(report.loss),
             report.grad_norm
         ));
+        if bar.is_hidden() && report.step.is_multiple_of(LOG_EVERY) {
+            // Not a terminal (a log file): a plain line now and then instead of the bar.
+            eprintln!("step {}: loss {:.5} (avg {:.5})", report.step, report.loss, smoothed.unwrap_or(report.loss));
+        }
         if report.step.is_multiple_of(every) || report.step == total {
             trainer.save(provenance(&args.config, &config, report.step))?;
             bar.println(format!(

@@ -80,6 +80,25 @@ fn plan_prints_candidates_that_start_at_the_start_and_repeat_with_the_seed() {
     assert_eq!(first["request"]["sampler"]["kind"], "ddim");
     // A second process with the same seed prints the same trajectories.
     assert_eq!(plan_json(&args)["plan"]["candidates"], first["plan"]["candidates"]);
+    // Picard with τ = 0 reaches the same plan in K sweeps (up to the rounding of batched calls).
+    let mut picard_args = args.to_vec();
+    picard_args.extend(["--picard-window", "3", "--picard-tolerance", "0"]);
+    let picard = plan_json(&picard_args);
+    assert_eq!(picard["plan"]["stats"]["picard"]["sweeps"], 6);
+    assert_eq!(picard["plan"]["stats"]["picard"]["converged"], true);
+    let flat = |json: &Value| -> Vec<f64> {
+        json["plan"]["candidates"]
+            .as_array()
+            .expect("candidates")
+            .iter()
+            .flat_map(|c| {
+                c["states"].as_array().expect("states").iter().flat_map(|r| r.as_array().expect("row").clone())
+            })
+            .map(|v| v.as_f64().expect("number"))
+            .collect()
+    };
+    let worst = flat(&first).iter().zip(flat(&picard)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-4, "Picard with τ = 0 differs from sequential by {worst}");
 }
 
 #[test]
@@ -207,4 +226,36 @@ fn collect_train_ship_and_plan_chain_together() {
         "4",
     ]);
     assert_eq!(json["plan"]["candidates"][0]["states"].as_array().expect("states").len(), 16);
+}
+
+/// One-sided p-value of Fisher's exact test that `a` successes of `n1` beat `b` of `n2`:
+/// P(X ≥ a) for X hypergeometric with the margins fixed.
+fn fisher_one_sided(a: usize, n1: usize, b: usize, n2: usize) -> f64 {
+    let choose = |n: usize, k: usize| -> f64 { (0..k).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64) };
+    let successes = a + b;
+    let total = choose(n1 + n2, successes);
+    (a..=successes.min(n1))
+        .filter(|&k| successes - k <= n2)
+        .map(|k| choose(n1, k) * choose(n2, successes - k) / total)
+        .sum()
+}
+
+#[test]
+fn fisher_test_matches_a_textbook_value() {
+    // Reference: Fisher's tea-tasting table (3 of 4 vs 1 of 4): one-sided p = 17/70.
+    assert!((fisher_one_sided(3, 4, 1, 4) - 17.0 / 70.0).abs() < 1e-12);
+}
+
+#[test]
+fn the_shipped_umaze_model_reaches_the_goal_more_often_than_random_actions() {
+    // 30 episodes each on the same seeds; the planner uses DPM-Solver++ with 10 steps.
+    // Threshold: Fisher's exact test, one-sided, p < 0.01.
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-umaze.toml");
+    let reached = |row: &[String]| -> usize { row[5].split('/').next().expect("count").parse().expect("a number") };
+    let planner = eval_row(&["eval", "--config", config, "--episodes", "30", "--steps", "10"]);
+    let random = eval_row(&["eval", "--config", config, "--policy", "random", "--episodes", "30"]);
+    let (a, b) = (reached(&planner), reached(&random));
+    let p = fisher_one_sided(a, 30, b, 30);
+    println!("planner reached {a}/30, random {b}/30, one-sided p = {p:.2e}");
+    assert!(p < 0.01, "planner {a}/30 vs random {b}/30: p = {p}");
 }

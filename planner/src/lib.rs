@@ -25,6 +25,6 @@ pub mod train;
 
 pub use error::{Error, Result};
 pub use observer::{DenoisingStep, Observer};
-pub use plan::{Candidate, Plan, SamplerStats, Timings};
+pub use plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
 pub use planner::Planner;
 pub use request::PlanRequest;

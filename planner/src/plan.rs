@@ -56,10 +56,25 @@ pub struct SamplerStats {
     pub sampler: SamplerKind,
     /// The model timesteps, in the order they ran.
     pub timesteps: Vec<usize>,
-    /// Denoiser calls (each on the whole batch).
+    /// Batched denoiser calls: K for the sequential sampler, the sweeps for Picard.
     pub model_calls: usize,
+    /// What the Picard driver did, when it ran.
+    pub picard: Option<PicardStats>,
     /// Seed of the noise tape.
     pub seed: u64,
     /// Where the model ran (`Cpu`, `Cuda(0)`).
     pub device: String,
+}
+
+/// The Picard driver's statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PicardStats {
+    /// Sweeps = batched model calls = sequential depth.
+    pub sweeps: usize,
+    /// Single-step model evaluations (the sum of window sizes).
+    pub model_evaluations: usize,
+    /// Largest relative squared change of the last sweep.
+    pub residual: f64,
+    /// Whether every step converged (false when stopped by the sweep cap or the deadline).
+    pub converged: bool,
 }

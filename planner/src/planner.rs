@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
+use crate::picard::sample_picard;
+use crate::plan::PicardStats;
 use crate::plan::{Candidate, Plan, SamplerStats, Timings};
 use crate::request::PlanRequest;
 use crate::sampler::{Sampler, sample_sequential};
@@ -87,7 +89,23 @@ impl Planner {
         let sampler = Sampler::new(&request.sampler, spec)?;
         let shape = [request.batch_size as i64, spec.horizon as i64, spec.transition_dim() as i64];
         let tape = NoiseTape::draw(request.seed, shape, &sampler, device);
-        let run = sample_sequential(self.denoiser.as_ref(), &sampler, &tape, &inpainting, observer)?;
+        let denoiser = self.denoiser.as_ref();
+        let (x, model_time, model_calls, picard) = match &request.picard {
+            None => {
+                let run = sample_sequential(denoiser, &sampler, &tape, &inpainting, observer)?;
+                (run.x, run.model_time, run.model_calls, None)
+            }
+            Some(config) => {
+                let run = sample_picard(denoiser, &sampler, &tape, &inpainting, config, None, observer)?;
+                let stats = PicardStats {
+                    sweeps: run.sweeps,
+                    model_evaluations: run.model_evaluations,
+                    residual: run.residual,
+                    converged: run.converged,
+                };
+                (run.x, run.model_time, run.sweeps, Some(stats))
+            }
+        };
         let diverged = |what: &str| Error::Diverged {
             what: what.into(),
             steps: sampler.steps(),
@@ -96,7 +114,7 @@ impl Planner {
                    normalizer against the request, or set clip_x0"
                 .into(),
         };
-        if !bool::try_from(run.x.isfinite().all())? {
+        if !bool::try_from(x.isfinite().all())? {
             return Err(diverged("the sampled trajectory"));
         }
 
@@ -105,7 +123,7 @@ impl Planner {
             Some(value_model) => {
                 let _no_grad = tch::no_grad_guard();
                 let t = Tensor::zeros([shape[0]], (Kind::Int64, device));
-                let values = Vec::<f32>::try_from(value_model.value(&run.x, &t)?.to_kind(Kind::Float))?;
+                let values = Vec::<f32>::try_from(value_model.value(&x, &t)?.to_kind(Kind::Float))?;
                 if values.iter().any(|v| !v.is_finite()) {
                     return Err(diverged("the value model's output"));
                 }
@@ -115,7 +133,7 @@ impl Planner {
         };
         let value_ms = value_started.elapsed().as_secs_f64() * 1e3;
 
-        let mut candidates = unnormalized_candidates(spec, &run.x, &pins, values.as_deref())?;
+        let mut candidates = unnormalized_candidates(spec, &x, &pins, values.as_deref())?;
         if values.is_some() {
             candidates.sort_by(|a, b| b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal));
         }
@@ -123,13 +141,14 @@ impl Planner {
             candidates,
             timings: Timings {
                 total_ms: started.elapsed().as_secs_f64() * 1e3,
-                model_ms: run.model_time.as_secs_f64() * 1e3,
+                model_ms: model_time.as_secs_f64() * 1e3,
                 value_ms,
             },
             stats: SamplerStats {
                 sampler: sampler.config().kind,
                 timesteps: sampler.timesteps().to_vec(),
-                model_calls: run.model_calls,
+                model_calls,
+                picard,
                 seed: request.seed,
                 device: format!("{device:?}"),
             },

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::condition::Pin;
 use crate::model::ModelSpec;
+use crate::picard::PicardConfig;
 use crate::sampler::SamplerConfig;
 
 /// One planning request. Observations are in the data's (robot's) units.
@@ -27,6 +28,9 @@ pub struct PlanRequest {
     /// Seed of the noise tape: the same seed gives the same plan.
     #[serde(default)]
     pub seed: u64,
+    /// Sample by Picard iterations instead of step by step.
+    #[serde(default)]
+    pub picard: Option<PicardConfig>,
 }
 
 fn default_batch_size() -> usize {
@@ -37,7 +41,7 @@ impl PlanRequest {
     /// A request from `observation` with one candidate, seed 0, no goal and no waypoints.
     #[must_use]
     pub fn new(observation: Vec<f32>, sampler: SamplerConfig) -> Self {
-        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0 }
+        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0, picard: None }
     }
 
     /// Every pinned observation: the current one at 0, the goal at H − 1, then the waypoints.
