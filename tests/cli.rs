@@ -259,3 +259,31 @@ fn the_shipped_umaze_model_reaches_the_goal_more_often_than_random_actions() {
     println!("planner reached {a}/30, random {b}/30, one-sided p = {p:.2e}");
     assert!(p < 0.01, "planner {a}/30 vs random {b}/30: p = {p}");
 }
+
+#[test]
+fn every_shipped_config_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = |dir: &str| -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> =
+            std::fs::read_dir(root.join(dir)).expect(dir).map(|e| e.expect("entry").path()).collect();
+        files.sort();
+        files
+    };
+    let train = files("configs/train");
+    assert!(train.len() >= 3);
+    for path in train {
+        let text = std::fs::read_to_string(&path).expect("read");
+        let config: planner::train::TrainConfig =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(config.data.recut_at_goal.is_some(), "{}: Maze2D runs re-cut at the goal", path.display());
+    }
+    for path in files("configs/tasks") {
+        let path = path.to_str().expect("utf-8").to_string();
+        let row = eval_row(&["eval", "--config", &path, "--policy", "random", "--episodes", "1"]);
+        assert_eq!(row[3], "1", "{path}");
+    }
+    for path in files("configs/requests") {
+        let text = std::fs::read_to_string(&path).expect("read");
+        let _: planner::PlanRequest = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
