@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use planner::condition::Pin;
 use planner::model::{Checkpoint, Denoiser, ValueModel};
 use planner::picard::PicardConfig;
+use planner::picard_auto::{AutoCache, AutoChoice, calibrate};
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use serde::Serialize;
@@ -54,9 +55,10 @@ pub struct PlanArgs {
     /// Seed of the noise tape (default: 0).
     #[arg(long)]
     seed: Option<u64>,
-    /// Sample by Picard iterations with this window (states per batched model call).
-    #[arg(long)]
-    picard_window: Option<usize>,
+    /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
+    /// measure once per device, model and request shape (cached) and pick Picard or sequential.
+    #[arg(long, value_parser = parse_window)]
+    picard_window: Option<WindowArg>,
     /// Picard tolerance τ (default: 0.1).
     #[arg(long, requires = "picard_window")]
     picard_tolerance: Option<f64>,
@@ -92,7 +94,47 @@ struct Output<'a> {
     checkpoint: &'a Path,
     value_checkpoint: Option<&'a Path>,
     request: &'a PlanRequest,
+    /// The measured choice behind `--picard-window auto`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    picard_auto: Option<AutoChoice>,
     plan: planner::Plan,
+}
+
+/// `--picard-window`: a number or `auto`.
+#[derive(Debug, Clone, Copy)]
+enum WindowArg {
+    Auto,
+    Fixed(usize),
+}
+
+fn parse_window(text: &str) -> Result<WindowArg, String> {
+    if text == "auto" {
+        return Ok(WindowArg::Auto);
+    }
+    text.parse().map(WindowArg::Fixed).map_err(|_| format!("{text:?} is not a window size or `auto`"))
+}
+
+/// The cached (or freshly measured) auto choice for `request`, applied to it.
+fn auto_window(planner: &Planner, request: &mut PlanRequest, tolerance: f64) -> anyhow::Result<AutoChoice> {
+    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .context("neither XDG_CACHE_HOME nor HOME is set, so there is nowhere to cache the calibration")?;
+    let mut cache = AutoCache::open(&cache_dir.join("diffplan/picard-auto.json"))?;
+    let key = AutoCache::key(planner, request);
+    let choice = if let Some(choice) = cache.get(&key) {
+        choice.clone()
+    } else {
+        let steps = request.sampler.steps_for(planner.spec().diffusion_steps);
+        let windows: Vec<usize> = [2, 4, 8, 16, 32].into_iter().filter(|&w| w < steps).chain([steps]).collect();
+        eprintln!("calibrating Picard for {key} (once; cached)");
+        let choice = calibrate(planner, request, &windows, tolerance, 3)?;
+        cache.insert(key, choice.clone())?;
+        choice
+    };
+    request.picard =
+        choice.window.map(|window| PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
+    Ok(choice)
 }
 
 /// Plans once and prints the JSON, one line, to standard output.
@@ -101,15 +143,24 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
         tch::set_num_threads(threads);
     }
     crate::device::check_available(args.device)?;
-    let request = request(args)?;
+    let mut request = request(args)?;
     let planner = Planner::new(load_denoiser(&args.checkpoint, args.torchscript, args.device)?)?;
     let planner = match &args.value {
         Some(dir) => planner.with_value_model(load_value_model(dir, args.torchscript, args.device)?)?,
         None => planner,
     };
+    let picard_auto = match args.picard_window {
+        Some(WindowArg::Auto) => Some(auto_window(&planner, &mut request, args.picard_tolerance.unwrap_or(0.1))?),
+        _ => None,
+    };
     let plan = planner.plan(&request)?;
-    let output =
-        Output { checkpoint: &args.checkpoint, value_checkpoint: args.value.as_deref(), request: &request, plan };
+    let output = Output {
+        checkpoint: &args.checkpoint,
+        value_checkpoint: args.value.as_deref(),
+        request: &request,
+        picard_auto,
+        plan,
+    };
     println!("{}", serde_json::to_string(&output)?);
     Ok(())
 }
@@ -140,7 +191,7 @@ fn request(args: &PlanArgs) -> anyhow::Result<PlanRequest> {
     request.sampler.clip_x0 |= args.clip_x0;
     request.batch_size = args.batch.unwrap_or(request.batch_size);
     request.seed = args.seed.unwrap_or(request.seed);
-    if let Some(window) = args.picard_window {
+    if let Some(WindowArg::Fixed(window)) = args.picard_window {
         let tolerance = args.picard_tolerance.or(request.picard.as_ref().map(|p| p.tolerance)).unwrap_or(0.1);
         request.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
     }

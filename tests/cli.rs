@@ -287,3 +287,32 @@ fn every_shipped_config_parses() {
         let _: planner::PlanRequest = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
+
+#[test]
+fn picard_auto_measures_once_and_caches_its_choice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    checkpoint(dir.path());
+    let cache = dir.path().join("cache");
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["plan", "--checkpoint", dir.path().to_str().expect("utf-8"), "--start", "1,2,0,0", "--steps", "6"])
+            .args(["--sampler", "ddim", "--picard-window", "auto", "--threads", "1"])
+            .output()
+            .expect("run diffplan");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let json: Value = serde_json::from_slice(&output.stdout).expect("json");
+        (json, String::from_utf8_lossy(&output.stderr).to_string())
+    };
+    let (first, stderr) = run();
+    assert!(stderr.contains("calibrating Picard"), "{stderr}");
+    let choice = &first["picard_auto"];
+    assert_eq!(choice["picard_ms"].as_array().expect("windows tried").len(), 3, "windows 2, 4 and K = 6: {choice}");
+    // The plan runs the way the choice says.
+    assert_eq!(first["plan"]["stats"]["picard"].is_null(), choice["window"].is_null());
+    let cached = std::fs::read_to_string(cache.join("diffplan/picard-auto.json")).expect("cache file");
+    assert!(cached.contains("|H64|T6|N20|B1|ddim|K6"), "{cached}");
+    let (second, stderr) = run();
+    assert!(!stderr.contains("calibrating"), "measured twice");
+    assert_eq!(second["picard_auto"], first["picard_auto"]);
+}

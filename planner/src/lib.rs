@@ -15,6 +15,7 @@ pub mod model;
 pub mod noise;
 pub mod observer;
 pub mod picard;
+pub mod picard_auto;
 pub mod plan;
 mod planner;
 pub mod request;

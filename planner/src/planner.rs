@@ -68,6 +68,12 @@ impl Planner {
         self.denoiser.spec()
     }
 
+    /// Where the denoiser runs, as text (`Cpu`, `Cuda(0)`).
+    #[must_use]
+    pub fn device_name(&self) -> String {
+        format!("{:?}", self.denoiser.device())
+    }
+
     /// Samples `request.batch_size` candidate plans.
     pub fn plan(&self, request: &PlanRequest) -> Result<Plan> {
         self.plan_observed(request, &mut ())
@@ -150,7 +156,7 @@ impl Planner {
                 model_calls,
                 picard,
                 seed: request.seed,
-                device: format!("{device:?}"),
+                device: self.device_name(),
             },
         })
     }
