@@ -2,6 +2,7 @@
 //! a ratio against a baseline measured in the same run.
 
 mod forward;
+mod picard;
 mod plan;
 
 use std::path::{Path, PathBuf};
@@ -28,12 +29,21 @@ pub struct BenchArgs {
     /// Denoising steps K of `bench plan` (default: 20).
     #[arg(long, default_value_t = 20)]
     steps: usize,
-    /// Python with torch 2.11.0, for the PyTorch baseline (default: `$DIFFPLAN_PYTHON`).
-    #[arg(long, env = "DIFFPLAN_PYTHON")]
+    /// Python with torch 2.11.0, for the PyTorch baselines (default: `$DIFFPLAN_PYTHON`).
+    #[arg(long, env = "DIFFPLAN_PYTHON", default_value = "python3")]
     python: PathBuf,
     /// Folder of the PyTorch baselines `diffuser_torch.py` and `sampler_reference.py`.
     #[arg(long, default_value = "scripts/torch")]
     scripts: PathBuf,
+    /// Checkpoint of `bench picard`.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Picard tolerance τ of `bench picard`.
+    #[arg(long, default_value_t = 0.1)]
+    tolerance: f64,
+    /// Device of `bench picard`: `cpu`, `cuda`, `cuda:N`.
+    #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
+    device: Device,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -42,6 +52,8 @@ enum BenchTarget {
     Forward,
     /// A whole plan per sampler: overhead over K forward passes, and against a PyTorch loop.
     Plan,
+    /// Sequential sampling against Picard iterations on `--checkpoint`.
+    Picard,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -49,6 +61,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     match args.target {
         BenchTarget::Forward => forward::run(args),
         BenchTarget::Plan => plan::run(args),
+        BenchTarget::Picard => picard::run(args),
     }
 }
 
