@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use planner::model::Checkpoint;
+use planner::picard::{PicardConfig, shift_iterates};
 use planner::sampler::SamplerConfig;
 use planner::{PlanRequest, Planner};
 use rand::{Rng, SeedableRng};
@@ -36,6 +37,19 @@ pub struct EvalArgs {
     /// Override the sampler steps.
     #[arg(long)]
     steps: Option<usize>,
+    /// Override `planner.replan_every` (0: plan once).
+    #[arg(long)]
+    replan_every: Option<usize>,
+    /// Sample by Picard iterations with this window.
+    #[arg(long)]
+    picard_window: Option<usize>,
+    /// Picard tolerance τ (default: 0.1).
+    #[arg(long, requires = "picard_window")]
+    picard_tolerance: Option<f64>,
+    /// Start each replan's Picard iteration from the previous plan's iterates, shifted by the
+    /// steps executed.
+    #[arg(long, requires = "picard_window")]
+    warm_start: bool,
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
@@ -80,6 +94,10 @@ struct PlannerConfig {
     #[serde(default)]
     replan_every: usize,
     sampler: SamplerConfig,
+    #[serde(default)]
+    picard: Option<PicardConfig>,
+    #[serde(default)]
+    warm_start: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +135,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if let Some(steps) = args.steps {
         task.planner.sampler.steps = Some(steps);
     }
+    task.planner.replan_every = args.replan_every.unwrap_or(task.planner.replan_every);
+    if let Some(window) = args.picard_window {
+        let tolerance = args.picard_tolerance.unwrap_or(0.1);
+        task.planner.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
+    }
+    task.planner.warm_start |= args.warm_start;
     let episodes = args.episodes.unwrap_or(task.eval.episodes);
     let planner = match args.policy {
         PolicyArg::Planner => {
@@ -154,15 +178,19 @@ fn planner_episode(
     let mut result =
         EpisodeOutcome { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
     let mut plan: Vec<Vec<f32>> = Vec::new();
+    let mut iterates: Vec<tch::Tensor> = Vec::new();
     let mut since_plan = 0;
     for t in 0..env.max_episode_steps() {
         if t == 0 || (task.planner.replan_every > 0 && since_plan == task.planner.replan_every) {
             let request = PlanRequest {
                 goal: Some(vec![goal[0], goal[1], 0.0, 0.0]),
                 seed: seed.wrapping_mul(1_000_003).wrapping_add(t as u64),
+                picard: task.planner.picard.clone(),
                 ..PlanRequest::new(observation.clone(), task.planner.sampler.clone())
             };
-            let planned = planner.plan(&request)?;
+            let warm = (task.planner.warm_start && !iterates.is_empty()).then(|| shift_iterates(&iterates, since_plan));
+            let (planned, new_iterates) = planner.plan_warm(&request, warm.as_deref(), &mut ())?;
+            iterates = new_iterates;
             result.plan_ms.push(planned.timings.total_ms);
             result.model_calls.push(planned.stats.model_calls);
             plan.clone_from(&planned.best().states);
@@ -208,11 +236,32 @@ fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[EpisodeOutcome])
     let mut plan_ms: Vec<f64> = results.iter().flat_map(|r| r.plan_ms.iter().copied()).collect();
     plan_ms.sort_by(f64::total_cmp);
     let percentile = |p: f64| plan_ms.get(((plan_ms.len() as f64 - 1.0) * p).round() as usize).copied();
-    let calls: Vec<usize> = results.iter().flat_map(|r| r.model_calls.iter().copied()).collect();
+    // Model calls of first plans and of replans separately: a warm start only helps the latter.
+    let average_calls = |calls: Vec<usize>| -> String {
+        if calls.is_empty() {
+            "–".into()
+        } else {
+            format!("{:.1}", calls.iter().sum::<usize>() as f64 / calls.len() as f64)
+        }
+    };
+    let first_calls = average_calls(results.iter().filter_map(|r| r.model_calls.first().copied()).collect());
+    let replan_calls = average_calls(results.iter().flat_map(|r| r.model_calls.iter().skip(1).copied()).collect());
     let sampler = match policy {
         PolicyArg::Planner => {
             let s = &task.planner.sampler;
-            format!("{} × {}", s.kind.name(), s.steps.map_or("default".into(), |k| k.to_string()))
+            let picard = task.planner.picard.as_ref().map_or(String::new(), |p| {
+                format!(
+                    ", Picard p={} τ={}{}",
+                    p.window,
+                    p.tolerance,
+                    if task.planner.warm_start { " warm" } else { "" }
+                )
+            });
+            let replan = match task.planner.replan_every {
+                0 => String::new(),
+                k => format!(", replan every {k}"),
+            };
+            format!("{} × {}{picard}{replan}", s.kind.name(), s.steps.map_or("default".into(), |k| k.to_string()))
         }
         _ => "–".into(),
     };
@@ -225,18 +274,13 @@ fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[EpisodeOutcome])
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| maze2d-{} ({goals}) | {policy:?} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {} |",
+        "| maze2d-{} ({goals}) | {policy:?} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} |",
         task.env.layout.name(),
         results.len(),
         results.len(),
         match (percentile(0.5), percentile(0.95)) {
             (Some(p50), Some(p95)) => format!("{p50:.0} / {p95:.0} ms"),
             _ => "–".into(),
-        },
-        if calls.is_empty() {
-            "–".into()
-        } else {
-            format!("{:.0}", calls.iter().sum::<usize>() as f64 / calls.len() as f64)
         },
     );
 }

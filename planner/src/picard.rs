@@ -77,8 +77,8 @@ pub struct PicardSweep {
     pub errors: Vec<f64>,
 }
 
-/// Runs `sampler` by Picard iterations from the tape's x_T, or from `warm_start` (K + 1 iterates
-/// from an earlier run, e.g. shifted along the horizon).
+/// Runs `sampler` by Picard iterations from the tape's x_T, or from `warm_start`: K + 1 iterates
+/// of an earlier run (e.g. shifted along the horizon), whose first one replaces the tape's x_T.
 pub fn sample_picard(
     denoiser: &dyn Denoiser,
     sampler: &Sampler,
@@ -98,8 +98,8 @@ pub fn sample_picard(
     let _no_grad = tch::no_grad_guard();
     let started = Instant::now();
     let device = denoiser.device();
-    let mut x0 = tape.initial().copy();
-    inpainting.apply(&mut x0);
+    // A warm start supplies every iterate, x_T included (the earlier plan's, so that the fixed
+    // point moves as little as possible); otherwise all start at the tape's x_T.
     let mut xs: Vec<Tensor> = match warm_start {
         Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
         Some(iterates) => {
@@ -108,10 +108,9 @@ pub fn sample_picard(
                 message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
             });
         }
-        None => (0..=steps).map(|_| x0.copy()).collect(),
+        None => (0..=steps).map(|_| tape.initial().copy()).collect(),
     };
-    xs[0] = x0;
-    for x in &mut xs[1..] {
+    for x in &mut xs {
         inpainting.apply(x);
     }
     let batch = xs[0].size()[0];
@@ -189,4 +188,36 @@ pub fn sample_picard(
         converged,
         model_time,
     })
+}
+
+/// Moves every iterate `executed` steps along the horizon, for a warm start after the robot
+/// executed that many steps of the plan: the first `executed` rows drop out and the last row is
+/// repeated at the end.
+///
+/// # Shapes
+/// Each iterate `[B, H, A + O]` → `[B, H, A + O]`.
+#[must_use]
+pub fn shift_iterates(iterates: &[Tensor], executed: usize) -> Vec<Tensor> {
+    iterates
+        .iter()
+        .map(|x| {
+            let horizon = x.size()[1];
+            let shift = (executed as i64).min(horizon - 1);
+            let last = x.narrow(1, horizon - 1, 1).expand([-1, shift, -1], false);
+            Tensor::cat(&[x.narrow(1, shift, horizon - shift), last], 1)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifting_drops_executed_rows_and_repeats_the_last() {
+        let x = Tensor::arange(10, (Kind::Float, Device::Cpu)).view([1, 5, 2]);
+        let shifted = shift_iterates(&[x], 2);
+        let want = Tensor::from_slice(&[4.0f32, 5.0, 6.0, 7.0, 8.0, 9.0, 8.0, 9.0, 8.0, 9.0]).view([1, 5, 2]);
+        assert!(shifted[0].equal(&want));
+    }
 }

@@ -81,6 +81,19 @@ impl Planner {
 
     /// [`Planner::plan`], showing every denoising step to `observer`.
     pub fn plan_observed(&self, request: &PlanRequest, observer: &mut dyn Observer) -> Result<Plan> {
+        self.plan_warm(request, None, observer).map(|(plan, _)| plan)
+    }
+
+    /// [`Planner::plan_observed`] for receding-horizon replanning with Picard: starts the
+    /// iteration from `warm_start` (the iterates of an earlier plan, usually moved along the
+    /// horizon by [`crate::picard::shift_iterates`]) and also returns this plan's iterates (empty
+    /// for sequential sampling).
+    pub fn plan_warm(
+        &self,
+        request: &PlanRequest,
+        warm_start: Option<&[Tensor]>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Plan, Vec<Tensor>)> {
         let started = Instant::now();
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
@@ -96,20 +109,20 @@ impl Planner {
         let shape = [request.batch_size as i64, spec.horizon as i64, spec.transition_dim() as i64];
         let tape = NoiseTape::draw(request.seed, shape, &sampler, device);
         let denoiser = self.denoiser.as_ref();
-        let (x, model_time, model_calls, picard) = match &request.picard {
+        let (x, model_time, model_calls, picard, iterates) = match &request.picard {
             None => {
                 let run = sample_sequential(denoiser, &sampler, &tape, &inpainting, observer)?;
-                (run.x, run.model_time, run.model_calls, None)
+                (run.x, run.model_time, run.model_calls, None, Vec::new())
             }
             Some(config) => {
-                let run = sample_picard(denoiser, &sampler, &tape, &inpainting, config, None, observer)?;
+                let run = sample_picard(denoiser, &sampler, &tape, &inpainting, config, warm_start, observer)?;
                 let stats = PicardStats {
                     sweeps: run.sweeps,
                     model_evaluations: run.model_evaluations,
                     residual: run.residual,
                     converged: run.converged,
                 };
-                (run.x, run.model_time, run.sweeps, Some(stats))
+                (run.x, run.model_time, run.sweeps, Some(stats), run.iterates)
             }
         };
         let diverged = |what: &str| Error::Diverged {
@@ -143,7 +156,7 @@ impl Planner {
         if values.is_some() {
             candidates.sort_by(|a, b| b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal));
         }
-        Ok(Plan {
+        let plan = Plan {
             candidates,
             timings: Timings {
                 total_ms: started.elapsed().as_secs_f64() * 1e3,
@@ -158,7 +171,8 @@ impl Planner {
                 seed: request.seed,
                 device: self.device_name(),
             },
-        })
+        };
+        Ok((plan, iterates))
     }
 }
 
