@@ -102,12 +102,6 @@ impl Sampler {
         &self.timesteps
     }
 
-    /// The affine map of step `k`.
-    #[must_use]
-    pub fn coefficients(&self, k: usize) -> StepCoefficients {
-        self.coefficients[k]
-    }
-
     /// DDPM's posterior variance β̃ of step k, whatever the sampler: the scale against which
     /// Picard iterations judge a state's change (ParaDiGMS does the same for DDIM).
     #[must_use]

@@ -28,17 +28,23 @@ impl Adam {
     }
 
     /// Clips the gradients' global norm to `max_norm` (0: no clipping), then takes one step.
-    /// Returns the gradient norm before clipping.
+    /// Variables without a gradient (unused by the loss) are left alone. Returns the gradient
+    /// norm before clipping.
     pub fn step(&mut self, variables: &BTreeMap<String, Tensor>, max_norm: f64) -> f64 {
         let _no_grad = tch::no_grad_guard();
-        let squares: Vec<Tensor> = variables.values().map(|v| v.grad().square().sum(Kind::Double)).collect();
+        let with_gradient: Vec<(&String, &Tensor, Tensor)> =
+            variables.iter().map(|(name, v)| (name, v, v.grad())).filter(|(_, _, g)| g.defined()).collect();
+        if with_gradient.is_empty() {
+            return 0.0;
+        }
+        let squares: Vec<Tensor> = with_gradient.iter().map(|(_, _, g)| g.square().sum(Kind::Double)).collect();
         let norm = Tensor::stack(&squares, 0).sum(Kind::Double).sqrt().double_value(&[]);
         let scale = if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
         self.step += 1;
         let correction1 = 1.0 - BETA1.powi(self.step as i32);
         let correction2 = 1.0 - BETA2.powi(self.step as i32);
-        for (name, variable) in variables {
-            let gradient = variable.grad() * scale;
+        for (name, variable, gradient) in with_gradient {
+            let gradient = gradient * scale;
             let m = self.first.get_mut(name).map(|m| m.g_mul_scalar_(BETA1).g_add_(&(&gradient * (1.0 - BETA1))));
             let v =
                 self.second.get_mut(name).map(|v| v.g_mul_scalar_(BETA2).g_add_(&(gradient.square() * (1.0 - BETA2))));
@@ -49,12 +55,6 @@ impl Adam {
             }
         }
         norm
-    }
-
-    /// Steps taken.
-    #[must_use]
-    pub fn steps(&self) -> i64 {
-        self.step
     }
 
     /// The moments as named tensors (`first.<var>`, `second.<var>`), for saving.

@@ -7,6 +7,5 @@ pub mod d4rl;
 pub mod episodes;
 mod trainer;
 
-pub use adam::Adam;
 pub use config::{DataConfig, ModelConfig, OptimizationConfig, TrainConfig};
 pub use trainer::{StepReport, Trainer};

@@ -160,12 +160,6 @@ impl Trainer {
         self.starts.len()
     }
 
-    /// The model being trained (not the EMA).
-    #[must_use]
-    pub fn model(&self) -> &NativeModel {
-        &self.model
-    }
-
     /// One gradient step on a fresh batch.
     pub fn train_step(&mut self) -> Result<StepReport> {
         let optimization = &self.config.optimization;
