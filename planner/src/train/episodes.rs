@@ -28,8 +28,8 @@ pub fn episodes(dataset: &D4rlDataset) -> Vec<Range<usize>> {
 }
 
 /// Diffuser's `maze2d_set_terminals`: replaces `timeouts` so that an episode ends at the last
-/// step inside the goal region before the agent leaves it: timeouts[t] = at_goal[t] ∧
-/// ¬at_goal[t + 1], with at_goal = ‖(x, y) − goal‖ < 0.5.
+/// step inside the goal region before the agent leaves it: `timeouts[t] = at_goal[t] ∧
+/// ¬at_goal[t + 1]`, with at_goal = ‖(x, y) − goal‖ < 0.5.
 pub fn recut_at_goal(dataset: &mut D4rlDataset, goal: [f32; 2]) {
     let at_goal: Vec<bool> = (0..dataset.len())
         .map(|i| {
