@@ -98,21 +98,7 @@ pub fn sample_picard(
     let _no_grad = tch::no_grad_guard();
     let started = Instant::now();
     let device = denoiser.device();
-    // A warm start supplies every iterate, x_T included (the earlier plan's, so that the fixed
-    // point moves as little as possible); otherwise all start at the tape's x_T.
-    let mut xs: Vec<Tensor> = match warm_start {
-        Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
-        Some(iterates) => {
-            return Err(Error::InvalidSpec {
-                field: "picard warm start".into(),
-                message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
-            });
-        }
-        None => (0..=steps).map(|_| tape.initial().copy()).collect(),
-    };
-    for x in &mut xs {
-        inpainting.apply(x);
-    }
+    let mut xs = initial_iterates(tape, inpainting, steps, warm_start)?;
     let batch = xs[0].size()[0];
     let per_item = xs[0].numel() as f64 / batch as f64;
     let threshold = config.tolerance * config.tolerance;
@@ -135,7 +121,7 @@ pub fn sample_picard(
         let outputs = outputs.split(batch, 0);
         // Increments of every step of the window, and the rebuilt states.
         let mut running = xs[begin].shallow_clone();
-        let mut errors = Vec::with_capacity(end - begin);
+        let mut changes = Vec::with_capacity(end - begin);
         let mut rebuilt = Vec::with_capacity(end - begin);
         for (offset, k) in (begin..end).enumerate() {
             let x0_hat = sampler.x0_hat(k, &xs[k], &outputs[offset]);
@@ -143,20 +129,26 @@ pub fn sample_picard(
             let mut next = sampler.step(k, &xs[k], &x0_hat, previous, tape.step(k))?;
             inpainting.apply(&mut next);
             running = &running + (next - &xs[k]);
-            let scale = if k + 1 < steps { sampler.posterior_variance(k + 1) * per_item } else { 0.0 };
-            let change = (&running - &xs[k + 1]).square().sum_dim_intlist(&[1i64, 2][..], false, Kind::Double);
-            let worst = change.max().double_value(&[]);
-            let error = if scale > 0.0 {
-                worst / scale / threshold.max(f64::MIN_POSITIVE)
-            } else if worst == 0.0 {
-                0.0
-            } else {
-                f64::INFINITY
-            };
-            errors.push(error);
+            // The largest squared change over the batch, left on the device until all are known.
+            changes.push((&running - &xs[k + 1]).square().sum_dim_intlist(&[1i64, 2][..], false, Kind::Double).max());
             rebuilt.push(running.shallow_clone());
             x0_hats[k] = Some(x0_hat);
         }
+        let changes = Vec::<f64>::try_from(Tensor::stack(&changes, 0))?;
+        let errors: Vec<f64> = changes
+            .iter()
+            .zip(begin..end)
+            .map(|(&worst, k)| {
+                let scale = if k + 1 < steps { sampler.posterior_variance(k + 1) * per_item } else { 0.0 };
+                if scale > 0.0 {
+                    worst / scale / threshold.max(f64::MIN_POSITIVE)
+                } else if worst == 0.0 {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }
+            })
+            .collect();
         let first_unconverged = errors.iter().position(|&e| e > 1.0).unwrap_or(errors.len());
         residual = errors.iter().copied().fold(0.0, f64::max) * threshold;
         for (offset, state) in rebuilt.into_iter().enumerate() {
@@ -188,6 +180,30 @@ pub fn sample_picard(
         converged,
         model_time,
     })
+}
+
+/// The K + 1 starting iterates: a warm start's (its first replaces the tape's x_T, so the fixed
+/// point moves as little as possible), or the tape's x_T everywhere; all inpainted.
+fn initial_iterates(
+    tape: &NoiseTape,
+    inpainting: &Inpainting,
+    steps: usize,
+    warm_start: Option<&[Tensor]>,
+) -> Result<Vec<Tensor>> {
+    let mut xs: Vec<Tensor> = match warm_start {
+        Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
+        Some(iterates) => {
+            return Err(Error::InvalidSpec {
+                field: "picard warm start".into(),
+                message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
+            });
+        }
+        None => (0..=steps).map(|_| tape.initial().copy()).collect(),
+    };
+    for x in &mut xs {
+        inpainting.apply(x);
+    }
+    Ok(xs)
 }
 
 /// Moves every iterate `executed` steps along the horizon, for a warm start after the robot
