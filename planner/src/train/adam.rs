@@ -93,7 +93,7 @@ mod tests {
     #[test]
     fn matches_the_adam_update_written_out_by_hand() {
         // Reference: Kingma & Ba, Algorithm 1, two steps on f(w) = Σ w² with w = (1, −2).
-        let w = Tensor::from_slice(&[1.0f32, -2.0]).set_requires_grad(true);
+        let mut w = Tensor::from_slice(&[1.0f32, -2.0]).set_requires_grad(true);
         let variables = BTreeMap::from([("w".to_string(), w.shallow_clone())]);
         let mut adam = Adam::new(&variables, 0.1);
         let mut want = [1.0f64, -2.0];
