@@ -270,7 +270,7 @@ fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[EpisodeOutcome])
         Goals::Random => "random goals",
     };
     println!(
-        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan |"
+        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
