@@ -129,9 +129,7 @@ struct EpisodeOutcome {
 /// Runs the episodes and prints the table.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     crate::device::check_available(args.device)?;
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let mut task: TaskConfig =
-        toml::from_str(&text).with_context(|| format!("{}: not a task config", args.config.display()))?;
+    let mut task: TaskConfig = crate::config_file::read_toml(&args.config, "task config")?;
     if let Some(steps) = args.steps {
         task.planner.sampler.steps = Some(steps);
     }

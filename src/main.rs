@@ -3,6 +3,7 @@
 
 mod bench;
 mod collect;
+mod config_file;
 mod device;
 mod doctor;
 mod eval;

@@ -168,8 +168,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
 /// The request file (if any) with the flags applied on top.
 fn request(args: &PlanArgs) -> anyhow::Result<PlanRequest> {
     let mut request = if let Some(path) = &args.request {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{}: not a plan request", path.display()))?
+        crate::config_file::read_toml(path, "plan request")?
     } else {
         let Some(start) = &args.start else {
             bail!("give the current observation with --start v1,v2,... or a request file with --request FILE");

@@ -41,9 +41,7 @@ const LOG_EVERY: usize = 100;
 /// Trains to the configured step count.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     crate::device::check_available(args.device)?;
-    let text = std::fs::read_to_string(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let mut config: TrainConfig =
-        toml::from_str(&text).with_context(|| format!("{}: not a training config", args.config.display()))?;
+    let mut config: TrainConfig = crate::config_file::read_toml(&args.config, "training config")?;
     if let Some(steps) = args.steps {
         config.optimization.steps = steps;
     }

@@ -22,6 +22,7 @@ pub mod request;
 pub mod runtime;
 pub mod sampler;
 pub mod schedule;
+mod staged;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -16,14 +16,14 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use crate::condition::Inpainting;
 use crate::error::{Error, Result};
 use crate::model::Denoiser;
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
-use crate::sampler::Sampler;
+use crate::sampler::{Sampler, timed_predict};
 
 /// Settings of the Picard driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,12 +111,7 @@ pub fn sample_picard(
         let inputs = Tensor::cat(&xs[begin..end], 0);
         let t: Vec<i64> =
             (begin..end).flat_map(|k| std::iter::repeat_n(sampler.timesteps()[k] as i64, batch as usize)).collect();
-        let model_started = Instant::now();
-        let outputs = denoiser.predict(&inputs, &Tensor::from_slice(&t).to_device(device))?;
-        if let Device::Cuda(index) = device {
-            tch::Cuda::synchronize(index as i64);
-        }
-        model_time += model_started.elapsed();
+        let outputs = timed_predict(denoiser, &inputs, &Tensor::from_slice(&t).to_device(device), &mut model_time)?;
         evaluations += end - begin;
         let outputs = outputs.split(batch, 0);
         // Increments of every step of the window, and the rebuilt states.
@@ -228,6 +223,7 @@ pub fn shift_iterates(iterates: &[Tensor], executed: usize) -> Vec<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Device;
 
     #[test]
     fn shifting_drops_executed_rows_and_repeats_the_last() {

@@ -18,6 +18,7 @@ mod sequential;
 use tch::Tensor;
 
 pub use config::{SamplerConfig, SamplerKind};
+pub(crate) use sequential::timed_predict;
 pub use sequential::{SequentialRun, sample_sequential};
 
 use crate::error::{Error, Result};

@@ -40,12 +40,7 @@ pub fn sample_sequential(
     let mut model_time = Duration::ZERO;
     for (k, &t) in sampler.timesteps().iter().enumerate() {
         let t_batch = Tensor::full([batch], t as i64, (Kind::Int64, device));
-        let started = Instant::now();
-        let output = denoiser.predict(&x, &t_batch)?;
-        if let Device::Cuda(index) = device {
-            tch::Cuda::synchronize(index as i64);
-        }
-        model_time += started.elapsed();
+        let output = timed_predict(denoiser, &x, &t_batch, &mut model_time)?;
         let x0_hat = sampler.x0_hat(k, &x, &output);
         observer.on_step(&DenoisingStep { k, t, x_t: &x, x0_hat: &x0_hat });
         let mut x_next = sampler.step(k, &x, &x0_hat, x0_prev.as_ref(), tape.step(k))?;
@@ -54,4 +49,21 @@ pub fn sample_sequential(
         x0_prev = Some(x0_hat);
     }
     Ok(SequentialRun { x, model_time, model_calls: sampler.steps() })
+}
+
+/// `denoiser.predict`, adding its duration to `model_time` (on CUDA, synchronized first, so the
+/// time is the model's and not just the launch's).
+pub(crate) fn timed_predict(
+    denoiser: &dyn Denoiser,
+    x_t: &Tensor,
+    t: &Tensor,
+    model_time: &mut Duration,
+) -> Result<Tensor> {
+    let started = Instant::now();
+    let output = denoiser.predict(x_t, t)?;
+    if let Device::Cuda(index) = denoiser.device() {
+        tch::Cuda::synchronize(index as i64);
+    }
+    *model_time += started.elapsed();
+    Ok(output)
 }

@@ -2,12 +2,13 @@
 //! (`observations [N, O]`, `actions [N, A]`, `rewards [N]`, `terminals [N]`, `timeouts [N]`,
 //! and `infos/*` such as `infos/goal`), readable by h5py and by D4RL's own loaders.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hdf5_metno as hdf5;
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::error::{Error, Result};
+use crate::staged::write_staged;
 
 /// Rows of equal width, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,10 +96,10 @@ impl D4rlDataset {
     /// interrupted write never replaces a good file).
     pub fn write_hdf5(&self, path: &Path) -> Result<()> {
         self.validate(path)?;
-        let staged = PathBuf::from(format!("{}.partial", path.display()));
-        let fail = |e: hdf5::Error| Error::Dataset { path: staged.clone(), message: format!("writing HDF5: {e}") };
-        {
-            let file = hdf5::File::create(&staged).map_err(fail)?;
+        write_staged(path, |staged| {
+            let fail =
+                |e: hdf5::Error| Error::Dataset { path: staged.to_owned(), message: format!("writing HDF5: {e}") };
+            let file = hdf5::File::create(staged).map_err(fail)?;
             write_table(&file, "observations", &self.observations).map_err(fail)?;
             write_table(&file, "actions", &self.actions).map_err(fail)?;
             write_1d(&file, "rewards", &self.rewards).map_err(fail)?;
@@ -108,8 +109,8 @@ impl D4rlDataset {
             for (name, table) in &self.infos {
                 write_table(&infos, name, table).map_err(fail)?;
             }
-        }
-        std::fs::rename(&staged, path).map_err(|source| Error::Io { path: path.to_owned(), source })
+            Ok(())
+        })
     }
 
     /// Reads a D4RL-format file: ours, or one of D4RL's own. `observations`, `actions`, `rewards`

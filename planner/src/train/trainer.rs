@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::model::{Checkpoint, ModelOutput, ModelSpec, NativeModel, Normalizer, Provenance};
 use crate::noise::standard_normals;
 use crate::schedule::{Schedule, ScheduleSpec};
+use crate::staged::write_staged;
 
 /// Folder inside the checkpoint that holds what resuming needs.
 const STATE_DIR: &str = "training";
@@ -276,11 +277,4 @@ impl Trainer {
         self.step = state.step;
         Ok(())
     }
-}
-
-/// Writes through `write` to `path.partial`, then renames it to `path`.
-fn write_staged(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let staged = PathBuf::from(format!("{}.partial", path.display()));
-    write(&staged)?;
-    fs::rename(&staged, path).map_err(|source| Error::Io { path: path.to_owned(), source })
 }

@@ -1,0 +1,12 @@
+//! Writing a file so that an interrupted write never replaces a good one.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Writes through `write` to `path.partial`, then renames it to `path`.
+pub(crate) fn write_staged(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let staged = PathBuf::from(format!("{}.partial", path.display()));
+    write(&staged)?;
+    std::fs::rename(&staged, path).map_err(|source| Error::Io { path: path.to_owned(), source })
+}

@@ -1,0 +1,12 @@
+//! Reading the TOML files the commands take (`--config`, `--request`).
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::de::DeserializeOwned;
+
+/// Reads `path` as a `what` (e.g. "training config"); errors name the file and what it should be.
+pub fn read_toml<T: DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a {what}", path.display()))
+}
