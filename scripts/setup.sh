@@ -29,6 +29,9 @@ if [[ ! -f "$stamp" ]]; then
 fi
 "$DIFFPLAN_PYTHON" -c 'import h5py' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "h5py>=3.10,<4"
+# The Python Zenoh client of the protocol test (tests/python/plan_client.py): the same Zenoh as the crate.
+"$DIFFPLAN_PYTHON" -c 'import zenoh' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "eclipse-zenoh==1.10.2"
 
 found="$("$DIFFPLAN_PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
 if [[ "$found" != "$DIFFPLAN_TORCH_VERSION" ]]; then

@@ -1,26 +1,20 @@
-//! `diffplan eval`: Maze2D episodes with Diffuser's protocol, scored like D4RL.
-//!
-//! Each episode resets the maze with seed `eval.seed + episode`, pins the start observation and
-//! the goal (position, zero velocity), plans (once, or every `replan_every` steps), and tracks the
-//! planned states with Diffuser's controller until the time limit. The table gives the D4RL
-//! normalized score ×100 (mean ± standard error), the share of episodes that reached the goal, the
-//! return, plan latency (p50 / p95) and model calls per plan. `--policy random` and
-//! `--policy expert` (the scripted expert, reset every episode) measure this environment's own
-//! reference returns.
+//! `diffplan eval`: Maze2D episodes with Diffuser's protocol ([`crate::episode`]), planned in
+//! this process, scored like D4RL ([`crate::score_table`]). `--policy random` and
+//! `--policy expert` measure this environment's own reference returns.
 
 use std::path::PathBuf;
 
+use std::time::{Duration, Instant};
+
 use anyhow::Context;
-use planner::model::Checkpoint;
-use planner::picard::{PicardConfig, shift_iterates};
-use planner::sampler::SamplerConfig;
-use planner::{PlanRequest, Planner};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
-use sim::Env;
-use sim::maze2d::{GoalMode, Layout, Maze2d, WaypointExpert, track};
+use bridge::PlanClient;
+use planner::picard::PicardConfig;
 use tch::Device;
+
+use crate::episode::{self, Baseline, PlannedPath};
+use crate::local_planner::LocalPlanner;
+use crate::task::TaskConfig;
+use crate::transport_args::TransportArgs;
 
 /// Arguments of `diffplan eval`.
 #[derive(Debug, clap::Args)]
@@ -53,6 +47,13 @@ pub struct EvalArgs {
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
+    /// Plan over Zenoh instead: spread the episodes over every `diffplan serve` worker found on
+    /// the network (worker k of n plays episodes k, k + n, …). The workers' task config decides
+    /// the sampler; scores equal in-process planning with that config.
+    #[arg(long)]
+    remote: bool,
+    #[command(flatten)]
+    transport: TransportArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,74 +63,9 @@ enum PolicyArg {
     Random,
 }
 
-/// A task config.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskConfig {
-    env: EnvConfig,
-    planner: PlannerConfig,
-    #[serde(default)]
-    eval: EvalConfig,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvConfig {
-    #[serde(deserialize_with = "layout")]
-    layout: Layout,
-    goals: Goals,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Goals {
-    Fixed,
-    Random,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlannerConfig {
-    checkpoint: PathBuf,
-    #[serde(default)]
-    replan_every: usize,
-    sampler: SamplerConfig,
-    #[serde(default)]
-    picard: Option<PicardConfig>,
-    #[serde(default)]
-    warm_start: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct EvalConfig {
-    episodes: usize,
-    seed: u64,
-}
-
-impl Default for EvalConfig {
-    fn default() -> Self {
-        Self { episodes: 100, seed: 0 }
-    }
-}
-
-fn layout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layout, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    crate::collect::parse_layout(&name).map_err(serde::de::Error::custom)
-}
-
-/// One episode's outcome.
-struct EpisodeOutcome {
-    episode_return: f64,
-    reached: bool,
-    plan_ms: Vec<f64>,
-    model_calls: Vec<usize>,
-}
-
 /// Runs the episodes and prints the table.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
-    crate::device::check_available(args.device)?;
-    let mut task: TaskConfig = crate::config_file::read_toml(&args.config, "task config")?;
+    let mut task = TaskConfig::read(&args.config)?;
     if let Some(steps) = args.steps {
         task.planner.sampler.steps = Some(steps);
     }
@@ -140,145 +76,96 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     task.planner.warm_start |= args.warm_start;
     let episodes = args.episodes.unwrap_or(task.eval.episodes);
-    let planner = match args.policy {
-        PolicyArg::Planner => {
-            let checkpoint = Checkpoint::open(&task.planner.checkpoint)
-                .with_context(|| format!("the checkpoint named by {}", args.config.display()))?;
-            Some(Planner::new(Box::new(checkpoint.load_native(args.device)?))?)
+    let mut outcomes = Vec::with_capacity(episodes);
+    match args.policy {
+        PolicyArg::Planner if args.remote => {
+            let outcomes = remote_episodes(args, &task, episodes)?;
+            crate::score_table::print(&task, "Planner over Zenoh (workers)", &task.sampler_label(), &outcomes);
         }
-        PolicyArg::Expert | PolicyArg::Random => None,
-    };
-    let goal_mode = match task.env.goals {
-        Goals::Fixed => GoalMode::Fixed,
-        Goals::Random => GoalMode::Random,
-    };
-    let mut results = Vec::with_capacity(episodes);
-    for e in 0..episodes {
-        let seed = task.eval.seed + e as u64;
-        let mut env = Maze2d::new(task.env.layout, goal_mode);
-        results.push(match &planner {
-            Some(planner) => planner_episode(&mut env, planner, &task, seed)?,
-            None => baseline_episode(&mut env, args.policy, seed),
-        });
+        PolicyArg::Planner => {
+            let mut local = LocalPlanner::load(&task.planner, &args.config, args.device)?;
+            for e in 0..episodes {
+                let seed = task.eval.seed + e as u64;
+                let mut env = task.make_env();
+                let mut source = |query: &episode::PlanQuery| {
+                    let request = local.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
+                    let plan = local.plan("eval", seed, query.step, &request)?;
+                    Ok(PlannedPath {
+                        states: plan.best().states.clone(),
+                        latency_ms: plan.timings.total_ms,
+                        model_calls: plan.stats.model_calls,
+                    })
+                };
+                outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?);
+            }
+            crate::score_table::print(&task, "Planner", &task.sampler_label(), &outcomes);
+        }
+        PolicyArg::Expert | PolicyArg::Random => {
+            let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
+            for e in 0..episodes {
+                let mut env = task.make_env();
+                outcomes.push(episode::baseline_episode(&mut env, baseline, task.eval.seed + e as u64));
+            }
+            crate::score_table::print(&task, &format!("{:?}", args.policy), "–", &outcomes);
+        }
     }
-    print_table(&task, args.policy, &results);
     Ok(())
 }
 
-fn planner_episode(
-    env: &mut Maze2d,
-    planner: &Planner,
-    task: &TaskConfig,
-    seed: u64,
-) -> anyhow::Result<EpisodeOutcome> {
-    let mut observation = env.reset(seed);
-    let goal = env.goal();
-    let mut result =
-        EpisodeOutcome { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
-    let mut plan: Vec<Vec<f32>> = Vec::new();
-    let mut iterates: Vec<tch::Tensor> = Vec::new();
-    let mut since_plan = 0;
-    for t in 0..env.max_episode_steps() {
-        if t == 0 || (task.planner.replan_every > 0 && since_plan == task.planner.replan_every) {
-            let request = PlanRequest {
-                goal: Some(vec![goal[0], goal[1], 0.0, 0.0]),
-                seed: seed.wrapping_mul(1_000_003).wrapping_add(t as u64),
-                picard: task.planner.picard.clone(),
-                ..PlanRequest::new(observation.clone(), task.planner.sampler.clone())
-            };
-            let warm = (task.planner.warm_start && !iterates.is_empty()).then(|| shift_iterates(&iterates, since_plan));
-            let (planned, new_iterates) = planner.plan_warm(&request, warm.as_deref(), &mut ())?;
-            iterates = new_iterates;
-            result.plan_ms.push(planned.timings.total_ms);
-            result.model_calls.push(planned.stats.model_calls);
-            plan.clone_from(&planned.best().states);
-            since_plan = 0;
+/// Plays the episodes against the plan service's workers, one thread per worker, and returns
+/// the outcomes in episode order.
+fn remote_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow::Result<Vec<episode::EpisodeOutcome>> {
+    let session = args.transport.transport().open()?;
+    let client = PlanClient::new(&session, args.transport.namespace()?);
+    let asked = Instant::now();
+    let workers = loop {
+        let workers = client.workers(Duration::from_secs(1))?;
+        if !workers.is_empty() {
+            break workers;
         }
-        let step = env.step(&track(&plan, since_plan, &observation));
-        since_plan += 1;
-        result.episode_return += f64::from(step.reward);
-        result.reached |= step.reward > 0.0;
-        observation = step.observation;
+        anyhow::ensure!(
+            asked.elapsed() < Duration::from_secs(60),
+            "no `diffplan serve` worker on namespace {} after 60 s (endpoints: listen {:?}, connect {:?})",
+            args.transport.namespace,
+            args.transport.listen,
+            args.transport.connect
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    tracing::info!("eval: {episodes} episodes over {} workers: {}", workers.len(), workers.join(", "));
+    let timeout = Duration::from_secs(60);
+    let n = workers.len();
+    let shares: Vec<anyhow::Result<Vec<(usize, episode::EpisodeOutcome)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .iter()
+            .enumerate()
+            .map(|(k, worker)| {
+                let client = &client;
+                scope.spawn(move || {
+                    let mut share = Vec::new();
+                    for e in (k..episodes).step_by(n) {
+                        let seed = task.eval.seed + e as u64;
+                        let mut env = task.make_env();
+                        let mut source = |query: &episode::PlanQuery| {
+                            let request = crate::remote_plan::request("eval", seed, query, timeout.as_millis() as u64);
+                            let sent = Instant::now();
+                            let plan = client
+                                .request_from(worker, &request, timeout)
+                                .with_context(|| format!("episode {e} on worker {worker}"))?;
+                            Ok(crate::remote_plan::path(plan, sent))
+                        };
+                        share.push((e, episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?));
+                    }
+                    Ok(share)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))).collect()
+    });
+    let mut outcomes = Vec::with_capacity(episodes);
+    for share in shares {
+        outcomes.extend(share?);
     }
-    Ok(result)
-}
-
-fn baseline_episode(env: &mut Maze2d, policy: PolicyArg, seed: u64) -> EpisodeOutcome {
-    let mut observation = env.reset(seed);
-    let mut expert = WaypointExpert::new(env.layout(), seed);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut result =
-        EpisodeOutcome { episode_return: 0.0, reached: false, plan_ms: Vec::new(), model_calls: Vec::new() };
-    for _ in 0..env.max_episode_steps() {
-        let action = match policy {
-            PolicyArg::Expert => expert.act(&observation, env.goal()).0,
-            _ => [rng.gen_range(-1.0..=1.0), rng.gen_range(-1.0..=1.0)],
-        };
-        let step = env.step(&action);
-        result.episode_return += f64::from(step.reward);
-        result.reached |= step.reward > 0.0;
-        observation = step.observation;
-    }
-    result
-}
-
-fn print_table(task: &TaskConfig, policy: PolicyArg, results: &[EpisodeOutcome]) {
-    let n = results.len() as f64;
-    let reference = task.env.layout.reference_returns();
-    let scores: Vec<f64> = results.iter().map(|r| reference.normalized(r.episode_return)).collect();
-    let mean = scores.iter().sum::<f64>() / n;
-    let standard_error =
-        (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt() / n.sqrt();
-    let returns = results.iter().map(|r| r.episode_return).sum::<f64>() / n;
-    let reached = results.iter().filter(|r| r.reached).count();
-    let mut plan_ms: Vec<f64> = results.iter().flat_map(|r| r.plan_ms.iter().copied()).collect();
-    plan_ms.sort_by(f64::total_cmp);
-    let percentile = |p: f64| plan_ms.get(((plan_ms.len() as f64 - 1.0) * p).round() as usize).copied();
-    // Model calls of first plans and of replans separately: a warm start only helps the latter.
-    let average_calls = |calls: Vec<usize>| -> String {
-        if calls.is_empty() {
-            "–".into()
-        } else {
-            format!("{:.1}", calls.iter().sum::<usize>() as f64 / calls.len() as f64)
-        }
-    };
-    let first_calls = average_calls(results.iter().filter_map(|r| r.model_calls.first().copied()).collect());
-    let replan_calls = average_calls(results.iter().flat_map(|r| r.model_calls.iter().skip(1).copied()).collect());
-    let sampler = match policy {
-        PolicyArg::Planner => {
-            let s = &task.planner.sampler;
-            let picard = task.planner.picard.as_ref().map_or(String::new(), |p| {
-                format!(
-                    ", Picard p={} τ={}{}",
-                    p.window,
-                    p.tolerance,
-                    if task.planner.warm_start { " warm" } else { "" }
-                )
-            });
-            let replan = match task.planner.replan_every {
-                0 => String::new(),
-                k => format!(", replan every {k}"),
-            };
-            format!("{} × {}{picard}{replan}", s.kind.name(), s.steps.map_or("default".into(), |k| k.to_string()))
-        }
-        _ => "–".into(),
-    };
-    let goals = match task.env.goals {
-        Goals::Fixed => "fixed goal",
-        Goals::Random => "random goals",
-    };
-    println!(
-        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    println!(
-        "| maze2d-{} ({goals}) | {policy:?} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} |",
-        task.env.layout.name(),
-        results.len(),
-        results.len(),
-        match (percentile(0.5), percentile(0.95)) {
-            (Some(p50), Some(p95)) => format!("{p50:.0} / {p95:.0} ms"),
-            _ => "–".into(),
-        },
-    );
+    outcomes.sort_by_key(|(e, _)| *e);
+    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
 }

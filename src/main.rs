@@ -6,10 +6,22 @@ mod collect;
 mod config_file;
 mod device;
 mod doctor;
+mod episode;
 mod eval;
+mod launch;
+mod local_planner;
 mod plan;
+mod remote_plan;
+mod robot;
+mod router;
+mod score_table;
+mod serve;
+mod service_handler;
 mod ship;
+mod shutdown;
+mod task;
 mod train;
+mod transport_args;
 
 use std::process::ExitCode;
 
@@ -39,9 +51,26 @@ enum Command {
     Ship(ship::ShipArgs),
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
+    /// Serve plans on Zenoh: plan queries, and streamed replanning on robot states.
+    Serve(serve::ServeArgs),
+    /// Run the simulator as a robot on Zenoh: publish state, execute plans, print the score table.
+    Robot(robot::RobotArgs),
+    /// Run a Zenoh router: the hub planner workers on several machines connect to.
+    Router(router::RouterArgs),
+    /// Start the nodes of a launch file (robot, planners) on one Zenoh network; the main job.
+    Launch(launch::LaunchArgs),
 }
 
 fn main() -> ExitCode {
+    // Logs go to stderr; RUST_LOG overrides the default (our nodes' events, Zenoh's warnings).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| {
+            // Zenoh's orchestrator warns on every peer whose endpoints are not all up within its
+            // scouting delay, which is normal when nodes start in any order.
+            tracing_subscriber::EnvFilter::new("warn,zenoh::net::runtime::orchestrator=error,diffplan=info,bridge=info")
+        });
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(error) => {
@@ -60,5 +89,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Ship(args) => ship::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Robot(args) => robot::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Router(args) => router::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Launch(args) => launch::run(&args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,1 +1,25 @@
-//! The Zenoh wire between planner and robot: schema, codecs, services, watchdog (issue 7).
+//! The Zenoh wire between a planner and a robot (simulated or real): a versioned message schema,
+//! its JSON codec, one key-expression namespace, the plan service, the robot's link and its
+//! watchdog. docs/PROTOCOL.md is the contract; this crate implements it.
+//!
+//! The crate knows nothing of models or physics: the application implements [`PlanHandler`] with a
+//! planner and drives a [`RobotLink`] with a simulator or a real robot.
+
+pub mod codec;
+mod error;
+pub mod keys;
+pub mod message;
+mod plan_client;
+mod planner_service;
+mod robot_link;
+mod transport;
+mod watchdog;
+
+pub use error::{BridgeError, WireError};
+pub use keys::Namespace;
+pub use plan_client::PlanClient;
+pub use planner_service::{PlanHandler, PlannerService, ServiceReport};
+pub use robot_link::RobotLink;
+pub use transport::{Transport, TransportMode};
+pub use watchdog::{Health, Watchdog};
+pub use zenoh;

@@ -1,0 +1,59 @@
+//! `Heartbeat`: a node's status, published periodically and on every change.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Message, check_id};
+use crate::WireError;
+
+/// A node's status on `<ns>/robot/<id>/status` or `<ns>/planner/<id>/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    /// The node's id.
+    pub node_id: String,
+    /// What the node is.
+    pub role: Role,
+    /// Its status now.
+    pub status: NodeStatus,
+    /// Why, for anything but `ok` (e.g. `no fresh plan for 250 ms`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The robot's control step (robots only).
+    #[serde(default)]
+    pub step: Option<u64>,
+    /// Counters since start (`plans_received`, `plans_rejected`, `holds`, `plans_served`, …).
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// Kinds of node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A robot or a simulator serving as one.
+    Robot,
+    /// A plan service.
+    Planner,
+}
+
+/// A node's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    /// Working normally.
+    Ok,
+    /// A robot holding still (stale or missing plan, or told to hold).
+    Holding,
+    /// Shutting down.
+    Stopping,
+}
+
+impl Message for Heartbeat {
+    const TYPE: &'static str = "Heartbeat";
+
+    fn validate(&self) -> Result<(), WireError> {
+        check_id("heartbeat.node_id", &self.node_id)
+    }
+}

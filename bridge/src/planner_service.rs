@@ -1,0 +1,291 @@
+//! The plan service: a queryable answering [`PlanRequest`]s and, in streaming mode, a subscriber
+//! that replans on every robot state and publishes the plan to that robot.
+//!
+//! One inference worker owns the [`PlanHandler`] (the model is loaded once). Zenoh callbacks only
+//! queue work; a full queue is answered `busy` at once, and the latest state of each robot
+//! replaces any older one that was not planned for yet.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use zenoh::Wait;
+use zenoh::bytes::Encoding;
+use zenoh::qos::{CongestionControl, Priority};
+use zenoh::query::Query;
+
+use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
+use crate::message::{
+    ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role,
+};
+use crate::{BridgeError, Namespace};
+
+/// What the service needs from a planner.
+pub trait PlanHandler {
+    /// Answers a query.
+    fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply>;
+    /// Plans for a robot's published state (streaming mode): from its observation to its goal.
+    fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply>;
+}
+
+/// The plan service of one worker.
+pub struct PlannerService {
+    session: zenoh::Session,
+    namespace: Namespace,
+    planner_id: String,
+    /// Replan on robot states and publish plans, besides answering queries.
+    pub stream: bool,
+    /// Queries waiting beyond this many are answered `busy`.
+    pub queue: usize,
+}
+
+/// Counts of a service's life.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceReport {
+    /// Plans sent (replies and streamed).
+    pub plans_served: u64,
+    /// Error replies sent.
+    pub errors_sent: u64,
+    /// Payloads rejected as malformed (requests and states).
+    pub payloads_rejected: u64,
+}
+
+enum Work {
+    Query { query: Query, reply_key: String, arrived: Instant },
+    State,
+}
+
+/// Counters shared with the Zenoh callbacks.
+#[derive(Default)]
+struct Counters {
+    served: AtomicU64,
+    errors: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl PlannerService {
+    /// A service for worker `planner_id` on `session`.
+    pub fn new(session: &zenoh::Session, namespace: Namespace, planner_id: &str) -> Result<Self, BridgeError> {
+        crate::keys::check_id(planner_id).map_err(|e| BridgeError::Config(format!("planner id {e}")))?;
+        Ok(Self { session: session.clone(), namespace, planner_id: planner_id.to_owned(), stream: false, queue: 8 })
+    }
+
+    /// Serves until `stop` is set; the liveliness token and queryables vanish on return.
+    pub fn run(&self, handler: &mut dyn PlanHandler, stop: &AtomicBool) -> Result<ServiceReport, BridgeError> {
+        let counters = Arc::new(Counters::default());
+        let (sender, receiver) = mpsc::sync_channel::<Work>(self.queue.max(1));
+        let latest_states: Arc<Mutex<BTreeMap<String, Stamped<RobotState>>>> = Arc::default();
+        let mut queryables = Vec::new();
+        for (key, complete) in
+            [(self.namespace.shared_service(), true), (self.namespace.worker_service(&self.planner_id), true)]
+        {
+            let sender = sender.clone();
+            let counters = Arc::clone(&counters);
+            let reply_key = key.clone();
+            let queryable = self
+                .session
+                .declare_queryable(&key)
+                .complete(complete)
+                .callback(move |query| enqueue(&sender, &counters, query, &reply_key))
+                .wait()
+                .map_err(BridgeError::zenoh)?;
+            queryables.push(queryable);
+        }
+        let _states = if self.stream {
+            let sender = sender.clone();
+            let counters = Arc::clone(&counters);
+            let latest = Arc::clone(&latest_states);
+            Some(
+                self.session
+                    .declare_subscriber(self.namespace.all_robot_states())
+                    .callback(move |sample| {
+                        match codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+                            Ok(state) => {
+                                latest
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .insert(state.body.robot_id.clone(), state);
+                                // A full queue already holds work that will find this state.
+                                let _ = sender.try_send(Work::State);
+                            }
+                            Err(error) => {
+                                counters.rejected.fetch_add(1, Ordering::Relaxed);
+                                tracing::warn!("rejected a robot state on {}: {error}", sample.key_expr());
+                            }
+                        }
+                    })
+                    .wait()
+                    .map_err(BridgeError::zenoh)?,
+            )
+        } else {
+            None
+        };
+        drop(sender);
+        // Announced only once it can answer.
+        let _token = self
+            .session
+            .liveliness()
+            .declare_token(self.namespace.planner_token(&self.planner_id))
+            .wait()
+            .map_err(BridgeError::zenoh)?;
+        let plan_publisher = |robot: &str| {
+            self.session
+                .declare_publisher(self.namespace.plan_stream(&self.planner_id, robot))
+                .encoding(Encoding::from(codec::encoding_of::<Plan>()))
+                .congestion_control(CongestionControl::Block)
+                .priority(Priority::InteractiveHigh)
+                .express(true)
+                .wait()
+                .map_err(BridgeError::zenoh)
+        };
+        let mut publishers = BTreeMap::new();
+        let mut last_heartbeat: Option<Instant> = None;
+        while !stop.load(Ordering::Relaxed) {
+            if last_heartbeat.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                self.heartbeat(&counters, NodeStatus::Ok);
+                last_heartbeat = Some(Instant::now());
+            }
+            match receiver.recv_timeout(Duration::from_millis(20)) {
+                Ok(Work::Query { query, reply_key, arrived }) => {
+                    answer(handler, &counters, &query, &reply_key, arrived);
+                }
+                Ok(Work::State) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let states = std::mem::take(&mut *latest_states.lock().unwrap_or_else(PoisonError::into_inner));
+            for (robot, state) in states {
+                if state.body.mode == RobotMode::Done {
+                    continue;
+                }
+                match handler.plan_for_state(&state.body) {
+                    Ok(mut plan) => {
+                        plan.planner_id.clone_from(&self.planner_id);
+                        plan.robot_id = Some(robot.clone());
+                        let payload = codec::encode(&plan)?;
+                        if !publishers.contains_key(&robot) {
+                            publishers.insert(robot.clone(), plan_publisher(&robot)?);
+                        }
+                        publishers[&robot].put(payload).wait().map_err(BridgeError::zenoh)?;
+                        counters.served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("no plan for robot {robot} at step {}: {}", state.body.step, error.message);
+                    }
+                }
+            }
+        }
+        self.heartbeat(&counters, NodeStatus::Stopping);
+        Ok(ServiceReport {
+            plans_served: counters.served.load(Ordering::Relaxed),
+            errors_sent: counters.errors.load(Ordering::Relaxed),
+            payloads_rejected: counters.rejected.load(Ordering::Relaxed),
+        })
+    }
+
+    fn heartbeat(&self, counters: &Counters, status: NodeStatus) {
+        let heartbeat = Heartbeat {
+            node_id: self.planner_id.clone(),
+            role: Role::Planner,
+            status,
+            reason: None,
+            step: None,
+            counters: BTreeMap::from([
+                ("plans_served".to_owned(), counters.served.load(Ordering::Relaxed)),
+                ("errors_sent".to_owned(), counters.errors.load(Ordering::Relaxed)),
+                ("payloads_rejected".to_owned(), counters.rejected.load(Ordering::Relaxed)),
+            ]),
+        };
+        let sent = codec::encode(&heartbeat).map_err(BridgeError::from).and_then(|payload| {
+            self.session
+                .put(self.namespace.planner_status(&self.planner_id), payload)
+                .encoding(Encoding::from(codec::encoding_of::<Heartbeat>()))
+                .wait()
+                .map_err(BridgeError::zenoh)
+        });
+        if let Err(error) = sent {
+            tracing::warn!("heartbeat of planner {} not sent: {error}", self.planner_id);
+        }
+    }
+}
+
+/// Queues a query for the worker, or refuses it at once when the queue is full.
+fn enqueue(sender: &SyncSender<Work>, counters: &Counters, query: Query, reply_key: &str) {
+    let work = Work::Query { query, reply_key: reply_key.to_owned(), arrived: Instant::now() };
+    if let Err(TrySendError::Full(Work::Query { query, reply_key, .. }) | TrySendError::Disconnected(Work::Query { query, reply_key, .. })) =
+        sender.try_send(work)
+    {
+        let busy = ErrorReply { request_id: None, code: ErrorCode::Busy, message: "the worker's queue is full".into() };
+        reply_error(&query, &reply_key, counters, &busy);
+    }
+}
+
+/// Decodes, checks the deadline, plans and replies; the query is dropped (and the client's `get`
+/// finished) on return.
+fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, reply_key: &str, arrived: Instant) {
+    let payload = query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
+    let request = match codec::decode::<PlanRequest>(&payload, MAX_PAYLOAD_BYTES) {
+        Ok(request) => request.body,
+        Err(error) => {
+            counters.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("rejected a plan request on {reply_key}: {error}");
+            let code = match error {
+                crate::WireError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+                _ => ErrorCode::BadRequest,
+            };
+            reply_error(query, reply_key, counters, &ErrorReply { request_id: None, code, message: error.to_string() });
+            return;
+        }
+    };
+    let queue_ms = arrived.elapsed().as_secs_f64() * 1e3;
+    if let Some(deadline) = request.deadline_ms
+        && queue_ms > deadline as f64
+    {
+        let late = ErrorReply {
+            request_id: Some(request.request_id.clone()),
+            code: ErrorCode::Deadline,
+            message: format!("waited {queue_ms:.0} ms in the queue, past the {deadline} ms deadline"),
+        };
+        reply_error(query, reply_key, counters, &late);
+        return;
+    }
+    match handler.plan(&request) {
+        Ok(mut plan) => {
+            plan.request_id = Some(request.request_id.clone());
+            plan.timing.queue_ms = queue_ms;
+            let sent = codec::encode(&plan).map_err(BridgeError::from).and_then(|payload| {
+                query
+                    .reply(reply_key, payload)
+                    .encoding(Encoding::from(codec::encoding_of::<Plan>()))
+                    .wait()
+                    .map_err(BridgeError::zenoh)
+            });
+            match sent {
+                Ok(()) => {
+                    counters.served.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => tracing::warn!("reply to request {} not sent: {error}", request.request_id),
+            }
+        }
+        Err(mut error) => {
+            error.request_id = Some(request.request_id.clone());
+            reply_error(query, reply_key, counters, &error);
+        }
+    }
+}
+
+fn reply_error(query: &Query, reply_key: &str, counters: &Counters, error: &ErrorReply) {
+    counters.errors.fetch_add(1, Ordering::Relaxed);
+    let sent = codec::encode(error).map_err(BridgeError::from).and_then(|payload| {
+        query
+            .reply_err(payload)
+            .encoding(Encoding::from(codec::encoding_of::<ErrorReply>()))
+            .wait()
+            .map_err(BridgeError::zenoh)
+    });
+    if let Err(e) = sent {
+        tracing::warn!("error reply on {reply_key} not sent: {e}");
+    }
+}

@@ -1,0 +1,143 @@
+//! A robot's end of the wire: it publishes its state and status, receives streamed plans and
+//! commands, and can query the plan service. The simulator and a real robot use the same link.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use zenoh::Wait;
+use zenoh::bytes::Encoding;
+use zenoh::handlers::{FifoChannelHandler, RingChannel, RingChannelHandler};
+use zenoh::pubsub::{Publisher, Subscriber};
+use zenoh::qos::{CongestionControl, Priority};
+use zenoh::sample::Sample;
+
+use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
+use crate::message::{Command, Heartbeat, NodeStatus, Plan, PlanRequest, RobotState, Role};
+use crate::{BridgeError, Namespace, PlanClient};
+
+/// One robot's publishers, subscribers and liveliness token.
+pub struct RobotLink {
+    robot_id: String,
+    state_publisher: Publisher<'static>,
+    status_publisher: Publisher<'static>,
+    plans: Subscriber<RingChannelHandler<Sample>>,
+    commands: Subscriber<FifoChannelHandler<Sample>>,
+    client: PlanClient,
+    _token: zenoh::liveliness::LivelinessToken,
+    counters: BTreeMap<String, u64>,
+}
+
+impl RobotLink {
+    /// Declares robot `robot_id` on `session`. With `lossless` (lockstep runs) states are never
+    /// dropped under congestion; otherwise the newest state matters more than every state.
+    pub fn new(
+        session: &zenoh::Session,
+        namespace: &Namespace,
+        robot_id: &str,
+        lossless: bool,
+    ) -> Result<Self, BridgeError> {
+        crate::keys::check_id(robot_id).map_err(|e| BridgeError::Config(format!("robot id {e}")))?;
+        let congestion = if lossless { CongestionControl::Block } else { CongestionControl::Drop };
+        let state_publisher = session
+            .declare_publisher(namespace.robot_state(robot_id))
+            .encoding(Encoding::from(codec::encoding_of::<RobotState>()))
+            .congestion_control(congestion)
+            .priority(Priority::InteractiveHigh)
+            .express(true)
+            .wait()
+            .map_err(BridgeError::zenoh)?;
+        let status_publisher = session
+            .declare_publisher(namespace.robot_status(robot_id))
+            .encoding(Encoding::from(codec::encoding_of::<Heartbeat>()))
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .map_err(BridgeError::zenoh)?;
+        // Only the newest plan matters; older ones are superseded.
+        let plans = session
+            .declare_subscriber(namespace.plans_for(robot_id))
+            .with(RingChannel::new(1))
+            .wait()
+            .map_err(BridgeError::zenoh)?;
+        let commands =
+            session.declare_subscriber(namespace.robot_command(robot_id)).wait().map_err(BridgeError::zenoh)?;
+        let token =
+            session.liveliness().declare_token(namespace.robot_token(robot_id)).wait().map_err(BridgeError::zenoh)?;
+        Ok(Self {
+            robot_id: robot_id.to_owned(),
+            state_publisher,
+            status_publisher,
+            plans,
+            commands,
+            client: PlanClient::new(session, namespace.clone()),
+            _token: token,
+            counters: BTreeMap::new(),
+        })
+    }
+
+    /// Publishes the robot's state.
+    pub fn publish_state(&self, state: &RobotState) -> Result<(), BridgeError> {
+        self.state_publisher.put(codec::encode(state)?).wait().map_err(BridgeError::zenoh)
+    }
+
+    /// The newest streamed plan since the last call, if a valid one arrived; invalid payloads are
+    /// logged, counted (`plans_rejected`) and skipped.
+    pub fn latest_plan(&mut self) -> Option<Stamped<Plan>> {
+        let sample = self.plans.try_recv().ok().flatten()?;
+        match codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+            Ok(plan) => {
+                self.count("plans_received");
+                Some(plan)
+            }
+            Err(error) => {
+                self.count("plans_rejected");
+                tracing::warn!("robot {} rejected a plan on {}: {error}", self.robot_id, sample.key_expr());
+                None
+            }
+        }
+    }
+
+    /// Commands received since the last call; invalid ones are logged and skipped.
+    pub fn commands(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        while let Ok(Some(sample)) = self.commands.try_recv() {
+            match codec::decode::<Command>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+                Ok(command) if command.body.robot_id == self.robot_id => commands.push(command.body),
+                Ok(command) => {
+                    tracing::warn!("robot {} ignored a command for {}", self.robot_id, command.body.robot_id);
+                }
+                Err(error) => tracing::warn!("robot {} rejected a command: {error}", self.robot_id),
+            }
+        }
+        commands
+    }
+
+    /// Asks the plan service for a plan (lockstep mode).
+    pub fn request_plan(&mut self, request: &PlanRequest, timeout: Duration) -> Result<Stamped<Plan>, BridgeError> {
+        let plan = self.client.request(request, timeout);
+        self.count(if plan.is_ok() { "plans_received" } else { "plan_requests_failed" });
+        plan
+    }
+
+    /// Ids of the planners alive now.
+    pub fn planners(&self, timeout: Duration) -> Result<Vec<String>, BridgeError> {
+        self.client.workers(timeout)
+    }
+
+    /// Publishes the robot's status with its counters.
+    pub fn publish_status(&self, status: NodeStatus, reason: Option<String>, step: u64) -> Result<(), BridgeError> {
+        let heartbeat = Heartbeat {
+            node_id: self.robot_id.clone(),
+            role: Role::Robot,
+            status,
+            reason,
+            step: Some(step),
+            counters: self.counters.clone(),
+        };
+        self.status_publisher.put(codec::encode(&heartbeat)?).wait().map_err(BridgeError::zenoh)
+    }
+
+    /// Adds one to counter `name` (reported in the status).
+    pub fn count(&mut self, name: &str) {
+        *self.counters.entry(name.to_owned()).or_default() += 1;
+    }
+}

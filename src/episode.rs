@@ -1,0 +1,123 @@
+//! One Maze2D episode under Diffuser's protocol (algorithms.md §1.10), with plans from any
+//! source: the planner in this process (`eval`) or the plan service over Zenoh (`robot`).
+//!
+//! The episode resets the maze with its seed, plans from the start observation to the goal
+//! (position, zero velocity) at t = 0 and every `replan_every` steps, and tracks the planned
+//! states with Diffuser's controller until the time limit.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sim::Env;
+use sim::maze2d::{Maze2d, WaypointExpert, track};
+
+/// What an episode asks its plan source for.
+#[derive(Debug, Clone)]
+pub struct PlanQuery {
+    /// The observation at `step`.
+    pub observation: Vec<f32>,
+    /// The goal state: goal position, zero velocity.
+    pub goal: Vec<f32>,
+    /// The sampler's seed ([`plan_seed`]).
+    pub seed: u64,
+    /// Control step of the episode.
+    pub step: u64,
+}
+
+/// A plan as the episode uses it.
+#[derive(Debug, Clone)]
+pub struct PlannedPath {
+    /// Planned states, one row per step from the query's step.
+    pub states: Vec<Vec<f32>>,
+    /// Milliseconds from asking to having the plan.
+    pub latency_ms: f64,
+    /// Denoiser calls spent.
+    pub model_calls: usize,
+}
+
+/// One episode's outcome.
+#[derive(Debug, Clone, Default)]
+pub struct EpisodeOutcome {
+    /// Sum of rewards.
+    pub episode_return: f64,
+    /// The goal was reached at least once.
+    pub reached: bool,
+    /// Latency of each plan, milliseconds.
+    pub plan_ms: Vec<f64>,
+    /// Model calls of each plan.
+    pub model_calls: Vec<usize>,
+}
+
+impl EpisodeOutcome {
+    /// Adds a step's reward.
+    pub fn reward(&mut self, reward: f32) {
+        self.episode_return += f64::from(reward);
+        self.reached |= reward > 0.0;
+    }
+}
+
+/// The sampler seed of the plan made at `step` of the episode reset with `episode_seed`.
+#[must_use]
+pub fn plan_seed(episode_seed: u64, step: u64) -> u64 {
+    episode_seed.wrapping_mul(1_000_003).wrapping_add(step)
+}
+
+/// Runs an episode, planning with `source`.
+pub fn planned_episode(
+    env: &mut Maze2d,
+    episode_seed: u64,
+    replan_every: usize,
+    source: &mut dyn FnMut(&PlanQuery) -> anyhow::Result<PlannedPath>,
+) -> anyhow::Result<EpisodeOutcome> {
+    let mut observation = env.reset(episode_seed);
+    let goal = env.goal();
+    let mut outcome = EpisodeOutcome::default();
+    let mut plan: Vec<Vec<f32>> = Vec::new();
+    let mut since_plan = 0;
+    for t in 0..env.max_episode_steps() {
+        if t == 0 || (replan_every > 0 && since_plan == replan_every) {
+            let query = PlanQuery {
+                observation: observation.clone(),
+                goal: vec![goal[0], goal[1], 0.0, 0.0],
+                seed: plan_seed(episode_seed, t as u64),
+                step: t as u64,
+            };
+            let planned = source(&query)?;
+            outcome.plan_ms.push(planned.latency_ms);
+            outcome.model_calls.push(planned.model_calls);
+            plan = planned.states;
+            since_plan = 0;
+        }
+        let step = env.step(&track(&plan, since_plan, &observation));
+        since_plan += 1;
+        outcome.reward(step.reward);
+        observation = step.observation;
+    }
+    Ok(outcome)
+}
+
+/// A baseline that does not plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// The scripted waypoint expert, reset every episode.
+    Expert,
+    /// Uniform random actions in [−1, 1]².
+    Random,
+}
+
+/// Runs an episode of a baseline policy.
+pub fn baseline_episode(env: &mut Maze2d, baseline: Baseline, episode_seed: u64) -> EpisodeOutcome {
+    let mut observation = env.reset(episode_seed);
+    let mut expert = WaypointExpert::new(env.layout(), episode_seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(episode_seed);
+    let mut outcome = EpisodeOutcome::default();
+    for _ in 0..env.max_episode_steps() {
+        let action = match baseline {
+            Baseline::Expert => expert.act(&observation, env.goal()).0,
+            Baseline::Random => [rng.gen_range(-1.0..=1.0), rng.gen_range(-1.0..=1.0)],
+        };
+        let step = env.step(&action);
+        outcome.reward(step.reward);
+        observation = step.observation;
+    }
+    outcome
+}

@@ -1,0 +1,73 @@
+//! A task's planner in this process: the checkpoint loaded once, the task's sampler and Picard
+//! settings, and the warm starts of each plan stream (one per robot or episode).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use planner::model::Checkpoint;
+use planner::picard::shift_iterates;
+use planner::sampler::SamplerConfig;
+use planner::{Plan, PlanRequest, Planner};
+use tch::{Device, Tensor};
+
+use crate::task::PlannerConfig;
+
+/// The planner and its per-stream warm-start state.
+pub struct LocalPlanner {
+    planner: Planner,
+    config: PlannerConfig,
+    /// Per stream: the episode and step of its last plan and that plan's Picard iterates.
+    warm: BTreeMap<String, (u64, u64, Vec<Tensor>)>,
+}
+
+impl LocalPlanner {
+    /// Loads the checkpoint `config` names (`source` is the file that named it, for errors).
+    pub fn load(config: &PlannerConfig, source: &Path, device: Device) -> anyhow::Result<Self> {
+        crate::device::check_available(device)?;
+        let checkpoint = Checkpoint::open(&config.checkpoint)
+            .with_context(|| format!("the checkpoint named by {}", source.display()))?;
+        let planner = Planner::new(Box::new(checkpoint.load_native(device)?))?;
+        Ok(Self { planner, config: config.clone(), warm: BTreeMap::new() })
+    }
+
+    /// The task's sampler settings.
+    #[must_use]
+    pub fn sampler(&self) -> &SamplerConfig {
+        &self.config.sampler
+    }
+
+    /// A request from `observation` to `goal` with the task's sampler (or `sampler`) and Picard.
+    #[must_use]
+    pub fn request(
+        &self,
+        observation: Vec<f32>,
+        goal: Option<Vec<f32>>,
+        seed: u64,
+        sampler: Option<SamplerConfig>,
+    ) -> PlanRequest {
+        PlanRequest {
+            goal,
+            seed,
+            picard: self.config.picard.clone(),
+            ..PlanRequest::new(observation, sampler.unwrap_or_else(|| self.config.sampler.clone()))
+        }
+    }
+
+    /// Plans `request` for `stream` (a robot) at control step `step` of `episode`. With warm
+    /// starts on, a later step of the same episode starts Picard from the previous plan's
+    /// iterates shifted by the steps executed since; anything else starts cold.
+    pub fn plan(&mut self, stream: &str, episode: u64, step: u64, request: &PlanRequest) -> planner::Result<Plan> {
+        let warm = match self.warm.get(stream) {
+            Some((e, last, iterates)) if *e == episode && step > *last && !iterates.is_empty() => {
+                Some(shift_iterates(iterates, (step - last) as usize))
+            }
+            _ => None,
+        };
+        let (plan, iterates) = self.planner.plan_warm(request, warm.as_deref(), &mut ())?;
+        if self.config.warm_start {
+            self.warm.insert(stream.to_owned(), (episode, step, iterates));
+        }
+        Ok(plan)
+    }
+}

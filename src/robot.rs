@@ -1,0 +1,314 @@
+//! `diffplan robot`: the Maze2D simulator as a robot on Zenoh, behind the same protocol a real
+//! robot uses. It publishes its state, executes plans with Diffuser's tracking controller and
+//! prints the score table at the end.
+//!
+//! - **lockstep**: the simulation waits for the planner. At t = 0 and every `replan_every` steps
+//!   it queries the plan service and steps only once the plan is in; same seeds, same scores as
+//!   `eval`.
+//! - **realtime**: the simulation runs on the wall clock (`--speed` simulated seconds per second)
+//!   and executes the newest streamed plan. With no fresh plan within `--plan-timeout-ms`, or
+//!   past the plan's end, or when told to hold, it holds its position (zero velocity) and says so
+//!   in its status and log; it resumes on the next fresh plan.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bridge::message::{CommandKind, NodeStatus, RobotMode, RobotState};
+use bridge::{BridgeError, Health, Namespace, RobotLink, Watchdog};
+use sim::Env;
+use sim::maze2d::{Maze2d, track};
+
+use crate::episode::{self, EpisodeOutcome, PlanQuery, PlannedPath};
+use crate::task::TaskConfig;
+use crate::transport_args::TransportArgs;
+
+/// Arguments of `diffplan robot`.
+#[derive(Debug, clap::Args)]
+pub struct RobotArgs {
+    #[command(flatten)]
+    node: RobotNode,
+    #[command(flatten)]
+    transport: TransportArgs,
+}
+
+/// A robot node's settings (also a launch file's `[robot]` table).
+#[derive(Debug, Clone, clap::Args, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotNode {
+    /// Task config (TOML): the environment, replanning and evaluation seeds.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// This robot's id (letters, digits, '_', '-').
+    #[arg(long, default_value = "robot-0")]
+    #[serde(default = "default_robot_id")]
+    pub id: String,
+    /// lockstep: the simulation waits for each plan; realtime: it runs on the wall clock.
+    #[arg(long, value_enum, default_value = "lockstep")]
+    #[serde(default)]
+    pub mode: Clocking,
+    /// Override `eval.episodes`.
+    #[arg(long)]
+    #[serde(default)]
+    pub episodes: Option<usize>,
+    /// realtime: hold still when no plan arrived for this long, milliseconds.
+    #[arg(long, default_value_t = 500)]
+    #[serde(default = "default_plan_timeout_ms")]
+    pub plan_timeout_ms: u64,
+    /// realtime: simulated seconds per wall-clock second.
+    #[arg(long, default_value_t = 1.0)]
+    #[serde(default = "default_speed")]
+    pub speed: f64,
+    /// lockstep: give up a plan query after this long and ask again, milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    #[serde(default = "default_query_timeout_ms")]
+    pub query_timeout_ms: u64,
+}
+
+/// How the simulation is clocked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clocking {
+    /// The simulation waits for the planner (deterministic).
+    #[default]
+    Lockstep,
+    /// The simulation runs on the wall clock.
+    Realtime,
+}
+
+fn default_robot_id() -> String {
+    "robot-0".into()
+}
+
+fn default_plan_timeout_ms() -> u64 {
+    500
+}
+
+fn default_speed() -> f64 {
+    1.0
+}
+
+fn default_query_timeout_ms() -> u64 {
+    30_000
+}
+
+/// Runs the episodes and prints the table.
+pub fn run(args: &RobotArgs) -> anyhow::Result<()> {
+    let session = args.transport.transport().open()?;
+    let namespace = args.transport.namespace()?;
+    let task = TaskConfig::read(&args.node.config)?;
+    let outcomes = run_episodes(&args.node, &task, &session, &namespace, &crate::shutdown::flag())?;
+    print_table(&args.node, &task, &outcomes);
+    Ok(())
+}
+
+/// Prints the score table of a robot's episodes.
+pub fn print_table(node: &RobotNode, task: &TaskConfig, outcomes: &[EpisodeOutcome]) {
+    let policy = match node.mode {
+        Clocking::Lockstep => "Planner over Zenoh (lockstep)",
+        Clocking::Realtime => "Planner over Zenoh (realtime)",
+    };
+    crate::score_table::print(task, policy, &task.sampler_label(), outcomes);
+}
+
+/// Runs the robot's episodes on `session` until done or `stop` is set.
+pub fn run_episodes(
+    node: &RobotNode,
+    task: &TaskConfig,
+    session: &bridge::zenoh::Session,
+    namespace: &Namespace,
+    stop: &AtomicBool,
+) -> anyhow::Result<Vec<EpisodeOutcome>> {
+    let mut link = RobotLink::new(session, namespace, &node.id, node.mode == Clocking::Lockstep)?;
+    let episodes = node.episodes.unwrap_or(task.eval.episodes);
+    wait_for_planner(node, &link, stop)?;
+    let mut outcomes = Vec::with_capacity(episodes);
+    for e in 0..episodes {
+        if stop.load(Ordering::Relaxed) {
+            tracing::warn!("robot {}: stopped after {e} of {episodes} episodes", node.id);
+            break;
+        }
+        let seed = task.eval.seed + e as u64;
+        let mut env = task.make_env();
+        let outcome = match node.mode {
+            Clocking::Lockstep => lockstep_episode(node, task, &mut link, &mut env, seed, stop)?,
+            Clocking::Realtime => realtime_episode(node, &mut link, &mut env, seed, stop)?,
+        };
+        outcomes.push(outcome);
+    }
+    link.publish_status(NodeStatus::Stopping, None, 0)?;
+    Ok(outcomes)
+}
+
+/// Blocks until a planner is alive (or `stop`), saying so every few seconds.
+fn wait_for_planner(node: &RobotNode, link: &RobotLink, stop: &AtomicBool) -> anyhow::Result<()> {
+    let asked = Instant::now();
+    let mut said = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        if !link.planners(Duration::from_millis(500))?.is_empty() {
+            return Ok(());
+        }
+        if asked.elapsed() >= said {
+            tracing::info!("robot {}: waiting for a planner on the network", node.id);
+            said += Duration::from_secs(5);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+fn lockstep_episode(
+    node: &RobotNode,
+    task: &TaskConfig,
+    link: &mut RobotLink,
+    env: &mut Maze2d,
+    seed: u64,
+    stop: &AtomicBool,
+) -> anyhow::Result<EpisodeOutcome> {
+    let timeout = Duration::from_millis(node.query_timeout_ms);
+    let mut source = |query: &PlanQuery| -> anyhow::Result<PlannedPath> {
+        let request = crate::remote_plan::request(&node.id, seed, query, node.query_timeout_ms);
+        let asked = Instant::now();
+        let mut waiting = false;
+        loop {
+            match link.request_plan(&request, timeout) {
+                Ok(plan) => {
+                    if waiting {
+                        tracing::info!("robot {}: a planner answered; resuming at step {}", node.id, query.step);
+                        link.publish_status(NodeStatus::Ok, None, query.step)?;
+                    }
+                    return Ok(crate::remote_plan::path(plan, asked));
+                }
+                Err(error @ BridgeError::NoReply { .. }) if !stop.load(Ordering::Relaxed) => {
+                    if !waiting {
+                        tracing::warn!("robot {}: holding at step {} until a planner answers: {error}", node.id, query.step);
+                        link.publish_status(NodeStatus::Holding, Some("waiting for a planner".into()), query.step)?;
+                        waiting = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    };
+    episode::planned_episode(env, seed, task.planner.replan_every, &mut source)
+}
+
+/// A robot's position to hold, with zero velocity, as a one-state plan for [`track`].
+fn hold_plan(observation: &[f32]) -> Vec<Vec<f32>> {
+    vec![vec![observation[0], observation[1], 0.0, 0.0]]
+}
+
+fn realtime_episode(
+    node: &RobotNode,
+    link: &mut RobotLink,
+    env: &mut Maze2d,
+    seed: u64,
+    stop: &AtomicBool,
+) -> anyhow::Result<EpisodeOutcome> {
+    let mut observation = env.reset(seed);
+    let goal = env.goal();
+    let dt = f64::from(env.dt());
+    let period = Duration::from_secs_f64(dt / node.speed);
+    let mut watchdog = Watchdog::new(node.plan_timeout_ms);
+    let mut outcome = EpisodeOutcome::default();
+    let mut plan: Option<bridge::message::Plan> = None;
+    let mut published: VecDeque<(u64, Instant)> = VecDeque::new();
+    let mut held = hold_plan(&observation);
+    let mut holding = true;
+    let mut told_to_hold = false;
+    let mut hold_began = 0_u64;
+    let start = Instant::now();
+    for t in 0..env.max_episode_steps() as u64 {
+        if let Some(wait) = (start + period * t as u32).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        for command in link.commands() {
+            match command.command {
+                CommandKind::Hold => told_to_hold = true,
+                CommandKind::Resume => told_to_hold = false,
+                CommandKind::Shutdown => stop.store(true, Ordering::Relaxed),
+            }
+        }
+        link.publish_state(&RobotState {
+            robot_id: node.id.clone(),
+            episode: seed,
+            step: t,
+            time_s: t as f64 * dt,
+            observation: observation.clone(),
+            goal: Some(vec![goal[0], goal[1], 0.0, 0.0]),
+            joint_names: None,
+            mode: if holding { RobotMode::Holding } else { RobotMode::Running },
+        })?;
+        published.push_back((t, Instant::now()));
+        if published.len() > 4096 {
+            published.pop_front();
+        }
+        let now_ms = start.elapsed().as_millis() as u64;
+        if let Some(received) = link.latest_plan() {
+            let fresh = received.body.episode == seed && received.body.from_step <= t;
+            if fresh {
+                if let Some((_, sent)) = published.iter().find(|(s, _)| *s == received.body.from_step) {
+                    outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+                }
+                outcome.model_calls.push(received.body.model_calls as usize);
+                plan = Some(received.body);
+                watchdog.feed(now_ms);
+            } else {
+                link.count("plans_ignored");
+            }
+        }
+        let (health, _) = watchdog.check(now_ms);
+        let index = plan.as_ref().map(|p| t - p.from_step);
+        let within = plan.as_ref().zip(index).is_some_and(|(p, i)| i < p.valid_steps);
+        let execute = health == Health::Fresh && within && !told_to_hold;
+        if execute == holding {
+            holding = !execute;
+            if holding {
+                let reason = if told_to_hold {
+                    "told to hold".to_owned()
+                } else if !within {
+                    "the plan ran out".to_owned()
+                } else {
+                    format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
+                };
+                held = hold_plan(&observation);
+                hold_began = t;
+                link.count("holds");
+                tracing::warn!("robot {}: holding at step {t} of episode {seed}: {reason}", node.id);
+                link.publish_status(NodeStatus::Holding, Some(reason), t)?;
+            } else {
+                let speed = observation[2].hypot(observation[3]);
+                let moved = (observation[0] - held[0][0]).hypot(observation[1] - held[0][1]);
+                tracing::info!(
+                    "robot {}: resumed at step {t} of episode {seed} after holding {} steps (speed {speed:.3} m/s, moved {moved:.3} m)",
+                    node.id,
+                    t - hold_began
+                );
+                link.publish_status(NodeStatus::Ok, None, t)?;
+            }
+        }
+        let action = match (&plan, index) {
+            (Some(p), Some(i)) if execute => track(&p.states, i as usize, &observation),
+            _ => track(&held, 0, &observation),
+        };
+        let step = env.step(&action);
+        outcome.reward(step.reward);
+        observation = step.observation;
+    }
+    link.publish_state(&RobotState {
+        robot_id: node.id.clone(),
+        episode: seed,
+        step: env.max_episode_steps() as u64,
+        time_s: env.max_episode_steps() as f64 * dt,
+        observation,
+        goal: None,
+        joint_names: None,
+        mode: RobotMode::Done,
+    })?;
+    Ok(outcome)
+}

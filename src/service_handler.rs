@@ -1,0 +1,100 @@
+//! The planner behind the plan service: turns wire requests and robot states into planner
+//! requests, and planner plans into wire plans.
+
+use std::path::Path;
+
+use bridge::PlanHandler;
+use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotState, SamplerOptions};
+use planner::condition::Pin;
+use planner::sampler::SamplerConfig;
+use tch::Device;
+
+use crate::episode::plan_seed;
+use crate::local_planner::LocalPlanner;
+use crate::task::TaskConfig;
+
+/// A task's planner serving one worker id.
+pub struct ServiceHandler {
+    local: LocalPlanner,
+    planner_id: String,
+    /// Seconds between planned states (the environment's dt).
+    dt: f64,
+    plans_made: u64,
+}
+
+impl ServiceHandler {
+    /// Loads the planner of `task` (read from `source`) for worker `planner_id`.
+    pub fn load(task: &TaskConfig, source: &Path, planner_id: &str, device: Device) -> anyhow::Result<Self> {
+        use sim::Env;
+        let local = LocalPlanner::load(&task.planner, source, device)?;
+        let dt = f64::from(task.make_env().dt());
+        Ok(Self { local, planner_id: planner_id.to_owned(), dt, plans_made: 0 })
+    }
+
+    fn sampler(&self, options: &SamplerOptions) -> Result<SamplerConfig, ErrorReply> {
+        let value = serde_json::json!({
+            "kind": options.kind,
+            "steps": options.steps,
+            "eta": options.eta.unwrap_or(0.0),
+            "clip_x0": self.local.sampler().clip_x0,
+        });
+        let config: SamplerConfig = serde_json::from_value(value).map_err(|e| bad_request(format!(
+            "sampler {:?}: {e}; kinds are ddpm, ddim and dpm_solver_pp",
+            options.kind
+        )))?;
+        config.validate().map_err(|e| bad_request(e.to_string()))?;
+        Ok(config)
+    }
+
+    fn make(&mut self, stream: &str, episode: u64, from_step: u64, request: &planner::PlanRequest) -> Result<Plan, ErrorReply> {
+        let plan = self.local.plan(stream, episode, from_step, request).map_err(|e| match e {
+            planner::Error::Diverged { .. } | planner::Error::Torch(_) => {
+                ErrorReply { request_id: None, code: ErrorCode::Internal, message: e.to_string() }
+            }
+            _ => bad_request(e.to_string()),
+        })?;
+        let best = plan.best();
+        self.plans_made += 1;
+        Ok(Plan {
+            plan_id: format!("{}-{}", self.planner_id, self.plans_made),
+            request_id: None,
+            planner_id: self.planner_id.clone(),
+            robot_id: None,
+            episode,
+            from_step,
+            dt: self.dt,
+            states: best.states.clone(),
+            actions: best.actions.clone(),
+            valid_steps: best.states.len() as u64,
+            value: best.value.map(f64::from),
+            constraints: Vec::new(),
+            timing: PlanTiming { queue_ms: 0.0, sample_ms: plan.timings.total_ms, model_ms: plan.timings.model_ms },
+            model_calls: plan.stats.model_calls as u64,
+            seed: request.seed,
+        })
+    }
+}
+
+fn bad_request(message: String) -> ErrorReply {
+    ErrorReply { request_id: None, code: ErrorCode::BadRequest, message }
+}
+
+impl PlanHandler for ServiceHandler {
+    fn plan(&mut self, wire: &PlanRequest) -> Result<Plan, ErrorReply> {
+        let sampler = wire.sampler.as_ref().map(|s| self.sampler(s)).transpose()?;
+        let mut request = self.local.request(wire.observation.clone(), wire.goal.clone(), wire.seed, sampler);
+        request.waypoints =
+            wire.waypoints.iter().map(|w| Pin { index: w.index, observation: w.state.clone() }).collect();
+        request.batch_size = wire.batch_size.unwrap_or(1);
+        let stream = wire.robot_id.clone().unwrap_or_else(|| wire.request_id.clone());
+        let mut plan = self.make(&stream, wire.episode, wire.from_step, &request)?;
+        plan.robot_id.clone_from(&wire.robot_id);
+        Ok(plan)
+    }
+
+    fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
+        let seed = plan_seed(state.episode, state.step);
+        let request = self.local.request(state.observation.clone(), state.goal.clone(), seed, None);
+        self.make(&state.robot_id, state.episode, state.step, &request)
+    }
+}

@@ -1,0 +1,125 @@
+//! Task configs (configs/tasks/*.toml): the environment, the planner and the evaluation protocol.
+//! `eval`, `serve`, `robot` and `launch` all read them, so a task means the same everywhere.
+
+use std::path::{Path, PathBuf};
+
+use planner::picard::PicardConfig;
+use planner::sampler::SamplerConfig;
+use serde::Deserialize;
+use sim::maze2d::{GoalMode, Layout, Maze2d};
+
+/// A task config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// The environment.
+    pub env: EnvConfig,
+    /// The planner and how it is driven.
+    pub planner: PlannerConfig,
+    /// The evaluation protocol.
+    #[serde(default)]
+    pub eval: EvalConfig,
+}
+
+/// Which maze and which goals.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Maze layout.
+    #[serde(deserialize_with = "layout")]
+    pub layout: Layout,
+    /// Goal of each episode.
+    pub goals: Goals,
+}
+
+/// Goal of each episode.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goals {
+    /// D4RL's maze2d-*-v1 goal cell.
+    Fixed,
+    /// A random open cell per episode (Diffuser's Multi2D).
+    Random,
+}
+
+/// The checkpoint and its sampling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannerConfig {
+    /// Checkpoint folder (native or TorchScript).
+    pub checkpoint: PathBuf,
+    /// Replan every this many steps; 0: plan once at t = 0 (Diffuser's protocol).
+    #[serde(default)]
+    pub replan_every: usize,
+    /// Sampler, steps, clipping.
+    pub sampler: SamplerConfig,
+    /// Sample by Picard iterations.
+    #[serde(default)]
+    pub picard: Option<PicardConfig>,
+    /// Start each replan's Picard iteration from the previous plan's iterates.
+    #[serde(default)]
+    pub warm_start: bool,
+}
+
+/// Episodes and seeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Number of episodes.
+    pub episodes: usize,
+    /// Episode e resets the environment with seed `seed + e`.
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { episodes: 100, seed: 0 }
+    }
+}
+
+fn layout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layout, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    crate::collect::parse_layout(&name).map_err(serde::de::Error::custom)
+}
+
+impl TaskConfig {
+    /// Reads a task config.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        crate::config_file::read_toml(path, "task config")
+    }
+
+    /// A fresh environment of this task.
+    #[must_use]
+    pub fn make_env(&self) -> Maze2d {
+        let goal_mode = match self.env.goals {
+            Goals::Fixed => GoalMode::Fixed,
+            Goals::Random => GoalMode::Random,
+        };
+        Maze2d::new(self.env.layout, goal_mode)
+    }
+
+    /// The task's name in tables, e.g. `maze2d-umaze (fixed goal)`.
+    #[must_use]
+    pub fn label(&self) -> String {
+        let goals = match self.env.goals {
+            Goals::Fixed => "fixed goal",
+            Goals::Random => "random goals",
+        };
+        format!("maze2d-{} ({goals})", self.env.layout.name())
+    }
+
+    /// The sampler as a table shows it, e.g. `dpm_solver_pp × 20, replan every 10`.
+    #[must_use]
+    pub fn sampler_label(&self) -> String {
+        let planner = &self.planner;
+        let picard = planner.picard.as_ref().map_or(String::new(), |p| {
+            format!(", Picard p={} τ={}{}", p.window, p.tolerance, if planner.warm_start { " warm" } else { "" })
+        });
+        let replan = match planner.replan_every {
+            0 => String::new(),
+            k => format!(", replan every {k}"),
+        };
+        let steps = planner.sampler.steps.map_or("default".into(), |k| k.to_string());
+        format!("{} × {steps}{picard}{replan}", planner.sampler.kind.name())
+    }
+}

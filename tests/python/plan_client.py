@@ -1,0 +1,68 @@
+"""A plan-service client using only the `eclipse-zenoh` package and the standard library.
+
+Usage: plan_client.py ENDPOINT NAMESPACE. Sends one valid request and one garbage payload to
+`<ns>/service/plan`, decodes both replies with `json`, checks them, and prints one JSON line:
+{"states": H, "state_dim": D, "start": [...], "planner_id": ..., "garbage_code": ...}.
+The Rust test (tests/network.rs) starts `diffplan serve` and checks the printed line.
+"""
+
+import json
+import sys
+import time
+
+import zenoh
+
+
+def ask(session, key, payload):
+    replies = list(session.get(key, payload=payload, encoding=zenoh.Encoding.APPLICATION_JSON, timeout=60.0))
+    if len(replies) != 1:
+        raise SystemExit(f"expected one reply on {key}, got {len(replies)}")
+    reply = replies[0]
+    if reply.ok is not None:
+        return "ok", str(reply.ok.encoding), json.loads(reply.ok.payload.to_bytes())
+    return "err", str(reply.err.encoding), json.loads(reply.err.payload.to_bytes())
+
+
+def main():
+    endpoint, namespace = sys.argv[1], sys.argv[2]
+    conf = zenoh.Config()
+    conf.insert_json5("mode", json.dumps("peer"))
+    conf.insert_json5("connect/endpoints", json.dumps([endpoint]))
+    conf.insert_json5("scouting/multicast/enabled", "false")
+    key = f"{namespace}/service/plan"
+    start = [3.0, 1.0, 0.0, 0.0]
+    request = {
+        "v": 1,
+        "type": "PlanRequest",
+        "stamp_ns": time.time_ns(),
+        "body": {"request_id": "py-1", "observation": start, "goal": [1.0, 1.0, 0.0, 0.0], "seed": 7},
+    }
+    with zenoh.open(conf) as session:
+        deadline = time.monotonic() + 60
+        while not list(session.liveliness().get(f"{namespace}/alive/planner/*", timeout=1.0)):
+            if time.monotonic() > deadline:
+                raise SystemExit("no planner came alive within 60 s")
+            time.sleep(0.2)
+        kind, encoding, plan = ask(session, key, json.dumps(request).encode())
+        if kind != "ok":
+            raise SystemExit(f"plan request refused: {plan}")
+        assert encoding == "application/json;diffplan/Plan/1", encoding
+        assert plan["v"] == 1 and plan["type"] == "Plan", plan.keys()
+        body = plan["body"]
+        assert body["request_id"] == "py-1" and body["seed"] == 7
+        assert len(body["states"]) == len(body["actions"]) > 0
+        kind, _, error = ask(session, key, b"\x00garbage{")
+        if kind != "err":
+            raise SystemExit(f"garbage was answered with a plan: {error}")
+        print(json.dumps({
+            "states": len(body["states"]),
+            "state_dim": len(body["states"][0]),
+            "start": body["states"][0],
+            "goal": body["states"][-1],
+            "planner_id": body["planner_id"],
+            "garbage_code": error["body"]["code"],
+        }))
+
+
+if __name__ == "__main__":
+    main()
