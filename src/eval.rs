@@ -114,7 +114,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 
 /// Plays the episodes against the plan service's workers, one thread per worker, and returns
 /// the outcomes in episode order.
-fn remote_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow::Result<Vec<episode::EpisodeOutcome>> {
+fn remote_episodes(
+    args: &EvalArgs,
+    task: &TaskConfig,
+    episodes: usize,
+) -> anyhow::Result<Vec<episode::EpisodeOutcome>> {
     let session = args.transport.transport().open()?;
     let client = PlanClient::new(&session, args.transport.namespace()?);
     let asked = Instant::now();
@@ -124,7 +128,7 @@ fn remote_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyho
             break workers;
         }
         anyhow::ensure!(
-            asked.elapsed() < Duration::from_secs(60),
+            asked.elapsed() < Duration::from_mins(1),
             "no `diffplan serve` worker on namespace {} after 60 s (endpoints: listen {:?}, connect {:?})",
             args.transport.namespace,
             args.transport.listen,
@@ -133,7 +137,7 @@ fn remote_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyho
         std::thread::sleep(Duration::from_millis(200));
     };
     tracing::info!("eval: {episodes} episodes over {} workers: {}", workers.len(), workers.join(", "));
-    let timeout = Duration::from_secs(60);
+    let timeout = Duration::from_mins(1);
     let n = workers.len();
     let shares: Vec<anyhow::Result<Vec<(usize, episode::EpisodeOutcome)>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = workers
@@ -154,13 +158,19 @@ fn remote_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyho
                                 .with_context(|| format!("episode {e} on worker {worker}"))?;
                             Ok(crate::remote_plan::path(plan, sent))
                         };
-                        share.push((e, episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?));
+                        share.push((
+                            e,
+                            episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?,
+                        ));
                     }
                     Ok(share)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked"))))
+            .collect()
     });
     let mut outcomes = Vec::with_capacity(episodes);
     for share in shares {

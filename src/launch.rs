@@ -116,7 +116,8 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
     if launch.planner.workers == 0 {
         anyhow::bail!("{}: planner.workers must be at least 1", args.file.display());
     }
-    let endpoint = if launch.network.endpoint == "auto" { free_loopback_endpoint()? } else { launch.network.endpoint.clone() };
+    let endpoint =
+        if launch.network.endpoint == "auto" { free_loopback_endpoint()? } else { launch.network.endpoint.clone() };
     let namespace = Namespace::new(&launch.network.namespace)?;
     let hub = Transport {
         mode: TransportMode::Router,

@@ -63,12 +63,11 @@ enum Command {
 
 fn main() -> ExitCode {
     // Logs go to stderr; RUST_LOG overrides the default (our nodes' events, Zenoh's warnings).
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| {
-            // Zenoh's orchestrator warns on every peer whose endpoints are not all up within its
-            // scouting delay, which is normal when nodes start in any order.
-            tracing_subscriber::EnvFilter::new("warn,zenoh::net::runtime::orchestrator=error,diffplan=info,bridge=info")
-        });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // Zenoh's orchestrator warns on every peer whose endpoints are not all up within its
+        // scouting delay, which is normal when nodes start in any order.
+        tracing_subscriber::EnvFilter::new("warn,zenoh::net::runtime::orchestrator=error,diffplan=info,bridge=info")
+    });
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
     match run(Cli::parse()) {

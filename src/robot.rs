@@ -182,7 +182,11 @@ fn lockstep_episode(
                 }
                 Err(error @ BridgeError::NoReply { .. }) if !stop.load(Ordering::Relaxed) => {
                     if !waiting {
-                        tracing::warn!("robot {}: holding at step {} until a planner answers: {error}", node.id, query.step);
+                        tracing::warn!(
+                            "robot {}: holding at step {} until a planner answers: {error}",
+                            node.id,
+                            query.step
+                        );
                         link.publish_status(NodeStatus::Holding, Some("waiting for a planner".into()), query.step)?;
                         waiting = true;
                     }
@@ -195,9 +199,45 @@ fn lockstep_episode(
     episode::planned_episode(env, seed, task.planner.replan_every, &mut source)
 }
 
-/// A robot's position to hold, with zero velocity, as a one-state plan for [`track`].
-fn hold_plan(observation: &[f32]) -> Vec<Vec<f32>> {
-    vec![vec![observation[0], observation[1], 0.0, 0.0]]
+/// Whether the real-time robot executes its plan or holds, and where it holds.
+struct Hold {
+    /// Holding now (true until the first plan).
+    active: bool,
+    /// An operator's `hold` command is in force.
+    commanded: bool,
+    /// The position held, with zero velocity, as a one-state plan for [`track`].
+    target: Vec<Vec<f32>>,
+    /// Step at which the hold began.
+    began: u64,
+}
+
+impl Hold {
+    fn new(observation: &[f32]) -> Self {
+        Self { active: true, commanded: false, target: vec![vec![observation[0], observation[1], 0.0, 0.0]], began: 0 }
+    }
+
+    /// Starts holding at `observation` (step `t`, for `reason`), logging and reporting it.
+    fn begin(&mut self, link: &mut RobotLink, observation: &[f32], t: u64, reason: String) -> anyhow::Result<()> {
+        *self = Self { active: true, commanded: self.commanded, began: t, ..Self::new(observation) };
+        link.count("holds");
+        tracing::warn!("robot {}: holding at step {t}: {reason}", link.robot_id());
+        link.publish_status(NodeStatus::Holding, Some(reason), t)?;
+        Ok(())
+    }
+
+    /// Stops holding at step `t`, logging how still the robot stood.
+    fn end(&mut self, link: &RobotLink, observation: &[f32], t: u64) -> anyhow::Result<()> {
+        self.active = false;
+        let speed = observation[2].hypot(observation[3]);
+        let moved = (observation[0] - self.target[0][0]).hypot(observation[1] - self.target[0][1]);
+        tracing::info!(
+            "robot {}: resumed at step {t} after holding {} steps (speed {speed:.3} m/s, moved {moved:.3} m)",
+            link.robot_id(),
+            t - self.began
+        );
+        link.publish_status(NodeStatus::Ok, None, t)?;
+        Ok(())
+    }
 }
 
 fn realtime_episode(
@@ -208,17 +248,14 @@ fn realtime_episode(
     stop: &AtomicBool,
 ) -> anyhow::Result<EpisodeOutcome> {
     let mut observation = env.reset(seed);
-    let goal = env.goal();
+    let goal = vec![env.goal()[0], env.goal()[1], 0.0, 0.0];
     let dt = f64::from(env.dt());
     let period = Duration::from_secs_f64(dt / node.speed);
     let mut watchdog = Watchdog::new(node.plan_timeout_ms);
     let mut outcome = EpisodeOutcome::default();
     let mut plan: Option<bridge::message::Plan> = None;
     let mut published: VecDeque<(u64, Instant)> = VecDeque::new();
-    let mut held = hold_plan(&observation);
-    let mut holding = true;
-    let mut told_to_hold = false;
-    let mut hold_began = 0_u64;
+    let mut hold = Hold::new(&observation);
     let start = Instant::now();
     for t in 0..env.max_episode_steps() as u64 {
         if let Some(wait) = (start + period * t as u32).checked_duration_since(Instant::now()) {
@@ -229,29 +266,20 @@ fn realtime_episode(
         }
         for command in link.commands() {
             match command.command {
-                CommandKind::Hold => told_to_hold = true,
-                CommandKind::Resume => told_to_hold = false,
+                CommandKind::Hold => hold.commanded = true,
+                CommandKind::Resume => hold.commanded = false,
                 CommandKind::Shutdown => stop.store(true, Ordering::Relaxed),
             }
         }
-        link.publish_state(&RobotState {
-            robot_id: node.id.clone(),
-            episode: seed,
-            step: t,
-            time_s: t as f64 * dt,
-            observation: observation.clone(),
-            goal: Some(vec![goal[0], goal[1], 0.0, 0.0]),
-            joint_names: None,
-            mode: if holding { RobotMode::Holding } else { RobotMode::Running },
-        })?;
+        let mode = if hold.active { RobotMode::Holding } else { RobotMode::Running };
+        link.publish_state(&robot_state(node, seed, t, dt, &observation, Some(&goal), mode))?;
         published.push_back((t, Instant::now()));
         if published.len() > 4096 {
             published.pop_front();
         }
         let now_ms = start.elapsed().as_millis() as u64;
         if let Some(received) = link.latest_plan() {
-            let fresh = received.body.episode == seed && received.body.from_step <= t;
-            if fresh {
+            if received.body.episode == seed && received.body.from_step <= t {
                 if let Some((_, sent)) = published.iter().find(|(s, _)| *s == received.body.from_step) {
                     outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
                 }
@@ -265,50 +293,50 @@ fn realtime_episode(
         let (health, _) = watchdog.check(now_ms);
         let index = plan.as_ref().map(|p| t - p.from_step);
         let within = plan.as_ref().zip(index).is_some_and(|(p, i)| i < p.valid_steps);
-        let execute = health == Health::Fresh && within && !told_to_hold;
-        if execute == holding {
-            holding = !execute;
-            if holding {
-                let reason = if told_to_hold {
-                    "told to hold".to_owned()
-                } else if !within {
-                    "the plan ran out".to_owned()
-                } else {
-                    format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
-                };
-                held = hold_plan(&observation);
-                hold_began = t;
-                link.count("holds");
-                tracing::warn!("robot {}: holding at step {t} of episode {seed}: {reason}", node.id);
-                link.publish_status(NodeStatus::Holding, Some(reason), t)?;
+        let execute = health == Health::Fresh && within && !hold.commanded;
+        if execute && hold.active {
+            hold.end(link, &observation, t)?;
+        } else if !execute && !hold.active {
+            let reason = if hold.commanded {
+                "told to hold".to_owned()
+            } else if !within {
+                "the plan ran out".to_owned()
             } else {
-                let speed = observation[2].hypot(observation[3]);
-                let moved = (observation[0] - held[0][0]).hypot(observation[1] - held[0][1]);
-                tracing::info!(
-                    "robot {}: resumed at step {t} of episode {seed} after holding {} steps (speed {speed:.3} m/s, moved {moved:.3} m)",
-                    node.id,
-                    t - hold_began
-                );
-                link.publish_status(NodeStatus::Ok, None, t)?;
-            }
+                format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
+            };
+            hold.begin(link, &observation, t, reason)?;
         }
         let action = match (&plan, index) {
             (Some(p), Some(i)) if execute => track(&p.states, i as usize, &observation),
-            _ => track(&held, 0, &observation),
+            _ => track(&hold.target, 0, &observation),
         };
         let step = env.step(&action);
         outcome.reward(step.reward);
         observation = step.observation;
     }
-    link.publish_state(&RobotState {
+    let end = env.max_episode_steps() as u64;
+    link.publish_state(&robot_state(node, seed, end, dt, &observation, None, RobotMode::Done))?;
+    Ok(outcome)
+}
+
+/// The state message of step `t` of episode `seed`.
+fn robot_state(
+    node: &RobotNode,
+    seed: u64,
+    t: u64,
+    dt: f64,
+    observation: &[f32],
+    goal: Option<&Vec<f32>>,
+    mode: RobotMode,
+) -> RobotState {
+    RobotState {
         robot_id: node.id.clone(),
         episode: seed,
-        step: env.max_episode_steps() as u64,
-        time_s: env.max_episode_steps() as f64 * dt,
-        observation,
-        goal: None,
+        step: t,
+        time_s: t as f64 * dt,
+        observation: observation.to_vec(),
+        goal: goal.cloned(),
         joint_names: None,
-        mode: RobotMode::Done,
-    })?;
-    Ok(outcome)
+        mode,
+    }
 }

@@ -38,15 +38,20 @@ impl ServiceHandler {
             "eta": options.eta.unwrap_or(0.0),
             "clip_x0": self.local.sampler().clip_x0,
         });
-        let config: SamplerConfig = serde_json::from_value(value).map_err(|e| bad_request(format!(
-            "sampler {:?}: {e}; kinds are ddpm, ddim and dpm_solver_pp",
-            options.kind
-        )))?;
+        let config: SamplerConfig = serde_json::from_value(value).map_err(|e| {
+            bad_request(format!("sampler {:?}: {e}; kinds are ddpm, ddim and dpm_solver_pp", options.kind))
+        })?;
         config.validate().map_err(|e| bad_request(e.to_string()))?;
         Ok(config)
     }
 
-    fn make(&mut self, stream: &str, episode: u64, from_step: u64, request: &planner::PlanRequest) -> Result<Plan, ErrorReply> {
+    fn make(
+        &mut self,
+        stream: &str,
+        episode: u64,
+        from_step: u64,
+        request: &planner::PlanRequest,
+    ) -> Result<Plan, ErrorReply> {
         let plan = self.local.plan(stream, episode, from_step, request).map_err(|e| match e {
             planner::Error::Diverged { .. } | planner::Error::Torch(_) => {
                 ErrorReply { request_id: None, code: ErrorCode::Internal, message: e.to_string() }

@@ -20,7 +20,9 @@ pub enum WireError {
         reason: String,
     },
     /// The envelope's protocol version is not the one this build speaks.
-    #[error("protocol version {found} is not supported (this build speaks version {supported}); upgrade the older side")]
+    #[error(
+        "protocol version {found} is not supported (this build speaks version {supported}); upgrade the older side"
+    )]
     UnsupportedVersion {
         /// Version found in the payload.
         found: u64,

@@ -13,13 +13,12 @@ use std::time::{Duration, Instant};
 
 use zenoh::Wait;
 use zenoh::bytes::Encoding;
+use zenoh::pubsub::{Publisher, Subscriber};
 use zenoh::qos::{CongestionControl, Priority};
-use zenoh::query::Query;
+use zenoh::query::{Query, Queryable};
 
 use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
-use crate::message::{
-    ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role,
-};
+use crate::message::{ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role};
 use crate::{BridgeError, Namespace};
 
 /// What the service needs from a planner.
@@ -52,6 +51,9 @@ pub struct ServiceReport {
     pub payloads_rejected: u64,
 }
 
+/// The newest state of each robot not planned for yet.
+type LatestStates = Arc<Mutex<BTreeMap<String, Stamped<RobotState>>>>;
+
 enum Work {
     Query { query: Query, reply_key: String, arrived: Instant },
     State,
@@ -76,52 +78,10 @@ impl PlannerService {
     pub fn run(&self, handler: &mut dyn PlanHandler, stop: &AtomicBool) -> Result<ServiceReport, BridgeError> {
         let counters = Arc::new(Counters::default());
         let (sender, receiver) = mpsc::sync_channel::<Work>(self.queue.max(1));
-        let latest_states: Arc<Mutex<BTreeMap<String, Stamped<RobotState>>>> = Arc::default();
-        let mut queryables = Vec::new();
-        for (key, complete) in
-            [(self.namespace.shared_service(), true), (self.namespace.worker_service(&self.planner_id), true)]
-        {
-            let sender = sender.clone();
-            let counters = Arc::clone(&counters);
-            let reply_key = key.clone();
-            let queryable = self
-                .session
-                .declare_queryable(&key)
-                .complete(complete)
-                .callback(move |query| enqueue(&sender, &counters, query, &reply_key))
-                .wait()
-                .map_err(BridgeError::zenoh)?;
-            queryables.push(queryable);
-        }
-        let _states = if self.stream {
-            let sender = sender.clone();
-            let counters = Arc::clone(&counters);
-            let latest = Arc::clone(&latest_states);
-            Some(
-                self.session
-                    .declare_subscriber(self.namespace.all_robot_states())
-                    .callback(move |sample| {
-                        match codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
-                            Ok(state) => {
-                                latest
-                                    .lock()
-                                    .unwrap_or_else(PoisonError::into_inner)
-                                    .insert(state.body.robot_id.clone(), state);
-                                // A full queue already holds work that will find this state.
-                                let _ = sender.try_send(Work::State);
-                            }
-                            Err(error) => {
-                                counters.rejected.fetch_add(1, Ordering::Relaxed);
-                                tracing::warn!("rejected a robot state on {}: {error}", sample.key_expr());
-                            }
-                        }
-                    })
-                    .wait()
-                    .map_err(BridgeError::zenoh)?,
-            )
-        } else {
-            None
-        };
+        let latest_states: LatestStates = Arc::default();
+        let _queryables = self.declare_queryables(&sender, &counters)?;
+        let _states =
+            if self.stream { Some(self.declare_state_subscriber(&sender, &counters, &latest_states)?) } else { None };
         drop(sender);
         // Announced only once it can answer.
         let _token = self
@@ -130,16 +90,6 @@ impl PlannerService {
             .declare_token(self.namespace.planner_token(&self.planner_id))
             .wait()
             .map_err(BridgeError::zenoh)?;
-        let plan_publisher = |robot: &str| {
-            self.session
-                .declare_publisher(self.namespace.plan_stream(&self.planner_id, robot))
-                .encoding(Encoding::from(codec::encoding_of::<Plan>()))
-                .congestion_control(CongestionControl::Block)
-                .priority(Priority::InteractiveHigh)
-                .express(true)
-                .wait()
-                .map_err(BridgeError::zenoh)
-        };
         let mut publishers = BTreeMap::new();
         let mut last_heartbeat: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
@@ -156,24 +106,8 @@ impl PlannerService {
             }
             let states = std::mem::take(&mut *latest_states.lock().unwrap_or_else(PoisonError::into_inner));
             for (robot, state) in states {
-                if state.body.mode == RobotMode::Done {
-                    continue;
-                }
-                match handler.plan_for_state(&state.body) {
-                    Ok(mut plan) => {
-                        plan.planner_id.clone_from(&self.planner_id);
-                        plan.robot_id = Some(robot.clone());
-                        let payload = codec::encode(&plan)?;
-                        if !publishers.contains_key(&robot) {
-                            publishers.insert(robot.clone(), plan_publisher(&robot)?);
-                        }
-                        publishers[&robot].put(payload).wait().map_err(BridgeError::zenoh)?;
-                        counters.served.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(error) => {
-                        counters.errors.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("no plan for robot {robot} at step {}: {}", state.body.step, error.message);
-                    }
+                if state.body.mode != RobotMode::Done {
+                    self.stream_plan(handler, &counters, &mut publishers, &robot, &state.body)?;
                 }
             }
         }
@@ -183,6 +117,97 @@ impl PlannerService {
             errors_sent: counters.errors.load(Ordering::Relaxed),
             payloads_rejected: counters.rejected.load(Ordering::Relaxed),
         })
+    }
+
+    /// The shared and the worker's own service key; callbacks only queue.
+    fn declare_queryables(
+        &self,
+        sender: &SyncSender<Work>,
+        counters: &Arc<Counters>,
+    ) -> Result<Vec<Queryable<()>>, BridgeError> {
+        [self.namespace.shared_service(), self.namespace.worker_service(&self.planner_id)]
+            .into_iter()
+            .map(|key| {
+                let sender = sender.clone();
+                let counters = Arc::clone(counters);
+                let reply_key = key.clone();
+                self.session
+                    .declare_queryable(&key)
+                    .complete(true)
+                    .callback(move |query| enqueue(&sender, &counters, query, &reply_key))
+                    .wait()
+                    .map_err(BridgeError::zenoh)
+            })
+            .collect()
+    }
+
+    /// Keeps the newest valid state of every robot in `latest` and wakes the worker.
+    fn declare_state_subscriber(
+        &self,
+        sender: &SyncSender<Work>,
+        counters: &Arc<Counters>,
+        latest: &LatestStates,
+    ) -> Result<Subscriber<()>, BridgeError> {
+        let sender = sender.clone();
+        let counters = Arc::clone(counters);
+        let latest = Arc::clone(latest);
+        self.session
+            .declare_subscriber(self.namespace.all_robot_states())
+            .callback(move |sample| {
+                match codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+                    Ok(state) => {
+                        latest
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(state.body.robot_id.clone(), state);
+                        // A full queue already holds work that will find this state.
+                        let _ = sender.try_send(Work::State);
+                    }
+                    Err(error) => {
+                        counters.rejected.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("rejected a robot state on {}: {error}", sample.key_expr());
+                    }
+                }
+            })
+            .wait()
+            .map_err(BridgeError::zenoh)
+    }
+
+    /// Plans for `robot`'s newest state and publishes the plan on its stream.
+    fn stream_plan(
+        &self,
+        handler: &mut dyn PlanHandler,
+        counters: &Counters,
+        publishers: &mut BTreeMap<String, Publisher<'static>>,
+        robot: &str,
+        state: &RobotState,
+    ) -> Result<(), BridgeError> {
+        let mut plan = match handler.plan_for_state(state) {
+            Ok(plan) => plan,
+            Err(error) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("no plan for robot {robot} at step {}: {}", state.step, error.message);
+                return Ok(());
+            }
+        };
+        plan.planner_id.clone_from(&self.planner_id);
+        plan.robot_id = Some(robot.to_owned());
+        let payload = codec::encode(&plan)?;
+        if !publishers.contains_key(robot) {
+            let publisher = self
+                .session
+                .declare_publisher(self.namespace.plan_stream(&self.planner_id, robot))
+                .encoding(Encoding::from(codec::encoding_of::<Plan>()))
+                .congestion_control(CongestionControl::Block)
+                .priority(Priority::InteractiveHigh)
+                .express(true)
+                .wait()
+                .map_err(BridgeError::zenoh)?;
+            publishers.insert(robot.to_owned(), publisher);
+        }
+        publishers[robot].put(payload).wait().map_err(BridgeError::zenoh)?;
+        counters.served.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     fn heartbeat(&self, counters: &Counters, status: NodeStatus) {
@@ -214,8 +239,10 @@ impl PlannerService {
 /// Queues a query for the worker, or refuses it at once when the queue is full.
 fn enqueue(sender: &SyncSender<Work>, counters: &Counters, query: Query, reply_key: &str) {
     let work = Work::Query { query, reply_key: reply_key.to_owned(), arrived: Instant::now() };
-    if let Err(TrySendError::Full(Work::Query { query, reply_key, .. }) | TrySendError::Disconnected(Work::Query { query, reply_key, .. })) =
-        sender.try_send(work)
+    if let Err(
+        TrySendError::Full(Work::Query { query, reply_key, .. })
+        | TrySendError::Disconnected(Work::Query { query, reply_key, .. }),
+    ) = sender.try_send(work)
     {
         let busy = ErrorReply { request_id: None, code: ErrorCode::Busy, message: "the worker's queue is full".into() };
         reply_error(&query, &reply_key, counters, &busy);

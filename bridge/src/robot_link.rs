@@ -74,6 +74,12 @@ impl RobotLink {
         })
     }
 
+    /// The robot's id.
+    #[must_use]
+    pub fn robot_id(&self) -> &str {
+        &self.robot_id
+    }
+
     /// Publishes the robot's state.
     pub fn publish_state(&self, state: &RobotState) -> Result<(), BridgeError> {
         self.state_publisher.put(codec::encode(state)?).wait().map_err(BridgeError::zenoh)

@@ -59,14 +59,13 @@ impl Transport {
 
     /// The Zenoh configuration these settings describe.
     pub fn config(&self) -> Result<zenoh::Config, BridgeError> {
-        let mut config = match &self.zenoh_config {
-            Some(path) => zenoh::Config::from_file(path)
-                .map_err(|e| BridgeError::Config(format!("zenoh config {}: {e}", path.display())))?,
-            None => {
-                let mut config = zenoh::Config::default();
-                insert(&mut config, "scouting/multicast/enabled", "false")?;
-                config
-            }
+        let mut config = if let Some(path) = &self.zenoh_config {
+            zenoh::Config::from_file(path)
+                .map_err(|e| BridgeError::Config(format!("zenoh config {}: {e}", path.display())))?
+        } else {
+            let mut config = zenoh::Config::default();
+            insert(&mut config, "scouting/multicast/enabled", "false")?;
+            config
         };
         if self.zenoh_config.is_none() || self.mode != TransportMode::Peer {
             insert(&mut config, "mode", &format!("{:?}", self.mode.name()))?;

@@ -116,10 +116,7 @@ fn f32_values_round_trip_bit_for_bit() {
 fn each_failure_names_its_cause() {
     let good = codec::encode(&state()).expect("valid state");
     let text = String::from_utf8(good.clone()).expect("JSON is UTF-8");
-    assert!(matches!(
-        codec::decode::<RobotState>(&good, 10),
-        Err(WireError::Oversized { max: 10, .. })
-    ));
+    assert!(matches!(codec::decode::<RobotState>(&good, 10), Err(WireError::Oversized { max: 10, .. })));
     assert!(matches!(
         codec::decode::<RobotState>(text.replacen("\"v\":1", "\"v\":2", 1).as_bytes(), MAX_PAYLOAD_BYTES),
         Err(WireError::UnsupportedVersion { found: 2, supported: 1 })

@@ -91,7 +91,10 @@ impl Message for Plan {
         check_rows("plan.states", &self.states, self.states[0].len())?;
         check_rows("plan.actions", &self.actions, self.actions[0].len())?;
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(WireError::Invalid { field: "plan.dt".into(), reason: format!("{} is not a positive time step", self.dt) });
+            return Err(WireError::Invalid {
+                field: "plan.dt".into(),
+                reason: format!("{} is not a positive time step", self.dt),
+            });
         }
         Ok(())
     }

@@ -93,10 +93,16 @@ impl Message for PlanRequest {
         if let Some(SamplerOptions { eta: Some(eta), .. }) = &self.sampler
             && !eta.is_finite()
         {
-            return Err(WireError::Invalid { field: "plan_request.sampler.eta".into(), reason: "is not finite".into() });
+            return Err(WireError::Invalid {
+                field: "plan_request.sampler.eta".into(),
+                reason: "is not finite".into(),
+            });
         }
         if self.batch_size == Some(0) {
-            return Err(WireError::Invalid { field: "plan_request.batch_size".into(), reason: "must be at least 1".into() });
+            return Err(WireError::Invalid {
+                field: "plan_request.batch_size".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
