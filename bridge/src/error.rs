@@ -79,7 +79,7 @@ pub enum BridgeError {
 
 impl BridgeError {
     /// Wraps any Zenoh error, keeping its message.
-    pub(crate) fn zenoh(error: impl std::fmt::Display) -> Self {
+    pub fn zenoh(error: impl std::fmt::Display) -> Self {
         Self::Zenoh(error.to_string())
     }
 }

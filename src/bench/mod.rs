@@ -4,6 +4,7 @@
 mod forward;
 mod picard;
 mod plan;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +42,10 @@ pub struct BenchArgs {
     /// Picard tolerance τ of `bench picard`.
     #[arg(long, default_value_t = 0.1)]
     tolerance: f64,
-    /// Device of `bench picard`: `cpu`, `cuda`, `cuda:N`.
+    /// Task config of `bench wire` (its planner is served).
+    #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
+    task: PathBuf,
+    /// Device of `bench picard` and `bench wire`: `cpu`, `cuda`, `cuda:N`.
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
 }
@@ -54,6 +58,8 @@ enum BenchTarget {
     Plan,
     /// Sequential sampling against Picard iterations on `--checkpoint`.
     Picard,
+    /// Zenoh: plan delivery latency, plan service throughput, real-time replanning rate.
+    Wire,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -62,6 +68,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Forward => forward::run(args),
         BenchTarget::Plan => plan::run(args),
         BenchTarget::Picard => picard::run(args),
+        BenchTarget::Wire => wire::run(args),
     }
 }
 
