@@ -126,14 +126,18 @@ fn bench_task(args: &BenchArgs) -> anyhow::Result<TaskConfig> {
     TaskConfig::read(&args.task)
 }
 
-/// Starts `workers` plan services in threads; returns their stop flag and handles.
+/// The threads of bench workers.
+type Workers = Vec<std::thread::JoinHandle<anyhow::Result<bridge::ServiceReport>>>;
+
+/// Starts `workers` plan services in threads; returns their stop flag, their threads and a
+/// client that sees them all.
 fn start_workers(
     args: &BenchArgs,
     node: &Transport,
     namespace: &Namespace,
     workers: usize,
     stream: bool,
-) -> anyhow::Result<(Arc<AtomicBool>, Vec<std::thread::JoinHandle<anyhow::Result<bridge::ServiceReport>>>)> {
+) -> anyhow::Result<(Arc<AtomicBool>, Workers, PlanClient)> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for w in 0..workers {
@@ -150,13 +154,10 @@ fn start_workers(
         anyhow::ensure!(asked.elapsed() < Duration::from_mins(1), "the bench workers did not come up");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok((stop, handles))
+    Ok((stop, handles, client))
 }
 
-fn stop_workers(
-    stop: &AtomicBool,
-    handles: Vec<std::thread::JoinHandle<anyhow::Result<bridge::ServiceReport>>>,
-) -> anyhow::Result<()> {
+fn stop_workers(stop: &AtomicBool, handles: Workers) -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     for handle in handles {
         handle.join().map_err(|_| anyhow::anyhow!("a bench worker panicked"))??;
@@ -194,9 +195,9 @@ fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace)
     println!("| in process, one after another (baseline) | {cores} | {baseline:.1} | 1.00 |");
     for workers in [1, 2] {
         tch::set_num_threads((cores / workers).max(1) as i32);
-        let (stop, handles) = start_workers(args, node, namespace, workers, false)?;
-        let client = PlanClient::new(&node.open()?, namespace.clone());
+        let (stop, handles, client) = start_workers(args, node, namespace, workers, false)?;
         let ids = client.workers(Duration::from_secs(1))?;
+        anyhow::ensure!(ids.len() == workers, "expected {workers} workers, found {ids:?}");
         let n = ids.len();
         let start = Instant::now();
         std::thread::scope(|scope| -> anyhow::Result<()> {
@@ -244,7 +245,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
             .collect::<planner::Result<Vec<f64>>>()?,
     );
     drop(local);
-    let (stop, handles) = start_workers(args, node, namespace, 1, true)?;
+    let (stop, handles, _client) = start_workers(args, node, namespace, 1, true)?;
     let robot = RobotNode {
         config: args.task.clone(),
         id: "bench-robot".into(),
