@@ -6,9 +6,11 @@
 //!   it queries the plan service and steps only once the plan is in; same seeds, same scores as
 //!   `eval`.
 //! - **realtime**: the simulation runs on the wall clock (`--speed` simulated seconds per second)
-//!   and executes the newest streamed plan. With no fresh plan within `--plan-timeout-ms`, or
-//!   past the plan's end, or when told to hold, it holds its position (zero velocity) and says so
-//!   in its status and log; it resumes on the next fresh plan.
+//!   and executes the newest streamed plan; the planner re-sends the current plan while it holds,
+//!   which keeps the watchdog fed; past the plan's end it holds the last planned state. With no
+//!   plan (new or re-sent) within `--plan-timeout-ms`, or when told to hold, it holds its
+//!   position (zero velocity) and says so in its status and log; it resumes on the next fresh
+//!   plan.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -254,6 +256,9 @@ fn realtime_episode(
     let mut watchdog = Watchdog::new(node.plan_timeout_ms);
     let mut outcome = EpisodeOutcome::default();
     let mut plan: Option<bridge::message::Plan> = None;
+    // The step the plan's first state stands for: its `from_step`, or its arrival when it was
+    // planned from a state the robot has been holding since (then the robot is still there).
+    let mut origin = 0_u64;
     let mut published: VecDeque<(u64, Instant)> = VecDeque::new();
     let mut hold = Hold::new(&observation);
     let start = Instant::now();
@@ -279,11 +284,15 @@ fn realtime_episode(
         }
         let now_ms = start.elapsed().as_millis() as u64;
         if let Some(received) = link.latest_plan() {
-            if received.body.episode == seed && received.body.from_step <= t {
+            if plan.as_ref().is_some_and(|p| p.plan_id == received.body.plan_id) {
+                // The planner confirms the plan being executed: it is alive and the plan holds.
+                watchdog.feed(now_ms);
+            } else if received.body.episode == seed && received.body.from_step <= t {
                 if let Some((_, sent)) = published.iter().find(|(s, _)| *s == received.body.from_step) {
                     outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
                 }
                 outcome.model_calls.push(received.body.model_calls as usize);
+                origin = if hold.active && received.body.from_step >= hold.began { t } else { received.body.from_step };
                 plan = Some(received.body);
                 watchdog.feed(now_ms);
             } else {
@@ -291,16 +300,13 @@ fn realtime_episode(
             }
         }
         let (health, _) = watchdog.check(now_ms);
-        let index = plan.as_ref().map(|p| t - p.from_step);
-        let within = plan.as_ref().zip(index).is_some_and(|(p, i)| i < p.valid_steps);
-        let execute = health == Health::Fresh && within && !hold.commanded;
+        let index = plan.as_ref().map(|_| t - origin);
+        let execute = health == Health::Fresh && plan.is_some() && !hold.commanded;
         if execute && hold.active {
             hold.end(link, &observation, t)?;
         } else if !execute && !hold.active {
             let reason = if hold.commanded {
                 "told to hold".to_owned()
-            } else if !within {
-                "the plan ran out".to_owned()
             } else {
                 format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
             };

@@ -1,6 +1,7 @@
 //! The planner behind the plan service: turns wire requests and robot states into planner
 //! requests, and planner plans into wire plans.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use bridge::PlanHandler;
@@ -16,6 +17,12 @@ use crate::task::TaskConfig;
 /// A task's planner serving one worker id.
 pub struct ServiceHandler {
     local: LocalPlanner,
+    /// When streaming: replan every this many steps (0: plan once per episode).
+    replan_every: usize,
+    /// When streaming: replan when the robot is this far from its plan.
+    replan_deviation: Option<f32>,
+    /// The plan last streamed to each robot; re-sent while it still holds.
+    streamed: BTreeMap<String, Plan>,
     planner_id: String,
     /// Seconds between planned states (the environment's dt).
     dt: f64,
@@ -28,7 +35,15 @@ impl ServiceHandler {
         use sim::Env;
         let local = LocalPlanner::load(&task.planner, source, device)?;
         let dt = f64::from(task.make_env().dt());
-        Ok(Self { local, planner_id: planner_id.to_owned(), dt, plans_made: 0 })
+        Ok(Self {
+            local,
+            replan_every: task.planner.replan_every,
+            replan_deviation: task.planner.replan_deviation,
+            streamed: BTreeMap::new(),
+            planner_id: planner_id.to_owned(),
+            dt,
+            plans_made: 0,
+        })
     }
 
     fn sampler(&self, options: &SamplerOptions) -> Result<SamplerConfig, ErrorReply> {
@@ -70,7 +85,6 @@ impl ServiceHandler {
             dt: self.dt,
             states: best.states.clone(),
             actions: best.actions.clone(),
-            valid_steps: best.states.len() as u64,
             value: best.value.map(f64::from),
             constraints: Vec::new(),
             timing: PlanTiming { queue_ms: 0.0, sample_ms: plan.timings.total_ms, model_ms: plan.timings.model_ms },
@@ -97,9 +111,31 @@ impl PlanHandler for ServiceHandler {
         Ok(plan)
     }
 
+    /// Re-sends the robot's current plan while it holds (same episode, not due by
+    /// `replan_every`, the robot within `replan_deviation` of it); plans anew otherwise. Like
+    /// `eval`, a plan-once task never replans on its own: past the plan's end the robot holds its
+    /// last state, the goal (replanning from near the goal with the goal pinned H − 1 steps
+    /// ahead makes the plan wander: measured in docs/MAZE2D.md).
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
+        if let Some(current) = self.streamed.get(&state.robot_id)
+            && current.episode == state.episode
+            && state.step >= current.from_step
+        {
+            let index = (state.step - current.from_step) as usize;
+            let due = self.replan_every > 0 && index >= self.replan_every;
+            let deviated = self.replan_deviation.is_some_and(|limit| {
+                let planned = &current.states[index.min(current.states.len() - 1)];
+                let distance = planned.iter().zip(&state.observation).map(|(p, o)| (p - o).powi(2)).sum::<f32>().sqrt();
+                distance > limit
+            });
+            if !(due || deviated) {
+                return Ok(current.clone());
+            }
+        }
         let seed = plan_seed(state.episode, state.step);
         let request = self.local.request(state.observation.clone(), state.goal.clone(), seed, None);
-        self.make(&state.robot_id, state.episode, state.step, &request)
+        let plan = self.make(&state.robot_id, state.episode, state.step, &request)?;
+        self.streamed.insert(state.robot_id.clone(), plan.clone());
+        Ok(plan)
     }
 }

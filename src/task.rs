@@ -51,6 +51,10 @@ pub struct PlannerConfig {
     /// Replan every this many steps; 0: plan once at t = 0 (Diffuser's protocol).
     #[serde(default)]
     pub replan_every: usize,
+    /// Streaming to a real-time robot: also replan when its observation is farther than this
+    /// (Euclidean, observation units) from the plan's state for that step. Absent: never.
+    #[serde(default)]
+    pub replan_deviation: Option<f32>,
     /// Sampler, steps, clipping.
     pub sampler: SamplerConfig,
     /// Sample by Picard iterations.

@@ -16,7 +16,7 @@ use planner::schedule::ScheduleSpec;
 use tch::Device;
 
 /// Arguments of `diffplan bench`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
     #[arg(value_enum)]

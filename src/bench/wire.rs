@@ -56,7 +56,6 @@ fn large_plan() -> Plan {
         dt: 0.01,
         actions: states.iter().map(|s| vec![s[2], s[3]]).collect(),
         states,
-        valid_steps: 384,
         value: None,
         constraints: Vec::new(),
         timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
@@ -245,9 +244,17 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
             .collect::<planner::Result<Vec<f64>>>()?,
     );
     drop(local);
-    let (stop, handles, _client) = start_workers(args, node, namespace, 1, true)?;
+    // Replan on every state: the rate the loop achieves is then the planner's.
+    let dir = tempfile::tempdir()?;
+    let replanning_task = dir.path().join("task.toml");
+    let mut text: toml::Table = toml::from_str(&std::fs::read_to_string(&args.task)?)?;
+    let planner_table = text.get_mut("planner").and_then(toml::Value::as_table_mut).context("a [planner] table")?;
+    planner_table.insert("replan_every".into(), toml::Value::Integer(1));
+    std::fs::write(&replanning_task, toml::to_string(&text)?)?;
+    let streaming_args = BenchArgs { task: replanning_task.clone(), ..args.clone() };
+    let (stop, handles, _client) = start_workers(&streaming_args, node, namespace, 1, true)?;
     let robot = RobotNode {
-        config: args.task.clone(),
+        config: replanning_task,
         id: "bench-robot".into(),
         mode: Clocking::Realtime,
         episodes: Some(1),

@@ -26,12 +26,12 @@ pub struct Plan {
     pub from_step: u64,
     /// Seconds between consecutive states.
     pub dt: f64,
-    /// Planned states, one row per step, in observation units.
+    /// Planned states, one row per step, in observation units. Past the last one, a robot holds
+    /// the last planned state (Diffuser's controller); a planner that wants otherwise sends a
+    /// new plan.
     pub states: Vec<Vec<f32>>,
     /// Planned actions, one row per step.
     pub actions: Vec<Vec<f32>>,
-    /// Steps after `from_step` for which the plan may be executed; later it is stale.
-    pub valid_steps: u64,
     /// The value model's estimate of the plan's return, if the planner has one.
     #[serde(default)]
     pub value: Option<f64>,
