@@ -270,7 +270,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
     let rate = received as f64 / seconds;
     let latency = median(outcomes[0].plan_ms.clone());
     println!(
-        "Real-time robot ({}, {seconds:.0} s episode at real speed) against one streaming worker:\n",
+        "Real-time robot ({}, {seconds:.0} s episode at real speed) against one streaming worker replanning on every state:\n",
         task.label()
     );
     println!("| loop | replans / s | state → plan latency p50 | ratio to in-process rate |");
