@@ -219,15 +219,33 @@ fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace) 
         command.args(["--episodes", &episodes.to_string()]);
     }
     network(&mut command);
-    let status = command.spawn().context("starting the robot process")?.wait()?;
-    for mut planner in planners {
-        // SIGTERM lets the planner undeclare its token and report; SIGKILL only if that fails.
-        let terminated = Command::new("kill").args(["-TERM", &planner.id().to_string()]).status();
-        if !terminated.is_ok_and(|s| s.success()) {
-            planner.kill()?;
+    let mut robot_process = command.spawn().context("starting the robot process")?;
+    let stop = crate::shutdown::flag();
+    let status = loop {
+        if let Some(status) = robot_process.try_wait()? {
+            break status;
         }
+        if stop.load(Ordering::Relaxed) {
+            // Ctrl-C: the robot finishes its step, prints the episodes it completed and exits.
+            terminate(&mut robot_process)?;
+            break robot_process.wait()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for mut planner in planners {
+        terminate(&mut planner)?;
         planner.wait()?;
     }
     anyhow::ensure!(status.success(), "the robot process failed ({status})");
+    Ok(())
+}
+
+/// Asks a child to stop with SIGTERM, so it undeclares its tokens and reports; SIGKILL only if
+/// that cannot be sent.
+fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    if !sent.is_ok_and(|s| s.success()) {
+        child.kill()?;
+    }
     Ok(())
 }

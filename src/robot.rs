@@ -137,6 +137,10 @@ pub fn run_episodes(
             Clocking::Lockstep => lockstep_episode(node, task, &mut link, &mut env, seed, stop)?,
             Clocking::Realtime => realtime_episode(node, &mut link, &mut env, seed, stop)?,
         };
+        if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {
+            tracing::warn!("robot {}: episode {e} interrupted; it is left out of the table", node.id);
+            break;
+        }
         outcomes.push(outcome);
     }
     link.publish_status(NodeStatus::Stopping, None, 0)?;

@@ -50,13 +50,17 @@ fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
     // Reference: `diffplan eval` on the same task and seeds, in one process without Zenoh.
     let dir = tempfile::tempdir().expect("tempdir");
     let task = fast_task(dir.path(), 100);
+    // Zenoh's own JSON5 config passes through (multicast off, as the launcher's default).
+    let zenoh_config = dir.path().join("zenoh.json5");
+    std::fs::write(&zenoh_config, "{ scouting: { multicast: { enabled: false } } }\n").expect("write zenoh config");
     let launch = dir.path().join("launch.toml");
     std::fs::write(
         &launch,
         format!(
-            "[network]\nendpoint = \"auto\"\nnamespace = \"lockstep-test\"\n\n[planner]\nconfig = \"{0}\"\n\n\
-             [robot]\nconfig = \"{0}\"\nmode = \"lockstep\"\n",
-            task.display()
+            "[network]\nendpoint = \"auto\"\nnamespace = \"lockstep-test\"\nzenoh_config = \"{1}\"\n\n\
+             [planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nmode = \"lockstep\"\n",
+            task.display(),
+            zenoh_config.display()
         ),
     )
     .expect("write launch file");
@@ -248,4 +252,53 @@ fn eval_spreads_episodes_over_two_workers_behind_a_router_with_unchanged_scores(
     let row = table_row(&remote);
     assert_eq!(row[1], "Planner over Zenoh (workers)");
     assert_eq!(row[3..7], reference[3..7], "over two workers {row:?} vs in process {reference:?}");
+}
+
+#[test]
+fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "processes = \"separate\"\n\n[network]\nnamespace = \"ctrlc-test\"\n\n[planner]\nconfig = \"{0}\"\n\n\
+             [robot]\nconfig = \"{0}\"\nmode = \"realtime\"\nepisodes = 100\n",
+            task.display()
+        ),
+    )
+    .expect("write launch file");
+    let mut launcher = diffplan()
+        .arg("launch")
+        .arg(&launch)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the launch");
+    let lines = stderr_lines(&mut launcher);
+    let mut seen = Vec::new();
+    wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
+    // One 3 s episode completes, the next is interrupted.
+    std::thread::sleep(Duration::from_secs(4));
+    let interrupted = Instant::now();
+    let sent = Command::new("kill").args(["-INT", &launcher.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    wait_for(&lines, |l| l.contains("left out of the table"), Duration::from_secs(20), &mut seen);
+    let output = launcher.wait_with_output().expect("the launcher exits");
+    assert!(output.status.success(), "launch after Ctrl-C: {}", seen.join("\n"));
+    assert!(interrupted.elapsed() < Duration::from_secs(20), "shutting down took {:?}", interrupted.elapsed());
+    let row = table_row(&output);
+    let episodes: usize = row[3].parse().expect("an episode count");
+    assert!((1..100).contains(&episodes), "{row:?}");
+}
+
+#[test]
+fn a_launch_file_with_an_unknown_key_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(&launch, "[network]\nendpont = \"auto\"\n").expect("write");
+    let output = diffplan().arg("launch").arg(&launch).output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a launch file") && stderr.contains("endpont"), "{stderr}");
 }

@@ -142,6 +142,12 @@ impl RobotLink {
         self.status_publisher.put(codec::encode(&heartbeat)?).wait().map_err(BridgeError::zenoh)
     }
 
+    /// The counters reported in the status.
+    #[must_use]
+    pub fn counters(&self) -> &BTreeMap<String, u64> {
+        &self.counters
+    }
+
     /// Adds one to counter `name` (reported in the status).
     pub fn count(&mut self, name: &str) {
         *self.counters.entry(name.to_owned()).or_default() += 1;
