@@ -8,9 +8,9 @@
 //! - **realtime**: the simulation runs on the wall clock (`--speed` simulated seconds per second)
 //!   and executes the newest streamed plan; the planner re-sends the current plan while it holds,
 //!   which keeps the watchdog fed; past the plan's end it holds the last planned state. With no
-//!   plan (new or re-sent) within `--plan-timeout-ms`, or when told to hold, it holds its
-//!   position (zero velocity) and says so in its status and log; it resumes on the next fresh
-//!   plan.
+//!   plan (new or re-sent) within `--plan-timeout-ms`, past the plan's validity window, or when
+//!   told to hold, it holds its position (zero velocity) and says so in its status and log; it
+//!   resumes on the next fresh plan.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -305,12 +305,15 @@ fn realtime_episode(
         }
         let (health, _) = watchdog.check(now_ms);
         let index = plan.as_ref().map(|_| t - origin);
-        let execute = health == Health::Fresh && plan.is_some() && !hold.commanded;
+        let expired = plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i >= v));
+        let execute = health == Health::Fresh && plan.is_some() && !expired && !hold.commanded;
         if execute && hold.active {
             hold.end(link, &observation, t)?;
         } else if !execute && !hold.active {
             let reason = if hold.commanded {
                 "told to hold".to_owned()
+            } else if expired {
+                "the plan's validity window passed".to_owned()
             } else {
                 format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
             };

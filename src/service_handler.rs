@@ -85,6 +85,8 @@ impl ServiceHandler {
             dt: self.dt,
             states: best.states.clone(),
             actions: best.actions.clone(),
+            // A plan-once task's plan holds until replaced; a replanning task's, for its length.
+            valid_steps: (self.replan_every > 0).then_some(best.states.len() as u64),
             value: best.value.map(f64::from),
             constraints: Vec::new(),
             timing: PlanTiming { queue_ms: 0.0, sample_ms: plan.timings.total_ms, model_ms: plan.timings.model_ms },

@@ -19,6 +19,7 @@ fn plan(states: Vec<Vec<f32>>) -> Plan {
         dt: 0.01,
         states,
         actions,
+        valid_steps: Some(128),
         value: None,
         constraints: Vec::new(),
         timing: PlanTiming { queue_ms: 0.1, sample_ms: 80.0, model_ms: 70.0 },

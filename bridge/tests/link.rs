@@ -27,6 +27,7 @@ impl StraightLine {
             dt: 0.01,
             actions: states.iter().map(|s| vec![s[0], s[1]]).collect(),
             states,
+            valid_steps: None,
             value: None,
             constraints: Vec::new(),
             timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },

@@ -56,6 +56,7 @@ fn large_plan() -> Plan {
         dt: 0.01,
         actions: states.iter().map(|s| vec![s[2], s[3]]).collect(),
         states,
+        valid_steps: None,
         value: None,
         constraints: Vec::new(),
         timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },

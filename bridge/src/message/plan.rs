@@ -32,6 +32,10 @@ pub struct Plan {
     pub states: Vec<Vec<f32>>,
     /// Planned actions, one row per step.
     pub actions: Vec<Vec<f32>>,
+    /// The validity window: the plan may be executed for this many steps after `from_step`, then
+    /// the robot holds until a new plan comes. Absent: until replaced.
+    #[serde(default)]
+    pub valid_steps: Option<u64>,
     /// The value model's estimate of the plan's return, if the planner has one.
     #[serde(default)]
     pub value: Option<f64>,
