@@ -32,6 +32,9 @@ fi
 # The Python Zenoh client of the protocol test (tests/python/plan_client.py): the same Zenoh as the crate.
 "$DIFFPLAN_PYTHON" -c 'import zenoh' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "eclipse-zenoh==1.10.2"
+# The recording test's reader (tests/python/read_recording.py): the same Rerun as the crate.
+"$DIFFPLAN_PYTHON" -c 'import rerun; assert rerun.__version__ == "0.36.3"' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "rerun-sdk==0.36.3"
 
 found="$("$DIFFPLAN_PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
 if [[ "$found" != "$DIFFPLAN_TORCH_VERSION" ]]; then

@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use sim::Env;
 use sim::maze2d::{Maze2d, WaypointExpert, track};
 
+use crate::episode_observer::{EpisodeObserver, distance};
+
 /// What an episode asks its plan source for.
 #[derive(Debug, Clone)]
 pub struct PlanQuery {
@@ -61,15 +63,17 @@ pub fn plan_seed(episode_seed: u64, step: u64) -> u64 {
     episode_seed.wrapping_mul(1_000_003).wrapping_add(step)
 }
 
-/// Runs an episode, planning with `source`.
+/// Runs an episode, planning with `source` and reporting to `observer`.
 pub fn planned_episode(
     env: &mut Maze2d,
     episode_seed: u64,
     replan_every: usize,
     source: &mut dyn FnMut(&PlanQuery) -> anyhow::Result<PlannedPath>,
+    observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
     let mut observation = env.reset(episode_seed);
     let goal = env.goal();
+    observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
     let mut outcome = EpisodeOutcome::default();
     let mut plan: Vec<Vec<f32>> = Vec::new();
     let mut since_plan = 0;
@@ -82,6 +86,7 @@ pub fn planned_episode(
                 step: t as u64,
             };
             let planned = source(&query)?;
+            observer.planned(t as u64, &planned);
             outcome.plan_ms.push(planned.latency_ms);
             outcome.model_calls.push(planned.model_calls);
             plan = planned.states;
@@ -90,6 +95,8 @@ pub fn planned_episode(
         let step = env.step(&track(&plan, since_plan, &observation));
         since_plan += 1;
         outcome.reward(step.reward);
+        let wanted = plan.get(since_plan).or(plan.last()).map(|s| distance(s, &step.observation, 2));
+        observer.stepped(t as u64 + 1, &step.observation, step.reward, wanted);
         observation = step.observation;
     }
     Ok(outcome)

@@ -14,6 +14,7 @@ use tch::Device;
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
 use crate::task::TaskConfig;
+use crate::telemetry::DenoiseObserver;
 use crate::transport_args::TransportArgs;
 
 /// Arguments of `diffplan eval`.
@@ -54,6 +55,9 @@ pub struct EvalArgs {
     remote: bool,
     #[command(flatten)]
     transport: TransportArgs,
+    /// Record the planner's episodes to Rerun: `save [PATH]`, `spawn`, `connect [URL]` or `off`.
+    #[arg(long = "rerun", num_args = 1..=2, value_names = ["SINK", "TARGET"], default_values = ["off"])]
+    rerun: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,21 +88,30 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         }
         PolicyArg::Planner => {
             let mut local = LocalPlanner::load(&task.planner, &args.config, args.device)?;
+            let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
+            let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
+            recorder.scene(&sim::Env::scene(&task.make_env()))?;
+            let stream = recorder.stream().clone();
+            let mut plans = 0_i64;
             for e in 0..episodes {
                 let seed = task.eval.seed + e as u64;
                 let mut env = task.make_env();
                 let mut source = |query: &episode::PlanQuery| {
                     let request = local.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
-                    let plan = local.plan("eval", seed, query.step, &request)?;
+                    let mut denoising = DenoiseObserver::new(stream.clone(), local.spec().clone());
+                    let plan = local.plan("eval", seed, query.step, &request, &mut denoising)?;
+                    denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
+                    plans += 1;
                     Ok(PlannedPath {
                         states: plan.best().states.clone(),
                         latency_ms: plan.timings.total_ms,
                         model_calls: plan.stats.model_calls,
                     })
                 };
-                outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?);
+                outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source, &mut recorder)?);
             }
             crate::score_table::print(&task, "Planner", &task.sampler_label(), &outcomes);
+            crate::telemetry::report(recorder.finish()?);
         }
         PolicyArg::Expert | PolicyArg::Random => {
             let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
@@ -160,7 +173,7 @@ fn remote_episodes(
                         };
                         share.push((
                             e,
-                            episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source)?,
+                            episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source, &mut ())?,
                         ));
                     }
                     Ok(share)

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::robot::{Clocking, RobotNode};
 use crate::serve::PlannerNode;
 use crate::task::TaskConfig;
+use crate::telemetry::{Recorder, Sink};
 
 /// Arguments of `diffplan launch`.
 #[derive(Debug, clap::Args)]
@@ -30,6 +31,10 @@ pub struct LaunchArgs {
     /// Override where the nodes run.
     #[arg(long, value_enum)]
     processes: Option<Processes>,
+    /// Rerun recording of the run: `save [PATH]` (default: runs/recordings/launch-….rrd),
+    /// `spawn`, `connect [URL]` or `off`. With separate processes only the robot records.
+    #[arg(long = "rerun", num_args = 1..=2, value_names = ["SINK", "TARGET"], default_values = ["save"])]
+    rerun: Vec<String>,
 }
 
 /// A launch file.
@@ -134,9 +139,10 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
         zenoh_config: launch.network.zenoh_config.clone(),
     };
     tracing::info!("launch hub on {endpoint}, namespace {}", namespace.root());
+    let sink = crate::telemetry::parse_sink(&args.rerun, "launch")?;
     let result = match args.processes.unwrap_or(launch.processes) {
-        Processes::Single => run_in_process(&launch, &node_transport, &namespace),
-        Processes::Separate => run_as_processes(&launch, &endpoint, &namespace),
+        Processes::Single => run_in_process(&launch, &node_transport, &namespace, &sink),
+        Processes::Separate => run_as_processes(&launch, &endpoint, &namespace, &sink),
     };
     drop(hub);
     result
@@ -165,8 +171,11 @@ fn planner_nodes(launch: &LaunchFile) -> anyhow::Result<Vec<PlannerNode>> {
         .collect())
 }
 
-fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
+fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
     let task = TaskConfig::read(&launch.robot.config)?;
+    let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
+    recorder.scene(&sim::Env::scene(&task.make_env()))?;
+    let recording = (*sink != Sink::Off).then(|| recorder.stream().clone());
     let stop = crate::shutdown::flag();
     let planners_stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
@@ -174,15 +183,18 @@ fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namesp
         let session = transport.open()?;
         let namespace = namespace.clone();
         let planners_stop = Arc::clone(&planners_stop);
-        workers.push(std::thread::spawn(move || crate::serve::serve(&node, &session, &namespace, &planners_stop)));
+        let recording = recording.clone();
+        workers.push(std::thread::spawn(move || crate::serve::serve(&node, &session, &namespace, &planners_stop, recording)));
     }
     let session = transport.open()?;
-    let outcomes = crate::robot::run_episodes(&launch.robot, &task, &session, namespace, &stop);
+    let outcomes = crate::robot::run_episodes(&launch.robot, &task, &session, namespace, &stop, &mut recorder);
     planners_stop.store(true, Ordering::Relaxed);
     for worker in workers {
         let report = worker.join().map_err(|_| anyhow::anyhow!("a planner thread panicked"))??;
         tracing::info!("planner served {} plans", report.plans_served);
     }
+    drop(recording);
+    crate::telemetry::report(recorder.finish()?);
     let outcomes = outcomes?;
     if !outcomes.is_empty() {
         crate::robot::print_table(&launch.robot, &task, &outcomes);
@@ -190,7 +202,7 @@ fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namesp
     Ok(())
 }
 
-fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace) -> anyhow::Result<()> {
+fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the diffplan executable")?;
     let network = |command: &mut Command| {
         command.args(["--connect", endpoint, "--namespace", namespace.root()]);
@@ -218,6 +230,12 @@ fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace) 
     if let Some(episodes) = robot.episodes {
         command.args(["--episodes", &episodes.to_string()]);
     }
+    match sink {
+        Sink::Save(path) => command.arg("--rerun").arg("save").arg(path),
+        Sink::Spawn => command.args(["--rerun", "spawn"]),
+        Sink::Connect(url) => command.args(["--rerun", "connect"]).args(url.iter()),
+        Sink::Off => command.args(["--rerun", "off"]),
+    };
     network(&mut command);
     let mut robot_process = command.spawn().context("starting the robot process")?;
     let stop = crate::shutdown::flag();

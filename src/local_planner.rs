@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use planner::model::Checkpoint;
+use planner::model::{Checkpoint, ModelSpec};
+use planner::observer::Observer;
 use planner::picard::shift_iterates;
 use planner::sampler::SamplerConfig;
 use planner::{Plan, PlanRequest, Planner};
@@ -29,6 +30,12 @@ impl LocalPlanner {
             .with_context(|| format!("the checkpoint named by {}", source.display()))?;
         let planner = Planner::new(Box::new(checkpoint.load_native(device)?))?;
         Ok(Self { planner, config: config.clone(), warm: BTreeMap::new() })
+    }
+
+    /// The model's spec.
+    #[must_use]
+    pub fn spec(&self) -> &ModelSpec {
+        self.planner.spec()
     }
 
     /// The task's sampler settings.
@@ -57,14 +64,21 @@ impl LocalPlanner {
     /// Plans `request` for `stream` (a robot) at control step `step` of `episode`. With warm
     /// starts on, a later step of the same episode starts Picard from the previous plan's
     /// iterates shifted by the steps executed since; anything else starts cold.
-    pub fn plan(&mut self, stream: &str, episode: u64, step: u64, request: &PlanRequest) -> planner::Result<Plan> {
+    pub fn plan(
+        &mut self,
+        stream: &str,
+        episode: u64,
+        step: u64,
+        request: &PlanRequest,
+        observer: &mut dyn Observer,
+    ) -> planner::Result<Plan> {
         let warm = match self.warm.get(stream) {
             Some((e, last, iterates)) if *e == episode && step > *last && !iterates.is_empty() => {
                 Some(shift_iterates(iterates, (step - last) as usize))
             }
             _ => None,
         };
-        let (plan, iterates) = self.planner.plan_warm(request, warm.as_deref(), &mut ())?;
+        let (plan, iterates) = self.planner.plan_warm(request, warm.as_deref(), observer)?;
         if self.config.warm_start {
             self.warm.insert(stream.to_owned(), (episode, step, iterates));
         }

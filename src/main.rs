@@ -7,6 +7,7 @@ mod config_file;
 mod device;
 mod doctor;
 mod episode;
+mod episode_observer;
 mod eval;
 mod launch;
 mod local_planner;
@@ -20,6 +21,7 @@ mod service_handler;
 mod ship;
 mod shutdown;
 mod task;
+mod telemetry;
 mod train;
 mod transport_args;
 

@@ -23,6 +23,8 @@ use sim::Env;
 use sim::maze2d::{Maze2d, track};
 
 use crate::episode::{self, EpisodeOutcome, PlanQuery, PlannedPath};
+use crate::episode_observer::{EpisodeObserver, distance};
+use crate::telemetry::Recorder;
 use crate::task::TaskConfig;
 use crate::transport_args::TransportArgs;
 
@@ -33,6 +35,10 @@ pub struct RobotArgs {
     node: RobotNode,
     #[command(flatten)]
     transport: TransportArgs,
+    /// Rerun recording: `save [PATH]` (default: runs/recordings/robot-….rrd), `spawn`,
+    /// `connect [URL]` or `off`.
+    #[arg(long = "rerun", num_args = 1..=2, value_names = ["SINK", "TARGET"], default_values = ["save"])]
+    rerun: Vec<String>,
 }
 
 /// A robot node's settings (also a launch file's `[robot]` table).
@@ -100,8 +106,12 @@ pub fn run(args: &RobotArgs) -> anyhow::Result<()> {
     let session = args.transport.transport().open()?;
     let namespace = args.transport.namespace()?;
     let task = TaskConfig::read(&args.node.config)?;
-    let outcomes = run_episodes(&args.node, &task, &session, &namespace, &crate::shutdown::flag())?;
-    print_table(&args.node, &task, &outcomes);
+    let sink = crate::telemetry::parse_sink(&args.rerun, "robot")?;
+    let mut recorder = Recorder::open(&sink, &format!("robot-{}", std::process::id()))?;
+    recorder.scene(&task.make_env().scene())?;
+    let outcomes = run_episodes(&args.node, &task, &session, &namespace, &crate::shutdown::flag(), &mut recorder);
+    crate::telemetry::report(recorder.finish()?);
+    print_table(&args.node, &task, &outcomes?);
     Ok(())
 }
 
@@ -121,6 +131,7 @@ pub fn run_episodes(
     session: &bridge::zenoh::Session,
     namespace: &Namespace,
     stop: &AtomicBool,
+    observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<Vec<EpisodeOutcome>> {
     let mut link = RobotLink::new(session, namespace, &node.id, node.mode == Clocking::Lockstep)?;
     let episodes = node.episodes.unwrap_or(task.eval.episodes);
@@ -134,8 +145,8 @@ pub fn run_episodes(
         let seed = task.eval.seed + e as u64;
         let mut env = task.make_env();
         let outcome = match node.mode {
-            Clocking::Lockstep => lockstep_episode(node, task, &mut link, &mut env, seed, stop)?,
-            Clocking::Realtime => realtime_episode(node, &mut link, &mut env, seed, stop)?,
+            Clocking::Lockstep => lockstep_episode(node, task, &mut link, &mut env, seed, stop, observer)?,
+            Clocking::Realtime => realtime_episode(node, &mut link, &mut env, seed, stop, observer)?,
         };
         if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {
             tracing::warn!("robot {}: episode {e} interrupted; it is left out of the table", node.id);
@@ -171,6 +182,7 @@ fn lockstep_episode(
     env: &mut Maze2d,
     seed: u64,
     stop: &AtomicBool,
+    observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
     let timeout = Duration::from_millis(node.query_timeout_ms);
     let mut source = |query: &PlanQuery| -> anyhow::Result<PlannedPath> {
@@ -202,7 +214,7 @@ fn lockstep_episode(
             }
         }
     };
-    episode::planned_episode(env, seed, task.planner.replan_every, &mut source)
+    episode::planned_episode(env, seed, task.planner.replan_every, &mut source, observer)
 }
 
 /// Whether the real-time robot executes its plan or holds, and where it holds.
@@ -223,16 +235,24 @@ impl Hold {
     }
 
     /// Starts holding at `observation` (step `t`, for `reason`), logging and reporting it.
-    fn begin(&mut self, link: &mut RobotLink, observation: &[f32], t: u64, reason: String) -> anyhow::Result<()> {
+    fn begin(
+        &mut self,
+        link: &mut RobotLink,
+        observation: &[f32],
+        t: u64,
+        reason: String,
+        observer: &mut dyn EpisodeObserver,
+    ) -> anyhow::Result<()> {
         *self = Self { active: true, commanded: self.commanded, began: t, ..Self::new(observation) };
         link.count("holds");
         tracing::warn!("robot {}: holding at step {t}: {reason}", link.robot_id());
+        observer.event("warn", &format!("holding at step {t}: {reason}"));
         link.publish_status(NodeStatus::Holding, Some(reason), t)?;
         Ok(())
     }
 
     /// Stops holding at step `t`, logging how still the robot stood.
-    fn end(&mut self, link: &RobotLink, observation: &[f32], t: u64) -> anyhow::Result<()> {
+    fn end(&mut self, link: &RobotLink, observation: &[f32], t: u64, observer: &mut dyn EpisodeObserver) -> anyhow::Result<()> {
         self.active = false;
         let speed = observation[2].hypot(observation[3]);
         let moved = (observation[0] - self.target[0][0]).hypot(observation[1] - self.target[0][1]);
@@ -241,6 +261,7 @@ impl Hold {
             link.robot_id(),
             t - self.began
         );
+        observer.event("info", &format!("resumed at step {t} after holding {} steps", t - self.began));
         link.publish_status(NodeStatus::Ok, None, t)?;
         Ok(())
     }
@@ -252,8 +273,10 @@ fn realtime_episode(
     env: &mut Maze2d,
     seed: u64,
     stop: &AtomicBool,
+    observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
     let mut observation = env.reset(seed);
+    observer.episode_began(seed, &env.goal(), f64::from(env.dt()));
     let goal = vec![env.goal()[0], env.goal()[1], 0.0, 0.0];
     let dt = f64::from(env.dt());
     let period = Duration::from_secs_f64(dt / node.speed);
@@ -296,6 +319,12 @@ fn realtime_episode(
                     outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
                 }
                 outcome.model_calls.push(received.body.model_calls as usize);
+                let path = PlannedPath {
+                    states: received.body.states.clone(),
+                    latency_ms: outcome.plan_ms.last().copied().unwrap_or(f64::NAN),
+                    model_calls: received.body.model_calls as usize,
+                };
+                observer.planned(t, &path);
                 origin = if hold.active && received.body.from_step >= hold.began { t } else { received.body.from_step };
                 plan = Some(received.body);
                 watchdog.feed(now_ms);
@@ -308,7 +337,7 @@ fn realtime_episode(
         let expired = plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i >= v));
         let execute = health == Health::Fresh && plan.is_some() && !expired && !hold.commanded;
         if execute && hold.active {
-            hold.end(link, &observation, t)?;
+            hold.end(link, &observation, t, observer)?;
         } else if !execute && !hold.active {
             let reason = if hold.commanded {
                 "told to hold".to_owned()
@@ -317,7 +346,7 @@ fn realtime_episode(
             } else {
                 format!("no fresh plan for {} ms", watchdog.age(now_ms).unwrap_or(now_ms))
             };
-            hold.begin(link, &observation, t, reason)?;
+            hold.begin(link, &observation, t, reason, observer)?;
         }
         let action = match (&plan, index) {
             (Some(p), Some(i)) if execute => track(&p.states, i as usize, &observation),
@@ -325,6 +354,11 @@ fn realtime_episode(
         };
         let step = env.step(&action);
         outcome.reward(step.reward);
+        let wanted = match (&plan, index) {
+            (Some(p), Some(i)) if execute => p.states.get(i as usize + 1).or(p.states.last()),
+            _ => hold.target.first(),
+        };
+        observer.stepped(t + 1, &step.observation, step.reward, wanted.map(|s| distance(s, &step.observation, 2)));
         observation = step.observation;
     }
     let end = env.max_episode_steps() as u64;

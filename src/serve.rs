@@ -9,6 +9,7 @@ use tch::Device;
 
 use crate::service_handler::ServiceHandler;
 use crate::task::TaskConfig;
+use crate::telemetry::{Recorder, Sink};
 use crate::transport_args::TransportArgs;
 
 /// Arguments of `diffplan serve`.
@@ -31,6 +32,10 @@ pub struct ServeArgs {
     device: Device,
     #[command(flatten)]
     transport: TransportArgs,
+    /// Record the denoising of every plan to Rerun: `save [PATH]`, `spawn`, `connect [URL]` or
+    /// `off` (the default: a service runs indefinitely).
+    #[arg(long = "rerun", num_args = 1..=2, value_names = ["SINK", "TARGET"], default_values = ["off"])]
+    rerun: Vec<String>,
 }
 
 /// What a planner node needs besides its session.
@@ -58,7 +63,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         device: args.device,
     };
     let session = args.transport.transport().open()?;
-    let report = serve(&node, &session, &args.transport.namespace()?, &crate::shutdown::flag())?;
+    let sink = crate::telemetry::parse_sink(&args.rerun, "serve")?;
+    let recorder = Recorder::open(&sink, &format!("serve-{}", std::process::id()))?;
+    let recording = (sink != Sink::Off).then(|| recorder.stream().clone());
+    let report = serve(&node, &session, &args.transport.namespace()?, &crate::shutdown::flag(), recording)?;
+    crate::telemetry::report(recorder.finish()?);
     eprintln!(
         "planner {}: served {} plans, sent {} errors, rejected {} payloads",
         node.id, report.plans_served, report.errors_sent, report.payloads_rejected
@@ -66,15 +75,20 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the model once and serves on `session` until `stop` is set.
+/// Loads the model once and serves on `session` until `stop` is set, recording the denoising of
+/// each plan to `recording` if given.
 pub fn serve(
     node: &PlannerNode,
     session: &bridge::zenoh::Session,
     namespace: &Namespace,
     stop: &AtomicBool,
+    recording: Option<rerun::RecordingStream>,
 ) -> anyhow::Result<ServiceReport> {
     let task = TaskConfig::read(&node.config)?;
     let mut handler = ServiceHandler::load(&task, Path::new(&node.config), &node.id, node.device)?;
+    if let Some(stream) = recording {
+        handler.record_to(stream);
+    }
     let mut service = PlannerService::new(session, namespace.clone(), &node.id)?;
     service.stream = node.stream;
     service.queue = node.queue;

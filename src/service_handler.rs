@@ -12,6 +12,7 @@ use tch::Device;
 
 use crate::episode::plan_seed;
 use crate::local_planner::LocalPlanner;
+use crate::telemetry::DenoiseObserver;
 use crate::task::TaskConfig;
 
 /// A task's planner serving one worker id.
@@ -27,6 +28,8 @@ pub struct ServiceHandler {
     /// Seconds between planned states (the environment's dt).
     dt: f64,
     plans_made: u64,
+    /// Where the denoising of each plan is recorded, if anywhere.
+    recording: Option<rerun::RecordingStream>,
 }
 
 impl ServiceHandler {
@@ -43,6 +46,7 @@ impl ServiceHandler {
             planner_id: planner_id.to_owned(),
             dt,
             plans_made: 0,
+            recording: None,
         })
     }
 
@@ -60,6 +64,11 @@ impl ServiceHandler {
         Ok(config)
     }
 
+    /// Records the denoising of every plan made from now on to `stream`.
+    pub fn record_to(&mut self, stream: rerun::RecordingStream) {
+        self.recording = Some(stream);
+    }
+
     fn make(
         &mut self,
         stream: &str,
@@ -67,7 +76,12 @@ impl ServiceHandler {
         from_step: u64,
         request: &planner::PlanRequest,
     ) -> Result<Plan, ErrorReply> {
-        let plan = self.local.plan(stream, episode, from_step, request).map_err(|e| match e {
+        let mut denoising = self.recording.as_ref().map(|r| DenoiseObserver::new(r.clone(), self.local.spec().clone()));
+        let observer: &mut dyn planner::observer::Observer = match &mut denoising {
+            Some(observer) => observer,
+            None => &mut (),
+        };
+        let plan = self.local.plan(stream, episode, from_step, request, observer).map_err(|e| match e {
             planner::Error::Diverged { .. } | planner::Error::Torch(_) => {
                 ErrorReply { request_id: None, code: ErrorCode::Internal, message: e.to_string() }
             }
@@ -75,6 +89,11 @@ impl ServiceHandler {
         })?;
         let best = plan.best();
         self.plans_made += 1;
+        if let Some(observer) = denoising
+            && let Err(error) = observer.finish(self.plans_made as i64 - 1, from_step as f64 * self.dt)
+        {
+            tracing::warn!("the denoising of a plan was not recorded: {error}");
+        }
         Ok(Plan {
             plan_id: format!("{}-{}", self.planner_id, self.plans_made),
             request_id: None,

@@ -146,7 +146,7 @@ fn start_workers(
         let session = node.open()?;
         let namespace = namespace.clone();
         let stop = Arc::clone(&stop);
-        handles.push(std::thread::spawn(move || crate::serve::serve(&planner, &session, &namespace, &stop)));
+        handles.push(std::thread::spawn(move || crate::serve::serve(&planner, &session, &namespace, &stop, None)));
     }
     let client = PlanClient::new(&node.open()?, namespace.clone());
     let asked = Instant::now();
@@ -181,7 +181,7 @@ fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace)
     let start = Instant::now();
     for i in 0..plans {
         let q = query(&task, i);
-        local.plan("bench", 0, 0, &local.request(q.observation, Some(q.goal), q.seed, None))?;
+        local.plan("bench", 0, 0, &local.request(q.observation, Some(q.goal), q.seed, None), &mut ())?;
     }
     let baseline = plans as f64 / start.elapsed().as_secs_f64();
     drop(local);
@@ -240,7 +240,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
         (0..args.iters.max(5))
             .map(|_| {
                 let start = Instant::now();
-                local.plan("bench", 0, 0, &request).map(|_| start.elapsed().as_secs_f64() * 1e3)
+                local.plan("bench", 0, 0, &request, &mut ()).map(|_| start.elapsed().as_secs_f64() * 1e3)
             })
             .collect::<planner::Result<Vec<f64>>>()?,
     );
@@ -265,7 +265,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
     };
     let session = node.open()?;
     let seconds = task.make_env().max_episode_steps() as f64 * f64::from(task.make_env().dt());
-    let outcomes = crate::robot::run_episodes(&robot, &task, &session, namespace, &AtomicBool::new(false))?;
+    let outcomes = crate::robot::run_episodes(&robot, &task, &session, namespace, &AtomicBool::new(false), &mut ())?;
     stop_workers(&stop, handles)?;
     let received = outcomes[0].plan_ms.len();
     let rate = received as f64 / seconds;

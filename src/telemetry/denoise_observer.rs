@@ -1,0 +1,67 @@
+//! Logs how a plan came out of the noise: the first candidate's x_t and x0_hat at every
+//! denoising step, as paths on the floor (metres), scrubbable on the `denoise_step` timeline.
+
+use planner::model::ModelSpec;
+use planner::observer::{DenoisingStep, Observer};
+use rerun::{Color, LineStrips3D, RecordingStream, TimeColumn};
+use tch::{Device, Kind, Tensor};
+
+/// Collects the steps of one plan, then sends them as columns (one row per step).
+pub struct DenoiseObserver {
+    stream: RecordingStream,
+    spec: ModelSpec,
+    x_t: Vec<Vec<[f32; 3]>>,
+    x0_hat: Vec<Vec<[f32; 3]>>,
+}
+
+impl DenoiseObserver {
+    /// An observer of plans of the model `spec`, logging to `stream`.
+    #[must_use]
+    pub fn new(stream: RecordingStream, spec: ModelSpec) -> Self {
+        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new() }
+    }
+
+    /// The first candidate's positions in metres: observation dims 0 and 1 of every step.
+    fn floor_path(&self, normalized: &Tensor) -> Vec<[f32; 3]> {
+        let first = normalized.get(0).to_device(Device::Cpu).to_kind(Kind::Float);
+        let data = self.spec.normalizer.unnormalize(&first, 0);
+        let width = self.spec.action_dim + self.spec.observation_dim;
+        let values: Vec<f32> = Vec::try_from(data.flatten(0, -1)).unwrap_or_default();
+        values.chunks(width).map(|row| [row[self.spec.action_dim], row[self.spec.action_dim + 1], 0.0]).collect()
+    }
+
+    /// Sends the collected steps as plan `plan`, made at `sim_time_s`.
+    pub fn finish(self, plan: i64, sim_time_s: f64) -> anyhow::Result<()> {
+        let steps = self.x0_hat.len();
+        if steps == 0 {
+            return Ok(());
+        }
+        let times = || {
+            [
+                TimeColumn::new_sequence("denoise_step", 0..steps as i64),
+                TimeColumn::new_sequence("plan", std::iter::repeat_n(plan, steps)),
+                TimeColumn::new_duration_secs("sim_time", std::iter::repeat_n(sim_time_s, steps)),
+            ]
+        };
+        for (entity, paths, color) in [
+            ("world/denoise/x0_hat", self.x0_hat, Color::from_rgb(200, 60, 200)),
+            ("world/denoise/x_t", self.x_t, Color::from_rgb(160, 160, 160)),
+        ] {
+            let strips = LineStrips3D::update_fields()
+                .with_strips(paths)
+                .with_colors(std::iter::repeat_n(color, steps))
+                .columns_of_unit_batches()?;
+            self.stream.send_columns(entity, times(), strips)?;
+        }
+        Ok(())
+    }
+}
+
+impl Observer for DenoiseObserver {
+    fn on_step(&mut self, step: &DenoisingStep<'_>) {
+        let x_t = self.floor_path(step.x_t);
+        let x0_hat = self.floor_path(step.x0_hat);
+        self.x_t.push(x_t);
+        self.x0_hat.push(x0_hat);
+    }
+}

@@ -1,0 +1,193 @@
+//! The recording of a run: one Rerun stream, the entity hierarchy of docs/TELEMETRY.md, and the
+//! executed path of the current episode.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use rerun::blueprint::{Blueprint, Horizontal, Spatial3DView, TextLogView, TimePanel, TimeSeriesView, Vertical};
+use rerun::{Boxes3D, Color, LineStrips3D, Points3D, RecordingStream, Scalars, TextLog};
+use sim::{Geometry, Scene};
+
+use super::sink::Sink;
+use crate::episode::PlannedPath;
+use crate::episode_observer::EpisodeObserver;
+
+/// Colours: walls grey, executed path blue, plans orange, goal green.
+const WALL: [u8; 3] = [120, 120, 120];
+const EXECUTED: [u8; 3] = [40, 110, 230];
+const PLANNED: [u8; 3] = [240, 140, 30];
+const GOAL: [u8; 3] = [30, 180, 60];
+
+fn rgb([r, g, b]: [u8; 3]) -> Color {
+    Color::from_rgb(r, g, b)
+}
+
+/// A run's recording.
+pub struct Recorder {
+    stream: RecordingStream,
+    file: Option<PathBuf>,
+    /// Plans logged so far (the `plan` timeline).
+    plans: i64,
+    /// The executed positions of the current episode, metres.
+    executed: Vec<[f32; 3]>,
+    /// Seconds per step of the current episode.
+    dt: f64,
+    /// A logging call failed (reported once; the run goes on).
+    failed: bool,
+}
+
+/// A Maze2D observation's position on the floor, metres.
+fn floor(observation: &[f32]) -> [f32; 3] {
+    [observation[0], observation[1], 0.0]
+}
+
+/// The layout the viewer opens with: the world on the left; timings and the event log on the right.
+fn blueprint() -> Blueprint {
+    Blueprint::new(Horizontal::new([
+        Spatial3DView::new("world").with_origin("/world").into(),
+        Vertical::new([
+            TimeSeriesView::new("plan timings").with_origin("/metrics/plan").into(),
+            TimeSeriesView::new("robot").with_origin("/metrics/robot").into(),
+            TextLogView::new("events").with_origin("/events").into(),
+        ])
+        .into(),
+    ]))
+    .with_time_panel(TimePanel::new().with_timeline("sim_time"))
+}
+
+impl Recorder {
+    /// Opens the recording `recording_id` on `sink`.
+    pub fn open(sink: &Sink, recording_id: &str) -> anyhow::Result<Self> {
+        let builder = rerun::RecordingStreamBuilder::new("diffplan")
+            .recording_id(recording_id)
+            .send_properties(true)
+            .with_default_blueprint(blueprint());
+        let mut file = None;
+        let stream = match sink {
+            Sink::Save(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                }
+                file = Some(path.clone());
+                builder.save(path).with_context(|| format!("opening the recording {}", path.display()))?
+            }
+            Sink::Spawn => builder.spawn().context("spawning a Rerun viewer (is `rerun` on PATH?)")?,
+            Sink::Connect(Some(url)) => {
+                builder.connect_grpc_opts(url.clone()).with_context(|| format!("connecting to {url}"))?
+            }
+            Sink::Connect(None) => builder.connect_grpc().context("connecting to the local Rerun viewer")?,
+            Sink::Off => RecordingStream::disabled(),
+        };
+        // Recordings index by simulated time and plan, not by the wall clock.
+        stream.set_log_time_enabled(false);
+        stream.set_log_tick_enabled(false);
+        Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false })
+    }
+
+    /// The stream, for the planner's [`super::DenoiseObserver`].
+    #[must_use]
+    pub fn stream(&self) -> &RecordingStream {
+        &self.stream
+    }
+
+    /// Logs the static scene: walls as boxes, metres.
+    pub fn scene(&self, scene: &Scene) -> anyhow::Result<()> {
+        let (mut centers, mut half_sizes) = (Vec::new(), Vec::new());
+        for shape in scene.shapes.iter().filter(|s| s.label == "wall") {
+            if let Geometry::Cuboid { half_extents } = shape.geometry {
+                centers.push(shape.center);
+                half_sizes.push(half_extents);
+            }
+        }
+        self.stream.log_static("world/scene/walls", &Boxes3D::from_centers_and_half_sizes(centers, half_sizes).with_colors([rgb(WALL)]))?;
+        Ok(())
+    }
+
+    /// Flushes and closes the recording; returns the file written, if any, with its size in bytes.
+    pub fn finish(self) -> anyhow::Result<Option<(PathBuf, u64)>> {
+        self.stream.flush_blocking().context("flushing the recording")?;
+        drop(self.stream);
+        Ok(match self.file {
+            Some(path) => {
+                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                Some((path, bytes))
+            }
+            None => None,
+        })
+    }
+}
+
+impl Recorder {
+    /// Reports the first failed logging call; telemetry never stops the robot.
+    fn check(&mut self, result: Result<(), rerun::RecordingStreamError>) {
+        if let Err(error) = result
+            && !self.failed
+        {
+            self.failed = true;
+            tracing::warn!("the Rerun recording lost data: {error}");
+        }
+    }
+
+    fn log_step(&mut self, t: u64, observation: &[f32], reward: f32, tracking_error: Option<f32>) -> RecordResult {
+        self.stream.set_duration_secs("sim_time", t as f64 * self.dt);
+        let position = floor(observation);
+        self.executed.push(position);
+        self.stream.log("world/robot", &Points3D::new([position]).with_radii([0.1]).with_colors([rgb(EXECUTED)]))?;
+        // The whole path every 10 steps keeps the recording small and the path visible.
+        if t % 10 == 0 {
+            let path = LineStrips3D::new([self.executed.clone()]).with_colors([rgb(EXECUTED)]).with_radii([0.03]);
+            self.stream.log("world/executed", &path)?;
+        }
+        self.stream.log("metrics/robot/reward", &Scalars::single(f64::from(reward)))?;
+        if let Some(error) = tracking_error {
+            self.stream.log("metrics/robot/tracking_error", &Scalars::single(f64::from(error)))?;
+        }
+        Ok(())
+    }
+
+    fn log_plan(&mut self, t: u64, plan: &PlannedPath) -> RecordResult {
+        self.stream.set_duration_secs("sim_time", t as f64 * self.dt);
+        self.stream.set_time_sequence("plan", self.plans);
+        self.plans += 1;
+        let path: Vec<[f32; 3]> = plan.states.iter().map(|s| floor(s)).collect();
+        let ends = [path[0], path[path.len() - 1]];
+        self.stream.log("world/plan", &LineStrips3D::new([path]).with_colors([rgb(PLANNED)]).with_radii([0.03]))?;
+        self.stream.log("world/plan/ends", &Points3D::new(ends).with_radii([0.08]).with_colors([rgb(PLANNED)]))?;
+        self.stream.log("metrics/plan/latency_ms", &Scalars::single(plan.latency_ms))?;
+        self.stream.log("metrics/plan/model_calls", &Scalars::single(plan.model_calls as f64))
+    }
+}
+
+type RecordResult = Result<(), rerun::RecordingStreamError>;
+
+impl EpisodeObserver for Recorder {
+    fn episode_began(&mut self, seed: u64, goal: &[f32], dt: f64) {
+        self.executed.clear();
+        self.dt = dt;
+        self.stream.set_time_sequence("episode", seed as i64);
+        self.stream.set_duration_secs("sim_time", 0.0);
+        let logged = self.stream.log("world/goal", &Points3D::new([floor(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
+        self.check(logged);
+        self.event("info", &format!("episode {seed} begins"));
+    }
+
+    fn planned(&mut self, t: u64, plan: &PlannedPath) {
+        let logged = self.log_plan(t, plan);
+        self.check(logged);
+    }
+
+    fn stepped(&mut self, t: u64, observation: &[f32], reward: f32, tracking_error: Option<f32>) {
+        let logged = self.log_step(t, observation, reward, tracking_error);
+        self.check(logged);
+    }
+
+    fn event(&mut self, level: &str, text: &str) {
+        let level = match level {
+            "warn" => rerun::TextLogLevel::WARN,
+            "error" => rerun::TextLogLevel::ERROR,
+            _ => rerun::TextLogLevel::INFO,
+        };
+        let logged = self.stream.log("events", &TextLog::new(text).with_level(level));
+        self.check(logged);
+    }
+}
