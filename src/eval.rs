@@ -108,7 +108,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                         model_calls: plan.stats.model_calls,
                     })
                 };
-                outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source, &mut recorder)?);
+                outcomes.push(episode::planned_episode(
+                    &mut env,
+                    seed,
+                    task.planner.replan_every,
+                    &mut source,
+                    &mut recorder,
+                )?);
             }
             crate::score_table::print(&task, "Planner", &task.sampler_label(), &outcomes);
             crate::telemetry::report(recorder.finish()?);

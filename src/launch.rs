@@ -171,7 +171,12 @@ fn planner_nodes(launch: &LaunchFile) -> anyhow::Result<Vec<PlannerNode>> {
         .collect())
 }
 
-fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
+fn run_in_process(
+    launch: &LaunchFile,
+    transport: &Transport,
+    namespace: &Namespace,
+    sink: &Sink,
+) -> anyhow::Result<()> {
     let task = TaskConfig::read(&launch.robot.config)?;
     let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
     recorder.scene(&sim::Env::scene(&task.make_env()))?;
@@ -184,7 +189,9 @@ fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namesp
         let namespace = namespace.clone();
         let planners_stop = Arc::clone(&planners_stop);
         let recording = recording.clone();
-        workers.push(std::thread::spawn(move || crate::serve::serve(&node, &session, &namespace, &planners_stop, recording)));
+        workers.push(std::thread::spawn(move || {
+            crate::serve::serve(&node, &session, &namespace, &planners_stop, recording)
+        }));
     }
     let session = transport.open()?;
     let outcomes = crate::robot::run_episodes(&launch.robot, &task, &session, namespace, &stop, &mut recorder);

@@ -24,8 +24,8 @@ use sim::maze2d::{Maze2d, track};
 
 use crate::episode::{self, EpisodeOutcome, PlanQuery, PlannedPath};
 use crate::episode_observer::{EpisodeObserver, distance};
-use crate::telemetry::Recorder;
 use crate::task::TaskConfig;
+use crate::telemetry::Recorder;
 use crate::transport_args::TransportArgs;
 
 /// Arguments of `diffplan robot`.
@@ -252,7 +252,13 @@ impl Hold {
     }
 
     /// Stops holding at step `t`, logging how still the robot stood.
-    fn end(&mut self, link: &RobotLink, observation: &[f32], t: u64, observer: &mut dyn EpisodeObserver) -> anyhow::Result<()> {
+    fn end(
+        &mut self,
+        link: &RobotLink,
+        observation: &[f32],
+        t: u64,
+        observer: &mut dyn EpisodeObserver,
+    ) -> anyhow::Result<()> {
         self.active = false;
         let speed = observation[2].hypot(observation[3]);
         let moved = (observation[0] - self.target[0][0]).hypot(observation[1] - self.target[0][1]);

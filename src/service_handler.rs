@@ -12,8 +12,8 @@ use tch::Device;
 
 use crate::episode::plan_seed;
 use crate::local_planner::LocalPlanner;
-use crate::telemetry::DenoiseObserver;
 use crate::task::TaskConfig;
+use crate::telemetry::DenoiseObserver;
 
 /// A task's planner serving one worker id.
 pub struct ServiceHandler {

@@ -99,7 +99,10 @@ impl Recorder {
                 half_sizes.push(half_extents);
             }
         }
-        self.stream.log_static("world/scene/walls", &Boxes3D::from_centers_and_half_sizes(centers, half_sizes).with_colors([rgb(WALL)]))?;
+        self.stream.log_static(
+            "world/scene/walls",
+            &Boxes3D::from_centers_and_half_sizes(centers, half_sizes).with_colors([rgb(WALL)]),
+        )?;
         Ok(())
     }
 
@@ -109,7 +112,7 @@ impl Recorder {
         drop(self.stream);
         Ok(match self.file {
             Some(path) => {
-                let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
                 Some((path, bytes))
             }
             None => None,
@@ -134,7 +137,7 @@ impl Recorder {
         self.executed.push(position);
         self.stream.log("world/robot", &Points3D::new([position]).with_radii([0.1]).with_colors([rgb(EXECUTED)]))?;
         // The whole path every 10 steps keeps the recording small and the path visible.
-        if t % 10 == 0 {
+        if t.is_multiple_of(10) {
             let path = LineStrips3D::new([self.executed.clone()]).with_colors([rgb(EXECUTED)]).with_radii([0.03]);
             self.stream.log("world/executed", &path)?;
         }
@@ -166,7 +169,8 @@ impl EpisodeObserver for Recorder {
         self.dt = dt;
         self.stream.set_time_sequence("episode", seed as i64);
         self.stream.set_duration_secs("sim_time", 0.0);
-        let logged = self.stream.log("world/goal", &Points3D::new([floor(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
+        let logged =
+            self.stream.log("world/goal", &Points3D::new([floor(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
         self.check(logged);
         self.event("info", &format!("episode {seed} begins"));
     }
