@@ -66,7 +66,12 @@ fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
     .expect("write launch file");
     let reference = table_row(&succeed(diffplan().arg("eval").arg("--config").arg(&task)));
     for processes in ["separate", "single"] {
-        let row = table_row(&succeed(diffplan().arg("launch").arg(&launch).args(["--processes", processes])));
+        let row = table_row(&succeed(diffplan().arg("launch").arg(&launch).args([
+            "--processes",
+            processes,
+            "--rerun",
+            "off",
+        ])));
         assert_eq!(row[1], "Planner over Zenoh (lockstep)");
         // Episodes, score ± s.e., goal reached, mean return: identical.
         assert_eq!(row[3..7], reference[3..7], "{processes}: {row:?} vs eval {reference:?}");
@@ -137,6 +142,7 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
     // 300 steps of 10 ms at a fifth of real time: a 15 s episode.
     let mut robot = diffplan()
         .args(["robot", "--mode", "realtime", "--speed", "0.2", "--plan-timeout-ms", "500", "--episodes", "1"])
+        .args(["--rerun", "off"])
         .args(["--listen", &endpoint, "--namespace", namespace])
         .arg("--config")
         .arg(&task)
@@ -268,9 +274,13 @@ fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
         ),
     )
     .expect("write launch file");
+    // The recording must survive the interruption, readable to its last flushed row.
+    let recording = dir.path().join("interrupted.rrd");
     let mut launcher = diffplan()
         .arg("launch")
         .arg(&launch)
+        .args(["--rerun", "save"])
+        .arg(&recording)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -290,6 +300,20 @@ fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
     let row = table_row(&output);
     let episodes: usize = row[3].parse().expect("an episode count");
     assert!((1..100).contains(&episodes), "{row:?}");
+    let python = std::env::var_os("DIFFPLAN_PYTHON").expect("DIFFPLAN_PYTHON (source scripts/env.sh)");
+    let read = Command::new(python)
+        .arg(Path::new(ROOT).join("tests/python/read_recording.py"))
+        .arg(&recording)
+        .output()
+        .expect("run the reader");
+    assert!(
+        read.status.success(),
+        "the interrupted recording is unreadable: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&read.stdout).expect("one JSON object");
+    let steps = summary["entities"]["/world/robot"]["rows"]["sim_time"].as_u64().expect("robot rows");
+    assert!(steps >= 300 * episodes as u64, "{steps} robot rows for {episodes} completed episodes");
 }
 
 #[test]

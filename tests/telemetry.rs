@@ -75,3 +75,31 @@ fn a_launched_episode_is_recorded_with_every_documented_entity() {
     let components = entities["/world/plan"]["components"].as_array().expect("components");
     assert!(components.iter().any(|c| c == "LineStrips3D:strips"), "{components:?}");
 }
+
+#[test]
+fn picard_sweeps_are_recorded_per_plan() {
+    // One plan by Picard iterations over K = 5 steps: between 1 and K sweeps (ParaDiGMS never
+    // needs more sweeps than steps).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recording = dir.path().join("picard.rrd");
+    let config = Path::new(ROOT).join("configs/tasks/maze2d-umaze.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+        .args(["eval", "--episodes", "1", "--steps", "5", "--picard-window", "5", "--rerun", "save"])
+        .arg(&recording)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run eval");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let python = std::env::var_os("DIFFPLAN_PYTHON").expect("DIFFPLAN_PYTHON (source scripts/env.sh)");
+    let read = Command::new(python)
+        .arg(Path::new(ROOT).join("tests/python/read_recording.py"))
+        .arg(&recording)
+        .output()
+        .expect("run the reader");
+    assert!(read.status.success(), "reader: {}", String::from_utf8_lossy(&read.stderr));
+    let summary: Value = serde_json::from_slice(&read.stdout).expect("one JSON object");
+    let sweeps = summary["entities"]["/metrics/plan/picard_residual"]["rows"]["picard_sweep"].as_u64();
+    assert!(sweeps.is_some_and(|n| (1..=5).contains(&n)), "{sweeps:?} sweeps: {summary}");
+    assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 1);
+}

@@ -3,7 +3,8 @@
 
 use planner::model::ModelSpec;
 use planner::observer::{DenoisingStep, Observer};
-use rerun::{Color, LineStrips3D, RecordingStream, TimeColumn};
+use planner::picard::PicardSweep;
+use rerun::{Color, LineStrips3D, RecordingStream, Scalars, TimeColumn};
 use tch::{Device, Kind, Tensor};
 
 /// Collects the steps of one plan, then sends them as columns (one row per step).
@@ -12,13 +13,15 @@ pub struct DenoiseObserver {
     spec: ModelSpec,
     x_t: Vec<Vec<[f32; 3]>>,
     x0_hat: Vec<Vec<[f32; 3]>>,
+    /// Per Picard sweep: the largest state error of its window, relative to τ² (≤ 1: converged).
+    sweep_residuals: Vec<f64>,
 }
 
 impl DenoiseObserver {
     /// An observer of plans of the model `spec`, logging to `stream`.
     #[must_use]
     pub fn new(stream: RecordingStream, spec: ModelSpec) -> Self {
-        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new() }
+        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new() }
     }
 
     /// The first candidate's positions in metres: observation dims 0 and 1 of every step.
@@ -30,8 +33,18 @@ impl DenoiseObserver {
         values.chunks(width).map(|row| [row[self.spec.action_dim], row[self.spec.action_dim + 1], 0.0]).collect()
     }
 
-    /// Sends the collected steps as plan `plan`, made at `sim_time_s`.
+    /// Sends the collected steps (and Picard sweeps) as plan `plan`, made at `sim_time_s`.
     pub fn finish(self, plan: i64, sim_time_s: f64) -> anyhow::Result<()> {
+        let sweeps = self.sweep_residuals.len();
+        if sweeps > 0 {
+            let times = [
+                TimeColumn::new_sequence("picard_sweep", 0..sweeps as i64),
+                TimeColumn::new_sequence("plan", std::iter::repeat_n(plan, sweeps)),
+                TimeColumn::new_duration_secs("sim_time", std::iter::repeat_n(sim_time_s, sweeps)),
+            ];
+            let residuals = Scalars::new(self.sweep_residuals).columns_of_unit_batches()?;
+            self.stream.send_columns("metrics/plan/picard_residual", times, residuals)?;
+        }
         let steps = self.x0_hat.len();
         if steps == 0 {
             return Ok(());
@@ -63,5 +76,9 @@ impl Observer for DenoiseObserver {
         let x0_hat = self.floor_path(step.x0_hat);
         self.x_t.push(x_t);
         self.x0_hat.push(x0_hat);
+    }
+
+    fn on_sweep(&mut self, sweep: &PicardSweep) {
+        self.sweep_residuals.push(sweep.errors.iter().copied().fold(0.0, f64::max));
     }
 }
