@@ -303,6 +303,7 @@ fn realtime_episode(
             break;
         }
         for command in link.commands() {
+            observer.event("info", &format!("command {:?} at step {t}", command.command));
             match command.command {
                 CommandKind::Hold => hold.commanded = true,
                 CommandKind::Resume => hold.commanded = false,

@@ -71,7 +71,9 @@ fn a_launched_episode_is_recorded_with_every_documented_entity() {
     assert_eq!(rows("/world/denoise/x0_hat", "denoise_step"), 15);
     assert_eq!(rows("/world/denoise/x_t", "denoise_step"), 15);
     assert_eq!(rows("/world/denoise/x0_hat", "plan"), 15);
-    assert!(rows("/events", "sim_time") >= 1);
+    assert_eq!(rows("/world/denoise/candidates", "plan"), 3, "the batch each plan was chosen from");
+    // The episode's start and its three adopted plans.
+    assert!(rows("/events", "sim_time") >= 4);
     let components = entities["/world/plan"]["components"].as_array().expect("components");
     assert!(components.iter().any(|c| c == "LineStrips3D:strips"), "{components:?}");
 }

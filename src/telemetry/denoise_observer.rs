@@ -15,22 +15,33 @@ pub struct DenoiseObserver {
     x0_hat: Vec<Vec<[f32; 3]>>,
     /// Per Picard sweep: the largest state error of its window, relative to τ² (≤ 1: converged).
     sweep_residuals: Vec<f64>,
+    /// Every candidate's x0_hat at the last step: the batch the plan was chosen from.
+    candidates: Vec<Vec<[f32; 3]>>,
 }
 
 impl DenoiseObserver {
     /// An observer of plans of the model `spec`, logging to `stream`.
     #[must_use]
     pub fn new(stream: RecordingStream, spec: ModelSpec) -> Self {
-        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new() }
+        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new(), candidates: Vec::new() }
     }
 
     /// The first candidate's positions in metres: observation dims 0 and 1 of every step.
     fn floor_path(&self, normalized: &Tensor) -> Vec<[f32; 3]> {
-        let first = normalized.get(0).to_device(Device::Cpu).to_kind(Kind::Float);
-        let data = self.spec.normalizer.unnormalize(&first, 0);
-        let width = self.spec.action_dim + self.spec.observation_dim;
+        self.floor_paths(&normalized.narrow(0, 0, 1)).pop().unwrap_or_default()
+    }
+
+    /// Every candidate's positions in metres, `[B, H, A + O]` normalized → B paths.
+    fn floor_paths(&self, normalized: &Tensor) -> Vec<Vec<[f32; 3]>> {
+        let data = self.spec.normalizer.unnormalize(&normalized.to_device(Device::Cpu).to_kind(Kind::Float), 0);
+        let (width, horizon) = (self.spec.action_dim + self.spec.observation_dim, self.spec.horizon);
         let values: Vec<f32> = Vec::try_from(data.flatten(0, -1)).unwrap_or_default();
-        values.chunks(width).map(|row| [row[self.spec.action_dim], row[self.spec.action_dim + 1], 0.0]).collect()
+        values
+            .chunks(width * horizon)
+            .map(|plan| {
+                plan.chunks(width).map(|row| [row[self.spec.action_dim], row[self.spec.action_dim + 1], 0.0]).collect()
+            })
+            .collect()
     }
 
     /// Sends the collected steps (and Picard sweeps) as plan `plan`, made at `sim_time_s`.
@@ -49,6 +60,11 @@ impl DenoiseObserver {
         if steps == 0 {
             return Ok(());
         }
+        // Stateful time is per thread: this sets the planner thread's own clock.
+        self.stream.set_time_sequence("plan", plan);
+        self.stream.set_duration_secs("sim_time", sim_time_s);
+        let candidates = LineStrips3D::new(self.candidates).with_colors([Color::from_rgb(250, 200, 120)]);
+        self.stream.log("world/denoise/candidates", &candidates)?;
         let times = || {
             [
                 TimeColumn::new_sequence("denoise_step", 0..steps as i64),
@@ -76,6 +92,10 @@ impl Observer for DenoiseObserver {
         let x0_hat = self.floor_path(step.x0_hat);
         self.x_t.push(x_t);
         self.x0_hat.push(x0_hat);
+        // The last step is the one at model timestep 0 (every sampler ends on the clean end).
+        if step.t == 0 {
+            self.candidates = self.floor_paths(step.x0_hat);
+        }
     }
 
     fn on_sweep(&mut self, sweep: &PicardSweep) {
