@@ -167,6 +167,7 @@ fn planner_nodes(launch: &LaunchFile) -> anyhow::Result<Vec<PlannerNode>> {
             stream: launch.robot.mode == Clocking::Realtime,
             queue: 8,
             device,
+            denoise_every: 1,
         })
         .collect())
 }

@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// `off` (the default: a service runs indefinitely).
     #[arg(long = "rerun", num_args = 1..=2, value_names = ["SINK", "TARGET"], default_values = ["off"])]
     rerun: Vec<String>,
+    /// Record the denoising of every N-th plan only.
+    #[arg(long, default_value_t = 1)]
+    rerun_denoise_every: u64,
 }
 
 /// What a planner node needs besides its session.
@@ -51,6 +54,8 @@ pub struct PlannerNode {
     pub queue: usize,
     /// Inference device.
     pub device: Device,
+    /// Record the denoising of every this many plans.
+    pub denoise_every: u64,
 }
 
 /// Serves until Ctrl-C.
@@ -61,6 +66,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         stream: args.stream,
         queue: args.queue,
         device: args.device,
+        denoise_every: args.rerun_denoise_every,
     };
     let session = args.transport.transport().open()?;
     let sink = crate::telemetry::parse_sink(&args.rerun, "serve")?;
@@ -87,7 +93,7 @@ pub fn serve(
     let task = TaskConfig::read(&node.config)?;
     let mut handler = ServiceHandler::load(&task, Path::new(&node.config), &node.id, node.device)?;
     if let Some(stream) = recording {
-        handler.record_to(stream);
+        handler.record_to(stream, node.denoise_every);
     }
     let mut service = PlannerService::new(session, namespace.clone(), &node.id)?;
     service.stream = node.stream;

@@ -28,8 +28,8 @@ pub struct ServiceHandler {
     /// Seconds between planned states (the environment's dt).
     dt: f64,
     plans_made: u64,
-    /// Where the denoising of each plan is recorded, if anywhere.
-    recording: Option<rerun::RecordingStream>,
+    /// Where the denoising of plans is recorded, if anywhere, and for every how many plans.
+    recording: Option<(rerun::RecordingStream, u64)>,
 }
 
 impl ServiceHandler {
@@ -64,9 +64,10 @@ impl ServiceHandler {
         Ok(config)
     }
 
-    /// Records the denoising of every plan made from now on to `stream`.
-    pub fn record_to(&mut self, stream: rerun::RecordingStream) {
-        self.recording = Some(stream);
+    /// Records the denoising of every `every`-th plan made from now on to `stream` (a service
+    /// runs indefinitely; decimation bounds its recording).
+    pub fn record_to(&mut self, stream: rerun::RecordingStream, every: u64) {
+        self.recording = Some((stream, every.max(1)));
     }
 
     fn make(
@@ -76,7 +77,11 @@ impl ServiceHandler {
         from_step: u64,
         request: &planner::PlanRequest,
     ) -> Result<Plan, ErrorReply> {
-        let mut denoising = self.recording.as_ref().map(|r| DenoiseObserver::new(r.clone(), self.local.spec().clone()));
+        let mut denoising = self
+            .recording
+            .as_ref()
+            .filter(|(_, every)| self.plans_made.is_multiple_of(*every))
+            .map(|(r, _)| DenoiseObserver::new(r.clone(), self.local.spec().clone()));
         let observer: &mut dyn planner::observer::Observer = match &mut denoising {
             Some(observer) => observer,
             None => &mut (),

@@ -80,6 +80,24 @@ fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
     }
 }
 
+/// Kills the watched children if the test panics, so a failing test leaves nothing running.
+#[derive(Default)]
+struct Reaper(Vec<u32>);
+
+impl Reaper {
+    fn watch(&mut self, child: &Child) {
+        self.0.push(child.id());
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.0.is_empty() {
+            let _ = Command::new("kill").arg("-9").args(self.0.iter().map(ToString::to_string)).status();
+        }
+    }
+}
+
 /// A child's stderr lines, as they come.
 fn stderr_lines(child: &mut Child) -> Receiver<String> {
     let stderr = child.stderr.take().expect("piped stderr");
@@ -150,9 +168,12 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the robot");
+    let mut reaper = Reaper::default();
+    reaper.watch(&robot);
     let lines = stderr_lines(&mut robot);
     let mut seen = Vec::new();
     let mut planner = streaming_planner(&task, &endpoint, namespace);
+    reaper.watch(&planner);
     wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
     planner.kill().expect("kill the planner");
     planner.wait().expect("reap the planner");
@@ -166,6 +187,7 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
     // Hold for at least 1.5 s (30 steps at a fifth of real time) before a planner returns.
     std::thread::sleep(Duration::from_millis(1500));
     let mut planner = streaming_planner(&task, &endpoint, namespace);
+    reaper.watch(&planner);
     // "... after holding N steps (speed S m/s, moved D m)": it stood still while holding.
     let resume = wait_for(
         &lines,
@@ -197,6 +219,8 @@ fn a_python_client_gets_a_plan_and_an_error_for_garbage() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the planner");
+    let mut reaper = Reaper::default();
+    reaper.watch(&planner);
     let python = std::env::var_os("DIFFPLAN_PYTHON")
         .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
     let output = Command::new(python)
@@ -235,6 +259,8 @@ fn eval_spreads_episodes_over_two_workers_behind_a_router_with_unchanged_scores(
                 .expect("start a worker")
         })
         .collect();
+    let mut reaper = Reaper::default();
+    workers.iter().chain([&router]).for_each(|child| reaper.watch(child));
     // Wait until both workers are up: eval uses every worker alive when it starts.
     let deadline = Instant::now() + Duration::from_mins(1);
     let remote = loop {
@@ -285,6 +311,8 @@ fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the launch");
+    let mut reaper = Reaper::default();
+    reaper.watch(&launcher);
     let lines = stderr_lines(&mut launcher);
     let mut seen = Vec::new();
     wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);

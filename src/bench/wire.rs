@@ -141,8 +141,14 @@ fn start_workers(
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for w in 0..workers {
-        let planner =
-            PlannerNode { config: args.task.clone(), id: format!("w-{w}"), stream, queue: 64, device: args.device };
+        let planner = PlannerNode {
+            config: args.task.clone(),
+            id: format!("w-{w}"),
+            stream,
+            queue: 64,
+            device: args.device,
+            denoise_every: 1,
+        };
         let session = node.open()?;
         let namespace = namespace.clone();
         let stop = Arc::clone(&stop);
