@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn diffplan() -> Command {
@@ -328,18 +330,7 @@ fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
     let row = table_row(&output);
     let episodes: usize = row[3].parse().expect("an episode count");
     assert!((1..100).contains(&episodes), "{row:?}");
-    let python = std::env::var_os("DIFFPLAN_PYTHON").expect("DIFFPLAN_PYTHON (source scripts/env.sh)");
-    let read = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python/read_recording.py"))
-        .arg(&recording)
-        .output()
-        .expect("run the reader");
-    assert!(
-        read.status.success(),
-        "the interrupted recording is unreadable: {}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&read.stdout).expect("one JSON object");
+    let summary = common::read_recording(&recording);
     let steps = summary["entities"]["/world/robot"]["rows"]["sim_time"].as_u64().expect("robot rows");
     assert!(steps >= 300 * episodes as u64, "{steps} robot rows for {episodes} completed episodes");
 }

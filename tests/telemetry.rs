@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
+mod common;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -41,15 +41,7 @@ fn a_launched_episode_is_recorded_with_every_documented_entity() {
         .output()
         .expect("run the launch");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let python = std::env::var_os("DIFFPLAN_PYTHON")
-        .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
-    let read = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python/read_recording.py"))
-        .arg(&recording)
-        .output()
-        .expect("run the reader");
-    assert!(read.status.success(), "reader: {}", String::from_utf8_lossy(&read.stderr));
-    let summary: Value = serde_json::from_slice(&read.stdout).expect("one JSON object");
+    let summary = common::read_recording(&recording);
     assert_eq!(summary["application_id"], "diffplan");
     assert_eq!(summary["blueprints"], 1, "the default layout travels with the recording");
     let entities = &summary["entities"];
@@ -93,14 +85,7 @@ fn picard_sweeps_are_recorded_per_plan() {
         .output()
         .expect("run eval");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let python = std::env::var_os("DIFFPLAN_PYTHON").expect("DIFFPLAN_PYTHON (source scripts/env.sh)");
-    let read = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python/read_recording.py"))
-        .arg(&recording)
-        .output()
-        .expect("run the reader");
-    assert!(read.status.success(), "reader: {}", String::from_utf8_lossy(&read.stderr));
-    let summary: Value = serde_json::from_slice(&read.stdout).expect("one JSON object");
+    let summary = common::read_recording(&recording);
     let sweeps = summary["entities"]["/metrics/plan/picard_residual"]["rows"]["picard_sweep"].as_u64();
     assert!(sweeps.is_some_and(|n| (1..=5).contains(&n)), "{sweeps:?} sweeps: {summary}");
     assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 1);
