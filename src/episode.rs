@@ -32,6 +32,8 @@ pub struct PlannedPath {
     pub states: Vec<Vec<f32>>,
     /// Milliseconds from asking to having the plan.
     pub latency_ms: f64,
+    /// Of which in the denoiser, milliseconds.
+    pub model_ms: f64,
     /// Denoiser calls spent.
     pub model_calls: usize,
 }

@@ -91,20 +91,28 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
             let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
             recorder.scene(&sim::Env::scene(&task.make_env()))?;
-            let stream = recorder.stream().clone();
+            let stream = (sink != crate::telemetry::Sink::Off).then(|| recorder.stream().clone());
             let mut plans = 0_i64;
             for e in 0..episodes {
                 let seed = task.eval.seed + e as u64;
                 let mut env = task.make_env();
                 let mut source = |query: &episode::PlanQuery| {
                     let request = local.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
-                    let mut denoising = DenoiseObserver::new(stream.clone(), local.spec().clone());
-                    let plan = local.plan("eval", seed, query.step, &request, &mut denoising)?;
-                    denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
+                    // Copying each step to the host costs time: only when recording.
+                    let mut denoising = stream.clone().map(|s| DenoiseObserver::new(s, local.spec().clone()));
+                    let observer: &mut dyn planner::observer::Observer = match &mut denoising {
+                        Some(observer) => observer,
+                        None => &mut (),
+                    };
+                    let plan = local.plan("eval", seed, query.step, &request, observer)?;
+                    if let Some(denoising) = denoising {
+                        denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
+                    }
                     plans += 1;
                     Ok(PlannedPath {
                         states: plan.best().states.clone(),
                         latency_ms: plan.timings.total_ms,
+                        model_ms: plan.timings.model_ms,
                         model_calls: plan.stats.model_calls,
                     })
                 };

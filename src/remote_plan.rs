@@ -33,6 +33,7 @@ pub fn path(plan: Stamped<Plan>, asked: Instant) -> PlannedPath {
     PlannedPath {
         states: plan.body.states,
         latency_ms: asked.elapsed().as_secs_f64() * 1e3,
+        model_ms: plan.body.timing.model_ms,
         model_calls: plan.body.model_calls as usize,
     }
 }

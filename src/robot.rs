@@ -329,6 +329,7 @@ fn realtime_episode(
                 let path = PlannedPath {
                     states: received.body.states.clone(),
                     latency_ms: outcome.plan_ms.last().copied().unwrap_or(f64::NAN),
+                    model_ms: received.body.timing.model_ms,
                     model_calls: received.body.model_calls as usize,
                 };
                 observer.planned(t, &path);

@@ -59,6 +59,7 @@ fn a_launched_episode_is_recorded_with_every_documented_entity() {
     assert_eq!(rows("/world/plan", "plan"), 3);
     assert_eq!(rows("/metrics/plan/latency_ms", "plan"), 3);
     assert_eq!(rows("/metrics/plan/model_calls", "plan"), 3);
+    assert_eq!(rows("/metrics/plan/model_ms", "plan"), 3);
     // Their denoising: 5 steps each of x0_hat and x_t, scrubbable on `denoise_step`.
     assert_eq!(rows("/world/denoise/x0_hat", "denoise_step"), 15);
     assert_eq!(rows("/world/denoise/x_t", "denoise_step"), 15);

@@ -158,6 +158,7 @@ impl Recorder {
         self.stream.log("world/plan/ends", &Points3D::new(ends).with_radii([0.08]).with_colors([rgb(PLANNED)]))?;
         self.stream.log("metrics/plan/latency_ms", &Scalars::single(plan.latency_ms))?;
         self.stream.log("metrics/plan/model_calls", &Scalars::single(plan.model_calls as f64))?;
+        self.stream.log("metrics/plan/model_ms", &Scalars::single(plan.model_ms))?;
         let text = format!(
             "plan {} adopted at step {t} ({:.0} ms, {} model calls)",
             self.plans - 1,
