@@ -91,7 +91,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
             let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
             recorder.scene(&sim::Env::scene(&task.make_env()))?;
-            let stream = (sink != crate::telemetry::Sink::Off).then(|| recorder.stream().clone());
+            let stream = recorder.recording();
             let mut plans = 0_i64;
             for e in 0..episodes {
                 let seed = task.eval.seed + e as u64;

@@ -153,7 +153,7 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
 }
 
 /// `tcp/127.0.0.1:<port>` with a port free at the time of asking.
-fn free_loopback_endpoint() -> anyhow::Result<String> {
+pub fn free_loopback_endpoint() -> anyhow::Result<String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(format!("tcp/127.0.0.1:{}", listener.local_addr()?.port()))
 }
@@ -181,7 +181,7 @@ fn run_in_process(
     let task = TaskConfig::read(&launch.robot.config)?;
     let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
     recorder.scene(&sim::Env::scene(&task.make_env()))?;
-    let recording = (*sink != Sink::Off).then(|| recorder.stream().clone());
+    let recording = recorder.recording();
     let stop = crate::shutdown::flag();
     let planners_stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();

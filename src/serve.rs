@@ -9,7 +9,7 @@ use tch::Device;
 
 use crate::service_handler::ServiceHandler;
 use crate::task::TaskConfig;
-use crate::telemetry::{Recorder, Sink};
+use crate::telemetry::Recorder;
 use crate::transport_args::TransportArgs;
 
 /// Arguments of `diffplan serve`.
@@ -71,7 +71,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let session = args.transport.transport().open()?;
     let sink = crate::telemetry::parse_sink(&args.rerun, "serve")?;
     let recorder = Recorder::open(&sink, &format!("serve-{}", std::process::id()))?;
-    let recording = (sink != Sink::Off).then(|| recorder.stream().clone());
+    let recording = recorder.recording();
     let report = serve(&node, &session, &args.transport.namespace()?, &crate::shutdown::flag(), recording)?;
     crate::telemetry::report(recorder.finish()?);
     eprintln!(

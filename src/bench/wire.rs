@@ -30,10 +30,7 @@ use crate::task::TaskConfig;
 
 /// Runs the three measurements and prints their tables.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let endpoint = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        format!("tcp/127.0.0.1:{}", listener.local_addr()?.port())
-    };
+    let endpoint = crate::launch::free_loopback_endpoint()?;
     let hub = Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
     let _hub = hub.open()?;
     let node = Transport::peer(Vec::new(), vec![endpoint]);

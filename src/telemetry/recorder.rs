@@ -84,10 +84,11 @@ impl Recorder {
         Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false })
     }
 
-    /// The stream, for the planner's [`super::DenoiseObserver`].
+    /// The stream for the planner's [`super::DenoiseObserver`], or `None` when nothing is
+    /// recorded (then nothing need be copied off the device).
     #[must_use]
-    pub fn stream(&self) -> &RecordingStream {
-        &self.stream
+    pub fn recording(&self) -> Option<RecordingStream> {
+        self.stream.is_enabled().then(|| self.stream.clone())
     }
 
     /// Logs the static scene: walls as boxes, metres.
