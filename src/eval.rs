@@ -87,7 +87,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             crate::score_table::print(&task, "Planner over Zenoh (workers)", &task.sampler_label(), &outcomes);
         }
         PolicyArg::Planner => {
-            let mut local = LocalPlanner::load(&task.planner, &args.config, args.device)?;
+            let mut local = LocalPlanner::load(&task, &args.config, args.device)?;
             let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
             let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
             recorder.scene(&sim::Env::scene(&task.make_env()))?;

@@ -1,10 +1,12 @@
-//! A task's planner in this process: the checkpoint loaded once, the task's sampler and Picard
-//! settings, and the warm starts of each plan stream (one per robot or episode).
+//! A task's planner in this process: the checkpoints loaded once, the task's sampler, Picard,
+//! guidance, constraints and reward, and the warm starts of each plan stream (one per robot or
+//! episode).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
+use planner::constraints::{Constraints, Layout as ConstraintLayout};
 use planner::model::{Checkpoint, ModelSpec};
 use planner::observer::Observer;
 use planner::picard::shift_iterates;
@@ -12,7 +14,7 @@ use planner::sampler::SamplerConfig;
 use planner::{Plan, PlanRequest, Planner};
 use tch::{Device, Tensor};
 
-use crate::task::PlannerConfig;
+use crate::task::{PlannerConfig, TaskConfig};
 
 /// The planner and its per-stream warm-start state.
 pub struct LocalPlanner {
@@ -23,12 +25,41 @@ pub struct LocalPlanner {
 }
 
 impl LocalPlanner {
-    /// Loads the checkpoint `config` names (`source` is the file that named it, for errors).
-    pub fn load(config: &PlannerConfig, source: &Path, device: Device) -> anyhow::Result<Self> {
+    /// Loads the checkpoints `task` names (`source` is the file that named them, for errors)
+    /// with the task's guidance, constraints and reward.
+    pub fn load(task: &TaskConfig, source: &Path, device: Device) -> anyhow::Result<Self> {
         crate::device::check_available(device)?;
-        let checkpoint = Checkpoint::open(&config.checkpoint)
-            .with_context(|| format!("the checkpoint named by {}", source.display()))?;
-        let planner = Planner::new(Box::new(checkpoint.load_native(device)?))?;
+        let config = &task.planner;
+        let named_by = || format!("named by {}", source.display());
+        let checkpoint =
+            Checkpoint::open(&config.checkpoint).with_context(|| format!("the checkpoint {}", named_by()))?;
+        let mut planner = Planner::new(Box::new(checkpoint.load_native(device)?))?;
+        if let Some(path) = &config.value {
+            let value = Checkpoint::open(path).with_context(|| format!("the value checkpoint {}", named_by()))?;
+            planner = planner
+                .with_value_model(Box::new(value.load_native(device)?))
+                .with_context(|| format!("the value checkpoint {}", path.display()))?;
+        }
+        let env = task.make_env();
+        let dt = f64::from(sim::Env::dt(&env));
+        if let Some(guidance) = &config.guidance {
+            planner = planner.with_guidance(guidance.clone(), dt).with_context(|| format!("planner.guidance {}", named_by()))?;
+        }
+        if let Some(constraints) = &config.constraints {
+            let spec = planner.spec();
+            let layout = ConstraintLayout {
+                horizon: spec.horizon,
+                action_dim: spec.action_dim,
+                observation_dim: spec.observation_dim,
+                dt,
+            };
+            let constraints = Constraints::new(constraints, layout)
+                .with_context(|| format!("planner.constraints {}", named_by()))?;
+            planner = planner.with_constraints(constraints);
+        }
+        if let Some(reward) = config.reward {
+            planner = planner.with_reward(reward.build(task.env.layout));
+        }
         Ok(Self { planner, config: config.clone(), warm: BTreeMap::new() })
     }
 
@@ -56,7 +87,9 @@ impl LocalPlanner {
         PlanRequest {
             goal,
             seed,
+            batch_size: self.config.batch_size,
             picard: self.config.picard.clone(),
+            soft_decoding: self.config.soft_decoding.clone(),
             ..PlanRequest::new(observation, sampler.unwrap_or_else(|| self.config.sampler.clone()))
         }
     }

@@ -13,6 +13,7 @@ mod launch;
 mod local_planner;
 mod plan;
 mod remote_plan;
+mod reward;
 mod robot;
 mod router;
 mod score_table;

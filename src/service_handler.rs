@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use bridge::PlanHandler;
-use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotState, SamplerOptions};
+use bridge::message::{
+    ConstraintResidual, ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotState, SamplerOptions,
+};
 use planner::condition::Pin;
 use planner::sampler::SamplerConfig;
 use tch::Device;
@@ -36,7 +38,7 @@ impl ServiceHandler {
     /// Loads the planner of `task` (read from `source`) for worker `planner_id`.
     pub fn load(task: &TaskConfig, source: &Path, planner_id: &str, device: Device) -> anyhow::Result<Self> {
         use sim::Env;
-        let local = LocalPlanner::load(&task.planner, source, device)?;
+        let local = LocalPlanner::load(task, source, device)?;
         let dt = f64::from(task.make_env().dt());
         Ok(Self {
             local,
@@ -90,6 +92,9 @@ impl ServiceHandler {
             planner::Error::Diverged { .. } | planner::Error::Torch(_) => {
                 ErrorReply { request_id: None, code: ErrorCode::Internal, message: e.to_string() }
             }
+            planner::Error::Infeasible { .. } => {
+                ErrorReply { request_id: None, code: ErrorCode::Infeasible, message: e.to_string() }
+            }
             _ => bad_request(e.to_string()),
         })?;
         let best = plan.best();
@@ -112,12 +117,31 @@ impl ServiceHandler {
             // A plan-once task's plan holds until replaced; a replanning task's, for its length.
             valid_steps: (self.replan_every > 0).then_some(best.states.len() as u64),
             value: best.value.map(f64::from),
-            constraints: Vec::new(),
+            constraints: constraint_residuals(&plan),
             timing: PlanTiming { queue_ms: 0.0, sample_ms: plan.timings.total_ms, model_ms: plan.timings.model_ms },
             model_calls: plan.stats.model_calls as u64,
             seed: request.seed,
         })
     }
+}
+
+/// The best candidate's constraint report for the wire: each constraint's largest violation
+/// before the final projection and on the plan sent.
+fn constraint_residuals(plan: &planner::Plan) -> Vec<ConstraintResidual> {
+    let best = plan.best();
+    let Some(report) = plan.projection.as_ref().and_then(|p| p.reports.get(best.batch_index)) else {
+        return Vec::new();
+    };
+    report
+        .before
+        .iter()
+        .zip(&best.constraints)
+        .map(|(before, after)| ConstraintResidual {
+            name: after.name.clone(),
+            before: before.max_violation,
+            after: after.max_violation,
+        })
+        .collect()
 }
 
 fn bad_request(message: String) -> ErrorReply {
@@ -130,7 +154,7 @@ impl PlanHandler for ServiceHandler {
         let mut request = self.local.request(wire.observation.clone(), wire.goal.clone(), wire.seed, sampler);
         request.waypoints =
             wire.waypoints.iter().map(|w| Pin { index: w.index, observation: w.state.clone() }).collect();
-        request.batch_size = wire.batch_size.unwrap_or(1);
+        request.batch_size = wire.batch_size.unwrap_or(request.batch_size);
         let stream = wire.robot_id.clone().unwrap_or_else(|| wire.request_id.clone());
         let mut plan = self.make(&stream, wire.episode, wire.from_step, &request)?;
         plan.robot_id.clone_from(&wire.robot_id);

@@ -3,10 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use planner::constraints::ConstraintConfig;
+use planner::guidance::{GuidanceConfig, SoftDecodingConfig};
 use planner::picard::PicardConfig;
 use planner::sampler::SamplerConfig;
 use serde::Deserialize;
 use sim::maze2d::{GoalMode, Layout, Maze2d};
+
+use crate::reward::RewardKind;
 
 /// A task config.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +67,30 @@ pub struct PlannerConfig {
     /// Start each replan's Picard iteration from the previous plan's iterates.
     #[serde(default)]
     pub warm_start: bool,
+    /// Candidates sampled per plan; with a reward or a value model the best is executed
+    /// (best-of-N).
+    #[serde(default = "one")]
+    pub batch_size: usize,
+    /// A value model's checkpoint (same dataset and shapes as `checkpoint`): ranks the
+    /// candidates, and guidance or soft decoding may use it.
+    #[serde(default)]
+    pub value: Option<PathBuf>,
+    /// Gradient guidance by the value model and differentiable costs.
+    #[serde(default)]
+    pub guidance: Option<GuidanceConfig>,
+    /// Hard constraints every returned plan satisfies.
+    #[serde(default)]
+    pub constraints: Option<ConstraintConfig>,
+    /// A derivative-free reward that ranks the candidates and drives soft decoding.
+    #[serde(default)]
+    pub reward: Option<RewardKind>,
+    /// Soft value-based decoding: several noises per step, kept by reward (or value).
+    #[serde(default)]
+    pub soft_decoding: Option<SoftDecodingConfig>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Episodes and seeds.
@@ -124,6 +152,23 @@ impl TaskConfig {
             k => format!(", replan every {k}"),
         };
         let steps = planner.sampler.steps.map_or("default".into(), |k| k.to_string());
-        format!("{} × {steps}{picard}{replan}", planner.sampler.kind.name())
+        let mut steering = Vec::new();
+        if planner.batch_size > 1 {
+            steering.push(format!("best of {}", planner.batch_size));
+        }
+        if let Some(reward) = planner.reward {
+            steering.push(format!("reward {reward:?}").to_lowercase());
+        }
+        if let Some(soft) = &planner.soft_decoding {
+            steering.push(format!("soft decoding M={}", soft.candidates));
+        }
+        if let Some(guidance) = &planner.guidance {
+            steering.push(format!("guided ×{}", guidance.scale));
+        }
+        if planner.constraints.is_some() {
+            steering.push("constrained".into());
+        }
+        let steering = if steering.is_empty() { String::new() } else { format!(", {}", steering.join(", ")) };
+        format!("{} × {steps}{picard}{replan}{steering}", planner.sampler.kind.name())
     }
 }

@@ -1,5 +1,5 @@
-//! `diffplan train`: trains a denoiser from a TOML config, with a progress bar, checkpoints and
-//! resumption; the final checkpoint gets a TorchScript export made by PyTorch.
+//! `diffplan train`: trains a denoiser or a value model from a TOML config, with a progress bar,
+//! checkpoints and resumption; the final checkpoint gets a TorchScript export made by PyTorch.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,13 +45,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(steps) = args.steps {
         config.optimization.steps = steps;
     }
+    config.validate().with_context(|| format!("{}: not a valid training config", args.config.display()))?;
     let dataset = D4rlDataset::read_hdf5(&config.data.path)
         .with_context(|| format!("reading the dataset named by {}", args.config.display()))?;
     let total = config.optimization.steps;
     let every = config.optimization.checkpoint_every.max(1);
     let mut trainer = Trainer::new(config.clone(), dataset, args.device, args.resume)?;
+    let what =
+        config.value.as_ref().map_or("a denoiser".to_string(), |v| format!("a value model (γ = {})", v.discount));
     eprintln!(
-        "training {} on {} windows of {} (H = {}), from step {} to {total}",
+        "training {what} into {} on {} windows of {} (H = {}), from step {} to {total}",
         config.out.display(),
         trainer.windows(),
         config.data.path.display(),

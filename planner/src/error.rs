@@ -110,6 +110,18 @@ pub enum Error {
         /// What to check.
         hint: String,
     },
+    /// Hard constraints that the plan cannot meet: a pinned start/goal that violates one, or a
+    /// final projection that left a violation.
+    #[error("constraint `{constraint}` cannot be met: violated by {violation:.3e} (its own units); {hint}")]
+    Infeasible {
+        /// The constraint as residuals name it (`obstacle pillar`, `velocity_limit[0]`), with the
+        /// row where a pinned row is to blame.
+        constraint: String,
+        /// Its largest violation, in the constraint's units (see `constraints::Residual`).
+        violation: f64,
+        /// What to change.
+        hint: String,
+    },
     /// A dataset file is missing, unreadable or inconsistent.
     #[error("{path}: {message}")]
     Dataset {

@@ -10,7 +10,9 @@
 //! - `eps_hat`: the model's estimate of the noise.
 
 pub mod condition;
+pub mod constraints;
 pub mod error;
+pub mod guidance;
 pub mod model;
 pub mod noise;
 pub mod observer;
@@ -18,11 +20,13 @@ pub mod picard;
 pub mod picard_auto;
 pub mod plan;
 mod planner;
+pub mod projection;
 pub mod request;
 pub mod runtime;
 pub mod sampler;
 pub mod schedule;
 mod staged;
+pub mod step_map;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -1,7 +1,8 @@
 //! Parallel sampling by Picard iterations (ParaDiGMS, Shih et al. 2023; algorithms.md §2).
 //!
-//! The K steps of a sampler are a chain x_{k+1} = F_k(x_k): the sampler's affine step followed by
-//! inpainting, with the noise z_k fixed on the tape. Picard iteration solves the whole chain as a
+//! The K steps of a sampler are a chain x_{k+1} = F_k(x_k) ([`StepMap`]: guidance, the model, the
+//! projected clean estimate, the sampler's affine step and inpainting), with the noise z_k fixed
+//! on the tape. Picard iteration solves the whole chain as a
 //! fixed point: a window of p states is evaluated in one batched model call, each step's increment
 //! Δ_j = F_j(x_j) − x_j is computed, and the window is rebuilt from its first state by cumulative
 //! sums, x_{b+1+k} ← x_b + Σ_{i ≤ k} Δ_{b+i}. A state has converged when its change, per
@@ -20,10 +21,9 @@ use tch::{Kind, Tensor};
 
 use crate::condition::Inpainting;
 use crate::error::{Error, Result};
-use crate::model::Denoiser;
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
-use crate::sampler::{Sampler, timed_predict};
+use crate::step_map::StepMap;
 
 /// Settings of the Picard driver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,15 +80,13 @@ pub struct PicardSweep {
 /// Runs `sampler` by Picard iterations from the tape's x_T, or from `warm_start`: K + 1 iterates
 /// of an earlier run (e.g. shifted along the horizon), whose first one replaces the tape's x_T.
 pub fn sample_picard(
-    denoiser: &dyn Denoiser,
-    sampler: &Sampler,
+    map: &StepMap<'_>,
     tape: &NoiseTape,
-    inpainting: &Inpainting,
     config: &PicardConfig,
     warm_start: Option<&[Tensor]>,
     observer: &mut dyn Observer,
 ) -> Result<PicardRun> {
-    let steps = sampler.steps();
+    let steps = map.sampler().steps();
     if config.window == 0 || !(config.tolerance.is_finite() && config.tolerance >= 0.0) {
         return Err(Error::InvalidSpec {
             field: "picard".into(),
@@ -97,8 +95,8 @@ pub fn sample_picard(
     }
     let _no_grad = tch::no_grad_guard();
     let started = Instant::now();
-    let device = denoiser.device();
-    let mut xs = initial_iterates(tape, inpainting, steps, warm_start)?;
+    let sampler = map.sampler();
+    let mut xs = initial_iterates(tape, map.inpainting(), steps, warm_start)?;
     let batch = xs[0].size()[0];
     let per_item = xs[0].numel() as f64 / batch as f64;
     let threshold = config.tolerance * config.tolerance;
@@ -108,21 +106,19 @@ pub fn sample_picard(
     let mut converged = true;
     while begin < steps {
         let end = (begin + config.window).min(steps);
-        let inputs = Tensor::cat(&xs[begin..end], 0);
-        let t: Vec<i64> =
-            (begin..end).flat_map(|k| std::iter::repeat_n(sampler.timesteps()[k] as i64, batch as usize)).collect();
-        let outputs = timed_predict(denoiser, &inputs, &Tensor::from_slice(&t).to_device(device), &mut model_time)?;
+        let window: Vec<usize> = (begin..end).collect();
+        let inputs = map.guided(&Tensor::cat(&xs[begin..end], 0), &window, batch as usize)?;
+        let outputs = map.predict(&inputs, &window, batch as usize, &mut model_time)?;
         evaluations += end - begin;
-        let outputs = outputs.split(batch, 0);
+        let (inputs, outputs) = (inputs.split(batch, 0), outputs.split(batch, 0));
         // Increments of every step of the window, and the rebuilt states.
         let mut running = xs[begin].shallow_clone();
         let mut changes = Vec::with_capacity(end - begin);
         let mut rebuilt = Vec::with_capacity(end - begin);
         for (offset, k) in (begin..end).enumerate() {
-            let x0_hat = sampler.x0_hat(k, &xs[k], &outputs[offset]);
+            let x0_hat = map.x0_hat(k, &inputs[offset], &outputs[offset])?;
             let previous = if k == 0 { None } else { x0_hats[k - 1].as_ref() };
-            let mut next = sampler.step(k, &xs[k], &x0_hat, previous, tape.step(k))?;
-            inpainting.apply(&mut next);
+            let next = map.advance(k, &inputs[offset], &x0_hat, previous, tape.step(k))?;
             running = &running + (next - &xs[k]);
             // The largest squared change over the batch, left on the device until all are known.
             changes.push((&running - &xs[k + 1]).square().sum_dim_intlist(&[1i64, 2][..], false, Kind::Double).max());

@@ -3,18 +3,22 @@
 
 use serde::Serialize;
 
+use crate::constraints::Residual;
+use crate::projection::ProjectionStats;
 use crate::sampler::SamplerKind;
 
 /// The result of one [`crate::Planner::plan`] call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
-    /// The B sampled trajectories: best first where a value model ranked them, else in batch
-    /// order.
+    /// The B sampled trajectories: best first where a reward or a value model ranked them, else
+    /// in batch order.
     pub candidates: Vec<Candidate>,
     /// Where the time went.
     pub timings: Timings,
     /// How the plan was sampled.
     pub stats: SamplerStats,
+    /// What constraint projection did, when the planner has constraints.
+    pub projection: Option<ProjectionStats>,
 }
 
 impl Plan {
@@ -32,6 +36,11 @@ pub struct Candidate {
     pub batch_index: usize,
     /// The value model's estimate of its return, if a value model is loaded.
     pub value: Option<f32>,
+    /// The planner's reward of it, if a reward is set (candidates are then ranked by it).
+    pub reward: Option<f64>,
+    /// Each hard constraint's residual on the returned trajectory (all ≤ 1e-6; empty without
+    /// constraints).
+    pub constraints: Vec<Residual>,
     /// Observations, `H` rows of `O` values.
     pub states: Vec<Vec<f32>>,
     /// Actions, `H` rows of `A` values.

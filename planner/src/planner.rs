@@ -6,27 +6,61 @@ use std::time::Instant;
 use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
+use crate::constraints::Constraints;
 use crate::error::{Error, Result};
+use crate::guidance::{Guide, GuidanceConfig, Reward};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
 use crate::picard::sample_picard;
-use crate::plan::PicardStats;
-use crate::plan::{Candidate, Plan, SamplerStats, Timings};
+use crate::plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
+use crate::projection::Projection;
 use crate::request::PlanRequest;
-use crate::sampler::{Sampler, sample_sequential};
+use crate::sampler::{Sampler, SequentialRun, sample_sequential, sample_soft_decoding};
+use crate::step_map::StepMap;
 
-/// A denoiser, optionally with a value model that ranks its candidates.
+/// A denoiser, optionally with a value model, gradient guidance, hard constraints and a reward.
 pub struct Planner {
     denoiser: Box<dyn Denoiser>,
     value_model: Option<Box<dyn ValueModel>>,
+    /// Guidance settings and the seconds between rows its costs use.
+    guidance: Option<(GuidanceConfig, f64)>,
+    constraints: Option<Constraints>,
+    reward: Option<Box<dyn Reward>>,
 }
 
 impl Planner {
     /// A planner sampling from `denoiser`.
     pub fn new(denoiser: Box<dyn Denoiser>) -> Result<Self> {
         check_output(denoiser.spec(), DENOISER_OUTPUTS, "denoiser")?;
-        Ok(Self { denoiser, value_model: None })
+        Ok(Self { denoiser, value_model: None, guidance: None, constraints: None, reward: None })
+    }
+
+    /// Adds gradient guidance (`dt`: seconds between rows, for the costs). Add the value model
+    /// first if the guidance uses one. A goal-distance cost without a target takes each
+    /// request's goal, so such a request must have one.
+    pub fn with_guidance(mut self, config: GuidanceConfig, dt: f64) -> Result<Self> {
+        let spec = self.denoiser.spec();
+        let any_goal = vec![0.0; spec.observation_dim];
+        Guide::new(&config, spec, dt, Some(&any_goal), self.value_model.as_deref())?;
+        self.guidance = Some((config, dt));
+        Ok(self)
+    }
+
+    /// Adds hard constraints: every step's clean estimate is projected onto them, and every
+    /// returned plan satisfies them within 1e-6 or the plan fails with [`Error::Infeasible`].
+    #[must_use]
+    pub fn with_constraints(mut self, constraints: Constraints) -> Self {
+        self.constraints = Some(constraints);
+        self
+    }
+
+    /// Adds a reward that scores every candidate and ranks them, best first (best-of-N), and
+    /// that soft decoding chooses by.
+    #[must_use]
+    pub fn with_reward(mut self, reward: Box<dyn Reward>) -> Self {
+        self.reward = Some(reward);
+        self
     }
 
     /// Adds a value model that scores each candidate at t = 0 and ranks them, best first.
@@ -87,7 +121,7 @@ impl Planner {
     /// [`Planner::plan_observed`] for receding-horizon replanning with Picard: starts the
     /// iteration from `warm_start` (the iterates of an earlier plan, usually moved along the
     /// horizon by [`crate::picard::shift_iterates`]) and also returns this plan's iterates (empty
-    /// for sequential sampling).
+    /// for the other drivers).
     pub fn plan_warm(
         &self,
         request: &PlanRequest,
@@ -97,33 +131,40 @@ impl Planner {
         let started = Instant::now();
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
-        if request.batch_size == 0 {
-            return Err(Error::InvalidSpec {
-                field: "request.batch_size".into(),
-                message: "must be at least 1".into(),
-            });
-        }
+        check_drivers(request)?;
         let pins = request.pins(spec);
         let inpainting = Inpainting::new(spec, &pins, device)?;
         let sampler = Sampler::new(&request.sampler, spec)?;
         let shape = [request.batch_size as i64, spec.horizon as i64, spec.transition_dim() as i64];
         let tape = NoiseTape::draw(request.seed, shape, &sampler, device);
-        let denoiser = self.denoiser.as_ref();
-        let (x, model_time, model_calls, picard, iterates) = match &request.picard {
-            None => {
-                let run = sample_sequential(denoiser, &sampler, &tape, &inpainting, observer)?;
-                (run.x, run.model_time, run.model_calls, None, Vec::new())
+        let guide = match &self.guidance {
+            Some((config, dt)) => {
+                Some(Guide::new(config, spec, *dt, request.goal.as_deref(), self.value_model.as_deref())?)
             }
-            Some(config) => {
-                let run = sample_picard(denoiser, &sampler, &tape, &inpainting, config, warm_start, observer)?;
+            None => None,
+        };
+        let projection =
+            self.constraints.as_ref().map(|c| Projection::new(c, spec, pins.iter().map(|p| p.index).collect()));
+        let map = StepMap::new(self.denoiser.as_ref(), &sampler, &inpainting)
+            .with_guide(guide.as_ref())
+            .with_projection(projection.as_ref());
+        let (run, picard, iterates) = match (&request.picard, &request.soft_decoding) {
+            (Some(config), _) => {
+                let run = sample_picard(&map, &tape, config, warm_start, observer)?;
                 let stats = PicardStats {
                     sweeps: run.sweeps,
                     model_evaluations: run.model_evaluations,
                     residual: run.residual,
                     converged: run.converged,
                 };
-                (run.x, run.model_time, run.sweeps, Some(stats), run.iterates)
+                let sequential = SequentialRun { x: run.x, model_time: run.model_time, model_calls: run.sweeps };
+                (sequential, Some(stats), run.iterates)
             }
+            (None, Some(config)) => {
+                let score = |estimates: &Tensor| self.score(estimates);
+                (sample_soft_decoding(&map, &tape, config, &score, request.seed, observer)?, None, Vec::new())
+            }
+            (None, None) => (sample_sequential(&map, &tape, observer)?, None, Vec::new()),
         };
         let diverged = |what: &str| Error::Diverged {
             what: what.into(),
@@ -133,6 +174,7 @@ impl Planner {
                    normalizer against the request, or set clip_x0"
                 .into(),
         };
+        let x = run.x;
         if !bool::try_from(x.isfinite().all())? {
             return Err(diverged("the sampled trajectory"));
         }
@@ -140,9 +182,7 @@ impl Planner {
         let value_started = Instant::now();
         let values = match &self.value_model {
             Some(value_model) => {
-                let _no_grad = tch::no_grad_guard();
-                let t = Tensor::zeros([shape[0]], (Kind::Int64, device));
-                let values = Vec::<f32>::try_from(value_model.value(&x, &t)?.to_kind(Kind::Float))?;
+                let values = score_by_value(value_model.as_ref(), &x)?;
                 if values.iter().any(|v| !v.is_finite()) {
                     return Err(diverged("the value model's output"));
                 }
@@ -152,57 +192,141 @@ impl Planner {
         };
         let value_ms = value_started.elapsed().as_secs_f64() * 1e3;
 
-        let mut candidates = unnormalized_candidates(spec, &x, &pins, values.as_deref())?;
-        if values.is_some() {
+        let (trajectories, projection) = match &projection {
+            Some(projection) => {
+                let (rows, stats) = projection.finish(&x)?;
+                (rows, Some(stats))
+            }
+            None => (host_trajectories(spec, &x)?, None),
+        };
+        let mut candidates = Vec::with_capacity(trajectories.len());
+        for (b, trajectory) in trajectories.iter().enumerate() {
+            let mut candidate = self.candidate(b, trajectory, &pins)?;
+            candidate.value = values.as_ref().map(|v| v[b] as f32);
+            candidates.push(candidate);
+        }
+        if self.reward.is_some() {
+            candidates.sort_by(|a, b| b.reward.partial_cmp(&a.reward).unwrap_or(std::cmp::Ordering::Equal));
+        } else if values.is_some() {
             candidates.sort_by(|a, b| b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal));
         }
         let plan = Plan {
             candidates,
             timings: Timings {
                 total_ms: started.elapsed().as_secs_f64() * 1e3,
-                model_ms: model_time.as_secs_f64() * 1e3,
+                model_ms: run.model_time.as_secs_f64() * 1e3,
                 value_ms,
             },
             stats: SamplerStats {
                 sampler: sampler.config().kind,
                 timesteps: sampler.timesteps().to_vec(),
-                model_calls,
+                model_calls: run.model_calls,
                 picard,
                 seed: request.seed,
                 device: self.device_name(),
             },
+            projection,
         };
         Ok((plan, iterates))
     }
+
+    /// Scores of candidate clean estimates for soft decoding: the reward if one is set, else the
+    /// value model at t = 0.
+    fn score(&self, estimates: &Tensor) -> Result<Vec<f64>> {
+        if let Some(reward) = &self.reward {
+            let spec = self.denoiser.spec();
+            return Ok(host_trajectories(spec, estimates)?
+                .iter()
+                .map(|trajectory| {
+                    let (states, actions) = split_rows(spec, trajectory);
+                    reward.reward(&states, &actions)
+                })
+                .collect());
+        }
+        match &self.value_model {
+            Some(value_model) => score_by_value(value_model.as_ref(), estimates),
+            None => Err(Error::InvalidSpec {
+                field: "soft_decoding".into(),
+                message: "needs a reward or a value model to choose by; set planner.reward or planner.value".into(),
+            }),
+        }
+    }
+
+    /// Candidate `b` from its trajectory in the data's units: pinned observations set to the
+    /// requested values exactly (normalizing and back would round), its reward, and, with
+    /// constraints, a check that the f32 plan handed out still satisfies every one.
+    fn candidate(&self, b: usize, trajectory: &[f64], pins: &[Pin]) -> Result<Candidate> {
+        let spec = self.denoiser.spec();
+        let (mut states, actions) = split_rows(spec, trajectory);
+        for pin in pins {
+            states[pin.index].clone_from(&pin.observation);
+        }
+        let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
+        let constraints = match &self.constraints {
+            Some(constraints) => {
+                let handed_out: Vec<f64> = actions
+                    .iter()
+                    .zip(&states)
+                    .flat_map(|(a, o)| a.iter().chain(o).map(|&v| f64::from(v)))
+                    .collect();
+                let residuals = constraints.residuals(&handed_out);
+                if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
+                    return Err(Error::Infeasible {
+                        constraint: worst.name.clone(),
+                        violation: worst.max_violation,
+                        hint: format!(
+                            "candidate {b} violates it after rounding to f32; loosen the constraint by {:.1e}",
+                            worst.max_violation
+                        ),
+                    });
+                }
+                residuals
+            }
+            None => Vec::new(),
+        };
+        Ok(Candidate { batch_index: b, value: None, reward, constraints, states, actions })
+    }
 }
 
-/// Splits the normalized batch `x` `[B, H, A + O]` into candidates in the data's units, with
-/// pinned observations set to the requested values exactly (normalizing and back would round).
-fn unnormalized_candidates(
-    spec: &ModelSpec,
-    x: &Tensor,
-    pins: &[Pin],
-    values: Option<&[f32]>,
-) -> Result<Vec<Candidate>> {
-    let (a, o) = (spec.action_dim, spec.observation_dim);
-    let host = |t: Tensor| Vec::<f32>::try_from(t.to_device(tch::Device::Cpu).contiguous().view([-1]));
-    let actions = host(spec.normalizer.unnormalize(&x.narrow(2, 0, a as i64), 0))?;
-    let states = host(spec.normalizer.unnormalize(&x.narrow(2, a as i64, o as i64), a))?;
-    let batch = x.size()[0] as usize;
-    Ok((0..batch)
-        .map(|b| {
-            let rows = |flat: &[f32], width: usize| -> Vec<Vec<f32>> {
-                flat[b * spec.horizon * width..(b + 1) * spec.horizon * width]
-                    .chunks(width.max(1))
-                    .map(<[f32]>::to_vec)
-                    .collect()
-            };
-            let mut states = rows(&states, o);
-            for pin in pins {
-                states[pin.index].clone_from(&pin.observation);
-            }
-            let actions = if a == 0 { vec![Vec::new(); spec.horizon] } else { rows(&actions, a) };
-            Candidate { batch_index: b, value: values.map(|v| v[b]), states, actions }
-        })
-        .collect())
+/// Largest violation a returned plan may have, in the constraint's units.
+const FINAL_TOLERANCE: f64 = 1e-6;
+
+/// Errors unless the request asks for at most one driver and at least one candidate.
+fn check_drivers(request: &PlanRequest) -> Result<()> {
+    let invalid = |field: &str, message: &str| {
+        Err(Error::InvalidSpec { field: field.into(), message: message.into() })
+    };
+    if request.batch_size == 0 {
+        return invalid("request.batch_size", "must be at least 1");
+    }
+    if request.picard.is_some() && request.soft_decoding.is_some() {
+        return invalid("request.soft_decoding", "cannot run with Picard iterations; choose one of them");
+    }
+    Ok(())
+}
+
+/// The value model's estimate of each trajectory of `x` at t = 0.
+///
+/// # Shapes
+/// `x`: `[B, H, A + O]` normalized → B values.
+fn score_by_value(value_model: &dyn ValueModel, x: &Tensor) -> Result<Vec<f64>> {
+    let _no_grad = tch::no_grad_guard();
+    let t = Tensor::zeros([x.size()[0]], (Kind::Int64, x.device()));
+    Ok(Vec::<f64>::try_from(value_model.value(x, &t)?.to_kind(Kind::Double).to_device(tch::Device::Cpu))?)
+}
+
+/// Each trajectory of the normalized batch `x` `[B, H, A + O]` in the data's units, as H·(A + O)
+/// values, actions first.
+fn host_trajectories(spec: &ModelSpec, x: &Tensor) -> Result<Vec<Vec<f64>>> {
+    let flat = spec.normalizer.unnormalize(x, 0).to_device(tch::Device::Cpu).to_kind(Kind::Double).contiguous();
+    let values = Vec::<f64>::try_from(flat.view([-1]))?;
+    Ok(values.chunks(spec.horizon * spec.transition_dim()).map(<[f64]>::to_vec).collect())
+}
+
+/// One trajectory's H·(A + O) values as H state rows and H action rows, in f32.
+fn split_rows(spec: &ModelSpec, trajectory: &[f64]) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let a = spec.action_dim;
+    let rows = trajectory.chunks(spec.transition_dim());
+    let to_f32 = |values: &[f64]| values.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    rows.map(|row| (to_f32(&row[a..]), to_f32(&row[..a]))).unzip()
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::condition::Pin;
+use crate::guidance::SoftDecodingConfig;
 use crate::model::ModelSpec;
 use crate::picard::PicardConfig;
 use crate::sampler::SamplerConfig;
@@ -31,6 +32,10 @@ pub struct PlanRequest {
     /// Sample by Picard iterations instead of step by step.
     #[serde(default)]
     pub picard: Option<PicardConfig>,
+    /// Choose among several noises per step by the planner's reward or value model (soft
+    /// value-based decoding); not with Picard.
+    #[serde(default)]
+    pub soft_decoding: Option<SoftDecodingConfig>,
 }
 
 fn default_batch_size() -> usize {
@@ -41,7 +46,7 @@ impl PlanRequest {
     /// A request from `observation` with one candidate, seed 0, no goal and no waypoints.
     #[must_use]
     pub fn new(observation: Vec<f32>, sampler: SamplerConfig) -> Self {
-        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0, picard: None }
+        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0, picard: None, soft_decoding: None }
     }
 
     /// Every pinned observation: the current one at 0, the goal at H − 1, then the waypoints.

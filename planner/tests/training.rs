@@ -59,6 +59,7 @@ fn config(out: &Path, steps: usize) -> TrainConfig {
             seed: 5,
             ..OptimizationConfig::default()
         },
+        value: None,
         out: out.to_owned(),
     }
 }

@@ -180,7 +180,7 @@ fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace)
     let plans = args.iters.max(8);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     tch::set_num_threads(cores as i32);
-    let mut local = LocalPlanner::load(&task.planner, &args.task, args.device)?;
+    let mut local = LocalPlanner::load(&task, &args.task, args.device)?;
     let start = Instant::now();
     for i in 0..plans {
         let q = query(&task, i);
@@ -236,7 +236,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
     let task = bench_task(args)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     tch::set_num_threads(cores as i32);
-    let mut local = LocalPlanner::load(&task.planner, Path::new(&args.task), args.device)?;
+    let mut local = LocalPlanner::load(&task, Path::new(&args.task), args.device)?;
     let q = query(&task, 0);
     let request = local.request(q.observation, Some(q.goal), q.seed, None);
     let in_process_ms = median(

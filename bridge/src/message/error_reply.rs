@@ -32,6 +32,9 @@ pub enum ErrorCode {
     Deadline,
     /// Sampling failed (e.g. the plan diverged); the message says how.
     Internal,
+    /// No plan satisfying the task's hard constraints was found; the message names the
+    /// constraint and its violation. Nothing violating is ever sent.
+    Infeasible,
 }
 
 impl ErrorCode {
@@ -44,6 +47,7 @@ impl ErrorCode {
             Self::Busy => "busy",
             Self::Deadline => "deadline",
             Self::Internal => "internal",
+            Self::Infeasible => "infeasible",
         }
     }
 }

@@ -35,6 +35,15 @@ fn default_dim() -> usize {
 }
 
 impl Architecture {
+    /// The `kind` as written in TOML, e.g. `temporal_unet`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TemporalUnet { .. } => "temporal_unet",
+            Self::ValueFunction { .. } => "value_function",
+        }
+    }
+
     /// Checks the architecture against the spec it is meant to serve.
     pub fn validate(&self, spec: &ModelSpec) -> Result<()> {
         let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };

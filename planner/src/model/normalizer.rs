@@ -5,7 +5,7 @@
 //! needs for the Jacobian of the inverse map.
 
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::error::{Error, Result};
 
@@ -138,11 +138,21 @@ impl Normalizer {
         (y - offset) / scale
     }
 
+    /// The affine inverse without the limits normalizer's clamp, differentiable everywhere:
+    /// what guidance differentiates through, since noisy trajectories leave `[−1, 1]`.
+    ///
+    /// # Shapes
+    /// `y`: `[..., D]` normalized → same shape, in the data's units.
+    pub fn unnormalize_affine(&self, y: &Tensor, first: usize) -> Tensor {
+        let (scale, offset) = self.slice_affine(y, first);
+        (y - offset) / scale
+    }
+
     fn slice_affine(&self, x: &Tensor, first: usize) -> (Tensor, Tensor) {
         let width = x.size().last().copied().unwrap_or(0) as usize;
         let (scale, offset) = self.affine();
         let to_tensor =
-            |v: &[f64]| Tensor::from_slice(&v[first..first + width]).to_kind(Kind::Float).to_device(x.device());
+            |v: &[f64]| Tensor::from_slice(&v[first..first + width]).to_kind(x.kind()).to_device(x.device());
         (to_tensor(&scale), to_tensor(&offset))
     }
 }
@@ -162,6 +172,7 @@ fn columns(data: &[f32], dim: usize) -> Result<Vec<Vec<f64>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Kind;
 
     fn values(t: &Tensor) -> Vec<f64> {
         Vec::<f64>::try_from(t.to_kind(Kind::Double).flatten(0, -1)).expect("1-D")

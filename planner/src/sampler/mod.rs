@@ -14,12 +14,14 @@ mod ddim;
 mod ddpm;
 mod dpm_solver_pp;
 mod sequential;
+mod soft_decoding;
 
 use tch::Tensor;
 
 pub use config::{SamplerConfig, SamplerKind};
 pub(crate) use sequential::timed_predict;
 pub use sequential::{SequentialRun, sample_sequential};
+pub use soft_decoding::{Scorer, sample_soft_decoding};
 
 use crate::error::{Error, Result};
 use crate::model::{DENOISER_OUTPUTS, ModelOutput, ModelSpec, check_output};

@@ -2,14 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
-use super::Sampler;
-use crate::condition::Inpainting;
 use crate::error::Result;
 use crate::model::Denoiser;
 use crate::noise::NoiseTape;
 use crate::observer::{DenoisingStep, Observer};
+use crate::step_map::StepMap;
 
 /// The outcome of a sequential run.
 #[derive(Debug)]
@@ -22,33 +21,24 @@ pub struct SequentialRun {
     pub model_calls: usize,
 }
 
-/// Runs every step of `sampler` from the tape's x_T, inpainting after every step, without
-/// gradients and without leaving the denoiser's device.
-pub fn sample_sequential(
-    denoiser: &dyn Denoiser,
-    sampler: &Sampler,
-    tape: &NoiseTape,
-    inpainting: &Inpainting,
-    observer: &mut dyn Observer,
-) -> Result<SequentialRun> {
+/// Runs every step of `map`'s sampler from the tape's x_T, without gradients (guidance takes
+/// its own) and without leaving the denoiser's device.
+pub fn sample_sequential(map: &StepMap<'_>, tape: &NoiseTape, observer: &mut dyn Observer) -> Result<SequentialRun> {
     let _no_grad = tch::no_grad_guard();
-    let device = denoiser.device();
     let mut x = tape.initial().copy();
-    inpainting.apply(&mut x);
-    let batch = x.size()[0];
+    map.inpainting().apply(&mut x);
+    let batch = x.size()[0] as usize;
     let mut x0_prev: Option<Tensor> = None;
     let mut model_time = Duration::ZERO;
-    for (k, &t) in sampler.timesteps().iter().enumerate() {
-        let t_batch = Tensor::full([batch], t as i64, (Kind::Int64, device));
-        let output = timed_predict(denoiser, &x, &t_batch, &mut model_time)?;
-        let x0_hat = sampler.x0_hat(k, &x, &output);
-        observer.on_step(&DenoisingStep { k, t, x_t: &x, x0_hat: &x0_hat });
-        let mut x_next = sampler.step(k, &x, &x0_hat, x0_prev.as_ref(), tape.step(k))?;
-        inpainting.apply(&mut x_next);
-        x = x_next;
+    for (k, &t) in map.sampler().timesteps().iter().enumerate() {
+        let x_t = map.guided(&x, &[k], batch)?;
+        let output = map.predict(&x_t, &[k], batch, &mut model_time)?;
+        let x0_hat = map.x0_hat(k, &x_t, &output)?;
+        observer.on_step(&DenoisingStep { k, t, x_t: &x_t, x0_hat: &x0_hat });
+        x = map.advance(k, &x_t, &x0_hat, x0_prev.as_ref(), tape.step(k))?;
         x0_prev = Some(x0_hat);
     }
-    Ok(SequentialRun { x, model_time, model_calls: sampler.steps() })
+    Ok(SequentialRun { x, model_time, model_calls: map.sampler().steps() })
 }
 
 /// `denoiser.predict`, adding its duration to `model_time` (on CUDA, synchronized first, so the

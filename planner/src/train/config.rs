@@ -1,10 +1,13 @@
-//! A training run as a TOML file (`configs/train/<task>.toml`).
+//! A training run as a TOML file (`configs/train/<task>.toml`): a denoiser
+//! (`kind = "temporal_unet"`), or a value model (`kind = "value_function"` plus a `[value]`
+//! table with its discount).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Architecture;
+use crate::error::{Error, Result};
+use crate::model::{Architecture, ModelOutput};
 
 /// Everything a training run needs; Diffuser's defaults where a field is left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,8 +20,47 @@ pub struct TrainConfig {
     /// How it is trained.
     #[serde(default)]
     pub optimization: OptimizationConfig,
+    /// The value targets; required for a `value_function`, refused for a denoiser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<ValueConfig>,
     /// Checkpoint folder (created; `training/` inside it holds the state for resuming).
     pub out: PathBuf,
+}
+
+impl TrainConfig {
+    /// Checks what parsing cannot: that a value model has a discount in (0, 1] and that a
+    /// denoiser has none.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
+        match (self.model.output(), &self.value) {
+            (ModelOutput::Value, None) => Err(invalid(
+                "value.discount",
+                "missing: a value_function learns discounted returns; add `[value]` with `discount = 0.99`".into(),
+            )),
+            (ModelOutput::Value, Some(value)) if !(value.discount > 0.0 && value.discount <= 1.0) => Err(invalid(
+                "value.discount",
+                format!("{} is not in (0, 1]; Diffuser uses 0.99 (0.997 for locomotion)", value.discount),
+            )),
+            (ModelOutput::Value, Some(_)) | (_, None) => Ok(()),
+            (_, Some(_)) => Err(invalid(
+                "value",
+                format!(
+                    "a [value] table (discount) belongs to a value model, but model.architecture is a \
+                     denoiser ({}); remove [value] or set model.architecture.kind = \"value_function\"",
+                    self.model.architecture.kind()
+                ),
+            )),
+        }
+    }
+}
+
+/// The targets of a value model (Diffuser's `ValueDataset`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueConfig {
+    /// Discount γ per environment step, in (0, 1] (no default; Diffuser: 0.99 for Maze2D). A
+    /// window starting at step s of an episode of steps ..=T is worth Σ_{t=s}^{T} γ^{t−s} r_t.
+    pub discount: f64,
 }
 
 /// The dataset and how it is cut into windows.
@@ -41,8 +83,19 @@ pub struct ModelConfig {
     pub horizon: usize,
     /// Training diffusion steps N.
     pub diffusion_steps: usize,
-    /// The U-Net's shape.
+    /// The network's shape: a `temporal_unet` denoiser or a `value_function`.
     pub architecture: Architecture,
+}
+
+impl ModelConfig {
+    /// What the trained network predicts: `value` for a value function, else `sample` (x0).
+    #[must_use]
+    pub fn output(&self) -> ModelOutput {
+        match self.architecture {
+            Architecture::ValueFunction { .. } => ModelOutput::Value,
+            Architecture::TemporalUnet { .. } => ModelOutput::Sample,
+        }
+    }
 }
 
 /// Optimizer, EMA and bookkeeping.
@@ -57,7 +110,7 @@ pub struct OptimizationConfig {
     pub learning_rate: f64,
     /// Clip the global gradient norm to this (0: no clipping).
     pub grad_clip: f64,
-    /// Loss weight of the first action (Diffuser's `action_weight`).
+    /// Loss weight of the first action (Diffuser's `action_weight`; denoisers only).
     pub action_weight: f64,
     /// EMA decay per update.
     pub ema_decay: f64,

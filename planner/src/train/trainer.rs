@@ -1,6 +1,7 @@
 //! The training loop: Diffuser's x0-prediction objective with the start and goal observations
-//! inpainted (algorithms.md §1.4 `p_losses`), Adam with gradient clipping, an EMA copy that is the
-//! model saved for planning, checkpoints and exact resumption.
+//! inpainted (algorithms.md §1.4 `p_losses`) for a denoiser, or its `ValueDiffusion.p_losses`
+//! (§1.3) for a value model; Adam with gradient clipping, an EMA copy that is the model saved
+//! for planning, checkpoints and exact resumption.
 //!
 //! Every random number comes from the configured seed. The batch draws (windows, timesteps,
 //! noise) come from one ChaCha8 stream whose position is saved, so a resumed run continues the
@@ -21,9 +22,9 @@ use tch::{Device, Kind, Tensor};
 use super::adam::Adam;
 use super::config::TrainConfig;
 use super::d4rl::D4rlDataset;
-use super::episodes::{episodes, recut_at_goal, window_starts};
+use super::windows::Windows;
 use crate::error::{Error, Result};
-use crate::model::{Checkpoint, ModelOutput, ModelSpec, NativeModel, Normalizer, Provenance};
+use crate::model::{Checkpoint, ModelSpec, NativeModel, Normalizer, Provenance};
 use crate::noise::standard_normals;
 use crate::schedule::{Schedule, ScheduleSpec};
 use crate::staged::write_staged;
@@ -38,6 +39,9 @@ struct TrainingState {
     /// Position of the batch stream (ChaCha8 word position, as a decimal string).
     rng_word_pos: String,
     dataset: PathBuf,
+    /// A value model's discount γ (absent for a denoiser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    discount: Option<f64>,
 }
 
 /// One step's numbers.
@@ -45,10 +49,35 @@ struct TrainingState {
 pub struct StepReport {
     /// Steps done so far.
     pub step: usize,
-    /// The weighted L2 loss of the batch.
+    /// The batch's loss: the weighted L2 of x0 for a denoiser, the squared error of the value
+    /// (in squared units of the return) for a value model.
     pub loss: f64,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
+}
+
+/// What the network is fitted to; everything else (batches, noising, inpainting, Adam, EMA,
+/// checkpoints) is shared.
+enum Objective {
+    /// Diffuser's `GaussianDiffusion.p_losses` (x0-prediction): the prediction, re-inpainted,
+    /// against the clean window, each entry weighted (`[1, H, A + O]`; the first action by
+    /// `optimization.action_weight`).
+    Denoise { weights: Tensor },
+    /// Diffuser's `ValueDiffusion.p_losses` with `value_l2`: V(x_t, t) against the window's
+    /// discounted return (`targets`: `[windows]`), squared error averaged over the batch.
+    Value { targets: Tensor },
+}
+
+/// One batch, noised.
+struct Batch {
+    /// Indices into the run's windows, `[B]` int64.
+    windows: Tensor,
+    /// Diffusion steps, `[B]` int64.
+    t: Tensor,
+    /// Clean windows, `[B, H, A + O]`, normalized.
+    x0: Tensor,
+    /// q_sample(x0, t) with the conditioned entries inpainted, `[B, H, A + O]`.
+    x_t: Tensor,
 }
 
 /// A training run in progress.
@@ -64,33 +93,26 @@ pub struct Trainer {
     signal: Tensor,
     noise: Tensor,
     mask: Tensor,
-    weights: Tensor,
+    objective: Objective,
     step: usize,
 }
 
 impl Trainer {
     /// Starts a run, or resumes the one saved in `config.out` when `resume` is set and a saved
-    /// state exists.
+    /// state exists. Trains a denoiser or, for `kind = "value_function"`, a value model on the
+    /// same windows, normalizer and schedule, so that the two pair up in a planner.
+    ///
+    /// Both objectives condition on the start observation (index 0) and the goal observation
+    /// (index H − 1), as Diffuser's `GoalDataset` does for Maze2D: those entries of x_t are the
+    /// clean ones. (Diffuser's own value training inpaints only the start; here the value model
+    /// sees what the denoiser's samples have, both pinned.)
     pub fn new(config: TrainConfig, mut dataset: D4rlDataset, device: Device, resume: bool) -> Result<Self> {
-        let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
-        if let Some(goal) = config.data.recut_at_goal {
-            recut_at_goal(&mut dataset, goal);
-        }
+        config.validate()?;
+        let windows = Windows::new(&config, &mut dataset)?;
         let (a, o) = (dataset.actions.width, dataset.observations.width);
         let transitions: Vec<f32> = (0..dataset.len())
             .flat_map(|i| dataset.actions.row(i).iter().chain(dataset.observations.row(i)).copied())
             .collect();
-        let horizon = config.model.horizon;
-        let starts = window_starts(&episodes(&dataset), horizon);
-        if starts.is_empty() {
-            return Err(invalid(
-                "model.horizon",
-                format!(
-                    "no episode of {} is longer than H = {horizon}; collect more data or plan shorter",
-                    config.data.path.display()
-                ),
-            ));
-        }
         let state_dir = config.out.join(STATE_DIR);
         let resuming = resume && state_dir.join("state.toml").exists();
         let normalizer = if resuming {
@@ -99,10 +121,10 @@ impl Trainer {
             Normalizer::fit_limits(&transitions, a + o)?
         };
         let spec = ModelSpec {
-            horizon,
+            horizon: config.model.horizon,
             action_dim: a,
             observation_dim: o,
-            output: ModelOutput::Sample,
+            output: config.model.output(),
             diffusion_steps: config.model.diffusion_steps,
             schedule: ScheduleSpec::default(),
             normalizer,
@@ -121,13 +143,18 @@ impl Trainer {
         };
         let (signal, noise) = (column(&|t| schedule.alpha(t)), column(&|t| schedule.sigma(t)));
         // Conditioned entries: the observations at the first and the last index (GoalDataset).
-        let (h, d) = (horizon as i64, (a + o) as i64);
+        let (h, d) = (spec.horizon as i64, spec.transition_dim() as i64);
         let mask = Tensor::zeros([1, h, d], (Kind::Float, device));
         for index in [0, h - 1] {
             let _ = mask.narrow(1, index, 1).narrow(2, a as i64, o as i64).fill_(1.0);
         }
-        let weights = Tensor::ones([1, h, d], (Kind::Float, device));
-        let _ = weights.narrow(1, 0, 1).narrow(2, 0, a as i64).fill_(config.optimization.action_weight);
+        let objective = if let Some(targets) = windows.targets {
+            Objective::Value { targets: Tensor::from_slice(&targets).to_device(device) }
+        } else {
+            let weights = Tensor::ones([1, h, d], (Kind::Float, device));
+            let _ = weights.narrow(1, 0, 1).narrow(2, 0, a as i64).fill_(config.optimization.action_weight);
+            Objective::Denoise { weights }
+        };
         let mut trainer = Self {
             rng: ChaCha8Rng::seed_from_u64(config.optimization.seed),
             config,
@@ -136,11 +163,11 @@ impl Trainer {
             variables,
             adam,
             data,
-            starts,
+            starts: windows.starts,
             signal,
             noise,
             mask,
-            weights,
+            objective,
             step: 0,
         };
         if resuming {
@@ -163,27 +190,8 @@ impl Trainer {
 
     /// One gradient step on a fresh batch.
     pub fn train_step(&mut self) -> Result<StepReport> {
-        let optimization = &self.config.optimization;
-        let (b, h) = (optimization.batch_size, self.config.model.horizon as i64);
-        let device = self.data.device();
-        let starts: Vec<i64> = (0..b).map(|_| self.starts[self.rng.gen_range(0..self.starts.len())] as i64).collect();
-        let rows =
-            Tensor::from_slice(&starts).to_device(device).view([-1, 1]) + Tensor::arange(h, (Kind::Int64, device));
-        let d = self.data.size()[1];
-        let x0 = self.data.index_select(0, &rows.view([-1])).view([b as i64, h, d]);
-        let n = self.signal.size()[0];
-        let t: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..n)).collect();
-        let t = Tensor::from_slice(&t).to_device(device);
-        let eps = Tensor::from_slice(&standard_normals(&mut self.rng, b * (h * d) as usize))
-            .to_device(device)
-            .view([b as i64, h, d]);
-        let x_noisy = self.signal.index_select(0, &t).view([-1, 1, 1]) * &x0
-            + self.noise.index_select(0, &t).view([-1, 1, 1]) * eps;
-        let keep = 1.0 - &self.mask;
-        let x_noisy = &x_noisy * &keep + &x0 * &self.mask;
-        let prediction = self.model.forward(&x_noisy, &t);
-        let prediction = prediction * &keep + &x0 * &self.mask;
-        let loss = ((prediction - &x0).square() * &self.weights).mean(Kind::Float);
+        let batch = self.noisy_batch();
+        let loss = self.loss(&batch);
         for variable in self.variables.values_mut() {
             variable.zero_grad();
         }
@@ -197,12 +205,53 @@ impl Trainer {
                 hint: "lower optimization.learning_rate or set optimization.grad_clip".into(),
             });
         }
+        let optimization = &self.config.optimization;
         let grad_norm = self.adam.step(&self.variables, optimization.grad_clip);
         self.step += 1;
         if self.step.is_multiple_of(optimization.ema_every.max(1)) {
             self.update_ema();
         }
         Ok(StepReport { step: self.step, loss: loss_value, grad_norm })
+    }
+
+    /// Draws B windows, B timesteps and the noise (in that order, from the batch stream) and
+    /// noises the windows: x_t = α_t x0 + σ_t ε (`q_sample`), then the conditioned entries are
+    /// set back to x0 (`apply_conditioning`).
+    fn noisy_batch(&mut self) -> Batch {
+        let (b, h) = (self.config.optimization.batch_size, self.config.model.horizon as i64);
+        let device = self.data.device();
+        let windows: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..self.starts.len()) as i64).collect();
+        let starts: Vec<i64> = windows.iter().map(|&i| self.starts[i as usize] as i64).collect();
+        let rows =
+            Tensor::from_slice(&starts).to_device(device).view([-1, 1]) + Tensor::arange(h, (Kind::Int64, device));
+        let d = self.data.size()[1];
+        let x0 = self.data.index_select(0, &rows.view([-1])).view([b as i64, h, d]);
+        let n = self.signal.size()[0];
+        let t: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..n)).collect();
+        let t = Tensor::from_slice(&t).to_device(device);
+        let eps = Tensor::from_slice(&standard_normals(&mut self.rng, b * (h * d) as usize))
+            .to_device(device)
+            .view([b as i64, h, d]);
+        let x_t = self.signal.index_select(0, &t).view([-1, 1, 1]) * &x0
+            + self.noise.index_select(0, &t).view([-1, 1, 1]) * eps;
+        let x_t = &x_t * (1.0 - &self.mask) + &x0 * &self.mask;
+        Batch { windows: Tensor::from_slice(&windows).to_device(device), t, x0, x_t }
+    }
+
+    /// The objective's loss on `batch`, a scalar that records gradients.
+    fn loss(&self, batch: &Batch) -> Tensor {
+        let prediction = self.model.forward(&batch.x_t, &batch.t);
+        match &self.objective {
+            Objective::Denoise { weights } => {
+                let keep: Tensor = 1.0 - &self.mask;
+                let prediction = prediction * keep + &batch.x0 * &self.mask;
+                ((prediction - &batch.x0).square() * weights).mean(Kind::Float)
+            }
+            Objective::Value { targets } => {
+                let target = targets.index_select(0, &batch.windows);
+                (prediction.view([-1]) - target).square().mean(Kind::Float)
+            }
+        }
     }
 
     fn update_ema(&mut self) {
@@ -232,6 +281,7 @@ impl Trainer {
             step: self.step,
             rng_word_pos: self.rng.get_word_pos().to_string(),
             dataset: self.config.data.path.clone(),
+            discount: self.config.value.as_ref().map(|v| v.discount),
         };
         let text = toml::to_string(&state)
             .map_err(|e| Error::Manifest { path: state_dir.join("state.toml"), message: e.to_string() })?;
@@ -254,6 +304,18 @@ impl Trainer {
                     self.config.out.display(),
                     state.dataset.display(),
                     self.config.data.path.display()
+                ),
+            });
+        }
+        let discount = self.config.value.as_ref().map(|v| v.discount);
+        if state.discount != discount {
+            return Err(Error::InvalidSpec {
+                field: "value.discount".into(),
+                message: format!(
+                    "the run in {} was trained with discount {:?}, the config names {discount:?}; \
+                     resume with the same one or start a new run",
+                    self.config.out.display(),
+                    state.discount
                 ),
             });
         }

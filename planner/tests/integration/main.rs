@@ -3,6 +3,7 @@
 
 mod checkpoint_errors;
 mod dataset;
+mod guidance;
 mod mixture_oracle;
 mod parity;
 mod picard;

@@ -7,6 +7,7 @@ use planner::condition::Inpainting;
 use planner::model::{Component, GaussianMixture, ModelOutput, ModelSpec};
 use planner::noise::NoiseTape;
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
+use planner::step_map::StepMap;
 use tch::{Device, Kind, Tensor};
 
 use crate::reference::spec;
@@ -37,7 +38,7 @@ fn sample(model: &GaussianMixture, config: &SamplerConfig, seed: u64) -> Tensor 
     let sampler = Sampler::new(config, planner::model::Model::spec(model)).expect("sampler");
     let tape = NoiseTape::draw(seed, [SAMPLES, 4, 2], &sampler, Device::Cpu);
     let nothing_pinned = Inpainting::new(planner::model::Model::spec(model), &[], Device::Cpu).expect("no pins");
-    let run = sample_sequential(model, &sampler, &tape, &nothing_pinned, &mut ()).expect("sampling");
+    let run = sample_sequential(&StepMap::new(model, &sampler, &nothing_pinned), &tape, &mut ()).expect("sampling");
     assert_eq!(run.model_calls, sampler.steps());
     run.x.flatten(1, -1)
 }

@@ -6,6 +6,7 @@ use planner::model::{Denoiser, Model, ModelOutput};
 use planner::noise::NoiseTape;
 use planner::picard::{PicardConfig, PicardSweep, sample_picard};
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
+use planner::step_map::StepMap;
 use planner::{DenoisingStep, Observer};
 use tch::Device;
 
@@ -41,11 +42,16 @@ fn both(
     picard: &PicardConfig,
 ) -> (tch::Tensor, planner::picard::PicardRun) {
     let sampler = Sampler::new(sampler_config, model.spec()).expect("sampler");
-    let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
-    let sequential = sample_sequential(model, &sampler, &tape, &inpainting, &mut ()).expect("sequential");
+    both_on(&StepMap::new(model, &sampler, &inpainting), picard)
+}
+
+/// Sequential and Picard results of `map` on one tape.
+pub fn both_on(map: &StepMap<'_>, picard: &PicardConfig) -> (tch::Tensor, planner::picard::PicardRun) {
+    let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], map.sampler(), Device::Cpu);
+    let sequential = sample_sequential(map, &tape, &mut ()).expect("sequential");
     let mut sweeps = Sweeps::default();
-    let run = sample_picard(model, &sampler, &tape, &inpainting, picard, None, &mut sweeps).expect("picard");
+    let run = sample_picard(map, &tape, picard, None, &mut sweeps).expect("picard");
     assert_eq!(sweeps.0, run.sweeps, "the observer missed sweeps");
     (sequential.x, run)
 }
@@ -91,8 +97,8 @@ fn a_positive_tolerance_needs_fewer_sweeps_and_lands_close() {
     let sampler = Sampler::new(&sampler_config, model.spec()).expect("sampler");
     let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
-    let warm =
-        sample_picard(&model, &sampler, &tape, &inpainting, &picard, Some(&run.iterates), &mut ()).expect("warm");
+    let map = StepMap::new(&model, &sampler, &inpainting);
+    let warm = sample_picard(&map, &tape, &picard, Some(&run.iterates), &mut ()).expect("warm");
     assert!(warm.sweeps < run.sweeps, "warm start took {} sweeps, cold {}", warm.sweeps, run.sweeps);
 }
 
@@ -107,7 +113,7 @@ fn the_sweep_cap_and_bad_settings_are_reported() {
     let tape = NoiseTape::draw(0, [1, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(model.spec(), &[], Device::Cpu).expect("no pins");
     let bad = PicardConfig { window: 0, tolerance: 0.1, max_sweeps: None, deadline_ms: None };
-    let err =
-        sample_picard(&model, &sampler, &tape, &inpainting, &bad, None, &mut ()).expect_err("window 0").to_string();
+    let map = StepMap::new(&model, &sampler, &inpainting);
+    let err = sample_picard(&map, &tape, &bad, None, &mut ()).expect_err("window 0").to_string();
     assert!(err.contains("window 0"), "{err}");
 }

@@ -7,6 +7,7 @@ use planner::condition::{Inpainting, Pin};
 use planner::model::{Model, ModelOutput};
 use planner::noise::NoiseTape;
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
+use planner::step_map::StepMap;
 use tch::{Device, Kind, Tensor};
 
 use crate::reference::{Recorder, UNET_HORIZON, max_abs_diff, torch_script, unet_checkpoint};
@@ -30,7 +31,7 @@ fn check(output: ModelOutput, config: &SamplerConfig) {
     let tape = NoiseTape::draw(11, [BATCH, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(&spec, &pins(), Device::Cpu).expect("pins");
     let mut recorder = Recorder::default();
-    let run = sample_sequential(&model, &sampler, &tape, &inpainting, &mut recorder).expect("sampling");
+    let run = sample_sequential(&StepMap::new(&model, &sampler, &inpainting), &tape, &mut recorder).expect("sampling");
 
     let steps = sampler.steps();
     let noise: Vec<Tensor> =

@@ -1,0 +1,95 @@
+//! Hard constraints on device tensors: each step's clean estimate is projected (best effort,
+//! [`Stage::Intermediate`]) and the final plan exactly ([`Stage::Final`]). The projection itself
+//! ([`Constraints`]) runs on the host in the user's units, so trajectories go through the
+//! normalizer both ways; rows that were already feasible are kept bit for bit.
+
+use std::cell::Cell;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::constraints::{Constraints, ProjectionReport, Stage};
+use crate::error::Result;
+use crate::model::ModelSpec;
+
+/// The constraints of one plan with the rows its pins fix, and what the intermediate steps did.
+pub struct Projection<'a> {
+    constraints: &'a Constraints,
+    spec: &'a ModelSpec,
+    pinned_rows: Vec<usize>,
+    /// Largest violation met before projecting, over every intermediate step (user units).
+    worst_intermediate: Cell<f64>,
+    /// Trajectories an intermediate step had to move.
+    moved: Cell<usize>,
+}
+
+/// What projection did over a whole plan.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProjectionStats {
+    /// Largest violation of a clean estimate before its intermediate projection, user units.
+    pub worst_intermediate: f64,
+    /// Clean estimates (trajectory × step) the intermediate projections moved.
+    pub moved: usize,
+    /// Per candidate, the final projection's report (before and after, per constraint).
+    pub reports: Vec<ProjectionReport>,
+}
+
+impl<'a> Projection<'a> {
+    /// Prepares `constraints` for trajectories of `spec` whose observations at `pinned_rows`
+    /// must not move.
+    #[must_use]
+    pub fn new(constraints: &'a Constraints, spec: &'a ModelSpec, pinned_rows: Vec<usize>) -> Self {
+        Self { constraints, spec, pinned_rows, worst_intermediate: Cell::new(0.0), moved: Cell::new(0) }
+    }
+
+    /// Step k's clean estimate projected, best effort (no error while sampling).
+    ///
+    /// # Shapes
+    /// `x0_hat`: `[B, H, A + O]` normalized → same.
+    pub fn intermediate(&self, x0_hat: &Tensor, k: usize, steps: usize) -> Result<Tensor> {
+        let mut rows = self.to_host(x0_hat)?;
+        let mut moved = Vec::with_capacity(rows.len());
+        for trajectory in &mut rows {
+            let report = self.constraints.project(trajectory, &self.pinned_rows, Stage::Intermediate { k, steps })?;
+            self.worst_intermediate.set(self.worst_intermediate.get().max(report.max_before()));
+            moved.push(report.max_before() > 0.0);
+        }
+        let count = moved.iter().filter(|&&m| m).count();
+        if count == 0 {
+            return Ok(x0_hat.shallow_clone());
+        }
+        self.moved.set(self.moved.get() + count);
+        let projected = self.to_device(&rows, x0_hat);
+        let mask = Tensor::from_slice(&moved).to_device(x0_hat.device()).view([-1, 1, 1]);
+        Ok(projected.where_self(&mask, x0_hat))
+    }
+
+    /// The final plan projected exactly: per trajectory, its values in the user's units
+    /// (H·(A + O), actions first) and the report. Errors with [`crate::Error::Infeasible`]
+    /// where a trajectory cannot be made feasible.
+    pub fn finish(&self, x: &Tensor) -> Result<(Vec<Vec<f64>>, ProjectionStats)> {
+        let mut rows = self.to_host(x)?;
+        let mut reports = Vec::with_capacity(rows.len());
+        for trajectory in &mut rows {
+            reports.push(self.constraints.project(trajectory, &self.pinned_rows, Stage::Final)?);
+        }
+        let stats =
+            ProjectionStats { worst_intermediate: self.worst_intermediate.get(), moved: self.moved.get(), reports };
+        Ok((rows, stats))
+    }
+
+    /// Each trajectory of `x` in the user's units, as f64 rows.
+    fn to_host(&self, x: &Tensor) -> Result<Vec<Vec<f64>>> {
+        let width = self.spec.transition_dim();
+        let values = Vec::<f64>::try_from(
+            self.spec.normalizer.unnormalize(x, 0).to_device(Device::Cpu).to_kind(Kind::Double).contiguous().view([-1]),
+        )?;
+        Ok(values.chunks(self.spec.horizon * width).map(<[f64]>::to_vec).collect())
+    }
+
+    /// `rows` normalized back onto `like`'s device and kind.
+    fn to_device(&self, rows: &[Vec<f64>], like: &Tensor) -> Tensor {
+        let flat: Vec<f64> = rows.concat();
+        let user = Tensor::from_slice(&flat).view(like.size().as_slice()).to_kind(like.kind()).to_device(like.device());
+        self.spec.normalizer.normalize(&user, 0)
+    }
+}
