@@ -226,6 +226,34 @@ fn collect_train_ship_and_plan_chain_together() {
         "4",
     ]);
     assert_eq!(json["plan"]["candidates"][0]["states"].as_array().expect("states").len(), 16);
+
+    // A value model on the same data and shape pairs with the denoiser, shipped or not.
+    let value_config = std::fs::read_to_string(path("train.toml"))
+        .expect("read config")
+        .replace(&format!("{:?}", path("run")), &format!("{:?}", path("value-run")))
+        .replace(
+            "kind = \"temporal_unet\"\ndim = 8\ndim_mults = [1, 2]\nattention = false\n",
+            "kind = \"value_function\"\ndim = 8\ndim_mults = [1, 4]\n[value]\ndiscount = 0.99\n",
+        );
+    std::fs::write(path("value.toml"), value_config).expect("write config");
+    run(&["train", "--config", &path("value.toml"), "--no-export"]);
+    run(&["ship", &path("value-run"), &path("shipped-value")]);
+    let json = plan_json(&[
+        "plan",
+        "--checkpoint",
+        &path("shipped"),
+        "--value",
+        &path("shipped-value"),
+        "--start",
+        "3,1,0,0",
+        "--steps",
+        "4",
+        "--batch",
+        "3",
+    ]);
+    let candidates = json["plan"]["candidates"].as_array().expect("candidates");
+    assert_eq!(candidates.len(), 3);
+    assert!(candidates.iter().all(|c| c["value"].is_number()), "unranked: {candidates:?}");
 }
 
 /// One-sided p-value of Fisher's exact test that `a` successes of `n1` beat `b` of `n2`:
@@ -276,6 +304,7 @@ fn every_shipped_config_parses() {
         let config: planner::train::TrainConfig =
             toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(config.data.recut_at_goal.is_some(), "{}: Maze2D runs re-cut at the goal", path.display());
+        config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     for path in files("configs/tasks") {
         let path = path.to_str().expect("utf-8").to_string();

@@ -39,7 +39,10 @@ impl TrainConfig {
             )),
             (ModelOutput::Value, Some(value)) if !(value.discount > 0.0 && value.discount <= 1.0) => Err(invalid(
                 "value.discount",
-                format!("{} is not in (0, 1]; Diffuser uses 0.99 (0.997 for locomotion)", value.discount),
+                format!(
+                    "{} is not in (0, 1]; Diffuser's default is 0.99 (its released locomotion value functions: 0.997)",
+                    value.discount
+                ),
             )),
             (ModelOutput::Value, Some(_)) | (_, None) => Ok(()),
             (_, Some(_)) => Err(invalid(
@@ -58,7 +61,7 @@ impl TrainConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValueConfig {
-    /// Discount γ per environment step, in (0, 1] (no default; Diffuser: 0.99 for Maze2D). A
+    /// Discount γ per environment step, in (0, 1] (no default; Diffuser's default: 0.99). A
     /// window starting at step s of an episode of steps ..=T is worth Σ_{t=s}^{T} γ^{t−s} r_t.
     pub discount: f64,
 }

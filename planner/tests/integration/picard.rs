@@ -2,9 +2,12 @@
 //! τ > 0 must take fewer sweeps than steps and land close.
 
 use planner::condition::{Inpainting, Pin};
+use planner::constraints::{ConstraintConfig, Constraints, Layout};
+use planner::guidance::{CostConfig, GuidanceConfig, Guide};
 use planner::model::{Denoiser, Model, ModelOutput};
 use planner::noise::NoiseTape;
 use planner::picard::{PicardConfig, PicardSweep, sample_picard};
+use planner::projection::Projection;
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
 use planner::step_map::StepMap;
 use planner::{DenoisingStep, Observer};
@@ -116,4 +119,45 @@ fn the_sweep_cap_and_bad_settings_are_reported() {
     let map = StepMap::new(&model, &sampler, &inpainting);
     let err = sample_picard(&map, &tape, &bad, None, &mut ()).expect_err("window 0").to_string();
     assert!(err.contains("window 0"), "{err}");
+}
+
+#[test]
+fn zero_tolerance_reproduces_guided_and_projected_sampling() {
+    // Reference: the sequential sampler on the same tape and the same step map (guidance before
+    // each model call, the clean estimate projected onto a binding state box).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = unet_checkpoint(dir.path(), ModelOutput::Sample).load_native(Device::Cpu).expect("model");
+    let spec = model.spec().clone();
+    let cost = CostConfig::GoalDistance { dims: vec![0, 1], target: Some(vec![2.0, 2.0]), weight: 1.0 };
+    let guidance = GuidanceConfig {
+        scale: 0.5,
+        n_guide_steps: 2,
+        t_stopgrad: 1,
+        scale_grad_by_variance: true,
+        value_weight: 0.0,
+        costs: vec![cost],
+    };
+    let guide = Guide::new(&guidance, &spec, 0.1, None, None).expect("guidance");
+    let constraints: ConstraintConfig =
+        toml::from_str("[[state_box]]\ndims = [0, 1]\nlower = [0.8, 1.0]\nupper = [3.2, 3.0]\n").expect("toml");
+    let layout = Layout { horizon: UNET_HORIZON, action_dim: 2, observation_dim: 4, dt: 0.1 };
+    let constraints = Constraints::new(&constraints, layout).expect("constraints");
+    let projection = Projection::new(&constraints, &spec, vec![0, UNET_HORIZON - 1]);
+    let inpainting = Inpainting::new(&spec, &pins(), Device::Cpu).expect("pins");
+    for sampler_config in [
+        config(SamplerKind::Ddpm, 10, 0.0),
+        config(SamplerKind::Ddim, 8, 0.5),
+        config(SamplerKind::DpmSolverPp, 8, 0.0),
+    ] {
+        let sampler = Sampler::new(&sampler_config, &spec).expect("sampler");
+        let map =
+            StepMap::new(&model, &sampler, &inpainting).with_guide(Some(&guide)).with_projection(Some(&projection));
+        let picard = PicardConfig { window: 4, tolerance: 0.0, max_sweeps: None, deadline_ms: None };
+        let (sequential, run) = both_on(&map, &picard);
+        let difference = max_abs_diff(&sequential, &run.x);
+        assert!(difference < 1e-5, "{sampler_config:?}: off by {difference:e}");
+        let plain = StepMap::new(&model, &sampler, &inpainting);
+        let (unsteered, _) = both_on(&plain, &picard);
+        assert!(max_abs_diff(&sequential, &unsteered) > 1e-3, "{sampler_config:?}: guidance changed nothing");
+    }
 }
