@@ -36,6 +36,9 @@ pub struct PlannedPath {
     pub model_ms: f64,
     /// Denoiser calls spent.
     pub model_calls: usize,
+    /// Largest violation of the task's hard constraints by the plan as received (0: satisfies
+    /// all); `None` where the task declares none.
+    pub constraint_violation: Option<f64>,
 }
 
 /// One episode's outcome.
@@ -49,6 +52,11 @@ pub struct EpisodeOutcome {
     pub plan_ms: Vec<f64>,
     /// Model calls of each plan.
     pub model_calls: Vec<usize>,
+    /// Largest constraint violation over the episode's plans (`None`: no constraints).
+    pub plan_violation: Option<f64>,
+    /// The executed path: per step the action taken (zeros before the first) and the
+    /// observation after it, `[action, observation]` rows in the data's units.
+    pub path: Vec<Vec<f32>>,
 }
 
 impl EpisodeOutcome {
@@ -56,6 +64,13 @@ impl EpisodeOutcome {
     pub fn reward(&mut self, reward: f32) {
         self.episode_return += f64::from(reward);
         self.reached |= reward > 0.0;
+    }
+
+    /// Adds a plan's constraint violation.
+    pub fn plan(&mut self, violation: Option<f64>) {
+        if let Some(v) = violation {
+            self.plan_violation = Some(self.plan_violation.map_or(v, |worst| worst.max(v)));
+        }
     }
 }
 
@@ -77,6 +92,7 @@ pub fn planned_episode(
     let goal = env.goal();
     observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
     let mut outcome = EpisodeOutcome::default();
+    outcome.path.push([0.0, 0.0].iter().chain(&observation).copied().collect());
     let mut plan: Vec<Vec<f32>> = Vec::new();
     let mut since_plan = 0;
     for t in 0..env.max_episode_steps() {
@@ -91,10 +107,13 @@ pub fn planned_episode(
             observer.planned(t as u64, &planned);
             outcome.plan_ms.push(planned.latency_ms);
             outcome.model_calls.push(planned.model_calls);
+            outcome.plan(planned.constraint_violation);
             plan = planned.states;
             since_plan = 0;
         }
-        let step = env.step(&track(&plan, since_plan, &observation));
+        let action = track(&plan, since_plan, &observation).map(|a| a.clamp(-1.0, 1.0));
+        let step = env.step(&action);
+        outcome.path.push(action.iter().chain(&step.observation).copied().collect());
         since_plan += 1;
         outcome.reward(step.reward);
         let wanted = plan.get(since_plan).or(plan.last()).map(|s| distance(s, &step.observation, 2));

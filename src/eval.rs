@@ -13,7 +13,8 @@ use tch::Device;
 
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
-use crate::task::TaskConfig;
+use crate::constraint_report::ConstraintCheck;
+use crate::task::{PlannerConfig, TaskConfig};
 use crate::telemetry::DenoiseObserver;
 use crate::transport_args::TransportArgs;
 
@@ -45,6 +46,10 @@ pub struct EvalArgs {
     /// steps executed.
     #[arg(long, requires = "picard_window")]
     warm_start: bool,
+    /// Plan without the task's hard constraints but still report how the plans and the executed
+    /// paths violate them: the baseline for constrained planning.
+    #[arg(long)]
+    unconstrained: bool,
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
@@ -86,47 +91,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let outcomes = remote_episodes(args, &task, episodes)?;
             crate::score_table::print(&task, "Planner over Zenoh (workers)", &task.sampler_label(), &outcomes);
         }
-        PolicyArg::Planner => {
-            let mut local = LocalPlanner::load(&task, &args.config, args.device)?;
-            let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
-            let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
-            recorder.scene(&sim::Env::scene(&task.make_env()))?;
-            let stream = recorder.recording();
-            let mut plans = 0_i64;
-            for e in 0..episodes {
-                let seed = task.eval.seed + e as u64;
-                let mut env = task.make_env();
-                let mut source = |query: &episode::PlanQuery| {
-                    let request = local.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
-                    // Copying each step to the host costs time: only when recording.
-                    let mut denoising = stream.clone().map(|s| DenoiseObserver::new(s, local.spec().clone()));
-                    let observer: &mut dyn planner::observer::Observer = match &mut denoising {
-                        Some(observer) => observer,
-                        None => &mut (),
-                    };
-                    let plan = local.plan("eval", seed, query.step, &request, observer)?;
-                    if let Some(denoising) = denoising {
-                        denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
-                    }
-                    plans += 1;
-                    Ok(PlannedPath {
-                        states: plan.best().states.clone(),
-                        latency_ms: plan.timings.total_ms,
-                        model_ms: plan.timings.model_ms,
-                        model_calls: plan.stats.model_calls,
-                    })
-                };
-                outcomes.push(episode::planned_episode(
-                    &mut env,
-                    seed,
-                    task.planner.replan_every,
-                    &mut source,
-                    &mut recorder,
-                )?);
-            }
-            crate::score_table::print(&task, "Planner", &task.sampler_label(), &outcomes);
-            crate::telemetry::report(recorder.finish()?);
-        }
+        PolicyArg::Planner => local_episodes(args, &task, episodes)?,
         PolicyArg::Expert | PolicyArg::Random => {
             let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
             for e in 0..episodes {
@@ -136,6 +101,68 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             crate::score_table::print(&task, &format!("{:?}", args.policy), "–", &outcomes);
         }
     }
+    Ok(())
+}
+
+/// Plays the episodes with the planner in this process, prints the score table and, where the
+/// task has constraints, the constraint table.
+fn local_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow::Result<()> {
+    let mut outcomes = Vec::with_capacity(episodes);
+    let enforced = TaskConfig {
+        planner: PlannerConfig {
+            constraints: task.planner.constraints.clone().filter(|_| !args.unconstrained),
+            ..task.planner.clone()
+        },
+        ..task.clone()
+    };
+    let mut local = LocalPlanner::load(&enforced, &args.config, args.device)?;
+    let check = match &task.planner.constraints {
+        Some(config) => Some(ConstraintCheck::new(config, local.spec().horizon, f64::from(sim::maze2d::DT))?),
+        None => None,
+    };
+    let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
+    let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
+    recorder.scene(&sim::Env::scene(&task.make_env()))?;
+    let stream = recorder.recording();
+    let mut plans = 0_i64;
+    for e in 0..episodes {
+        let seed = task.eval.seed + e as u64;
+        let mut env = task.make_env();
+        let mut source = |query: &episode::PlanQuery| {
+            let request = local.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
+            // Copying each step to the host costs time: only when recording.
+            let mut denoising = stream.clone().map(|s| DenoiseObserver::new(s, local.spec().clone()));
+            let observer: &mut dyn planner::observer::Observer = match &mut denoising {
+                Some(observer) => observer,
+                None => &mut (),
+            };
+            let plan = local.plan("eval", seed, query.step, &request, observer)?;
+            if let Some(denoising) = denoising {
+                denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
+            }
+            plans += 1;
+            Ok(PlannedPath {
+                states: plan.best().states.clone(),
+                latency_ms: plan.timings.total_ms,
+                model_ms: plan.timings.model_ms,
+                model_calls: plan.stats.model_calls,
+                constraint_violation: check.as_ref().map(|c| c.plan_violation(plan.best())),
+            })
+        };
+        outcomes.push(episode::planned_episode(
+            &mut env,
+            seed,
+            task.planner.replan_every,
+            &mut source,
+            &mut recorder,
+        )?);
+    }
+    let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
+    crate::score_table::print(task, policy, &enforced.sampler_label(), &outcomes);
+    if let Some(check) = &check {
+        check.print(&outcomes)?;
+    }
+    crate::telemetry::report(recorder.finish()?);
     Ok(())
 }
 

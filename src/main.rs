@@ -4,6 +4,7 @@
 mod bench;
 mod collect;
 mod config_file;
+mod constraint_report;
 mod device;
 mod doctor;
 mod episode;

@@ -31,9 +31,16 @@ pub fn request(robot_id: &str, episode_seed: u64, query: &PlanQuery, deadline_ms
 #[must_use]
 pub fn path(plan: Stamped<Plan>, asked: Instant) -> PlannedPath {
     PlannedPath {
+        constraint_violation: worst_after(&plan.body),
         states: plan.body.states,
         latency_ms: asked.elapsed().as_secs_f64() * 1e3,
         model_ms: plan.body.timing.model_ms,
         model_calls: plan.body.model_calls as usize,
     }
+}
+
+/// The largest violation a plan reports on its constraints (`None`: it reports none).
+#[must_use]
+pub fn worst_after(plan: &Plan) -> Option<f64> {
+    plan.constraints.iter().map(|c| c.after).reduce(f64::max)
 }

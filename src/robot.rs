@@ -331,6 +331,7 @@ fn realtime_episode(
                     latency_ms: outcome.plan_ms.last().copied().unwrap_or(f64::NAN),
                     model_ms: received.body.timing.model_ms,
                     model_calls: received.body.model_calls as usize,
+                    constraint_violation: crate::remote_plan::worst_after(&received.body),
                 };
                 observer.planned(t, &path);
                 origin = if hold.active && received.body.from_step >= hold.began { t } else { received.body.from_step };
