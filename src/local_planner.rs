@@ -63,6 +63,12 @@ impl LocalPlanner {
         Ok(Self { planner, config: config.clone(), warm: BTreeMap::new() })
     }
 
+    /// The planner.
+    #[must_use]
+    pub fn planner(&self) -> &Planner {
+        &self.planner
+    }
+
     /// The model's spec.
     #[must_use]
     pub fn spec(&self) -> &ModelSpec {

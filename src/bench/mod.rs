@@ -4,6 +4,7 @@
 mod forward;
 mod picard;
 mod plan;
+mod steering;
 mod wire;
 
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ pub struct BenchArgs {
     /// Picard tolerance τ of `bench picard`.
     #[arg(long, default_value_t = 0.1)]
     tolerance: f64,
-    /// Task config of `bench wire` (its planner is served).
+    /// Task config of `bench wire` (its planner is served) and `bench steering`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,
     /// Device of `bench picard` and `bench wire`: `cpu`, `cuda`, `cuda:N`.
@@ -60,6 +61,8 @@ enum BenchTarget {
     Picard,
     /// Zenoh: plan delivery latency, plan service throughput, real-time replanning rate.
     Wire,
+    /// Guidance, projection and derivative-free selection on `--task`, against plain sampling.
+    Steering,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -69,6 +72,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Plan => plan::run(args),
         BenchTarget::Picard => picard::run(args),
         BenchTarget::Wire => wire::run(args),
+        BenchTarget::Steering => steering::run(args),
     }
 }
 
