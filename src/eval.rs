@@ -14,6 +14,7 @@ use tch::Device;
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
 use crate::constraint_report::ConstraintCheck;
+use crate::reward::RewardKind;
 use crate::task::{PlannerConfig, TaskConfig};
 use crate::telemetry::DenoiseObserver;
 use crate::transport_args::TransportArgs;
@@ -46,6 +47,12 @@ pub struct EvalArgs {
     /// steps executed.
     #[arg(long, requires = "picard_window")]
     warm_start: bool,
+    /// Override `planner.batch_size` (candidates per plan).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Override `planner.reward`: rank the candidates by `collision` or `rollout`.
+    #[arg(long, value_enum)]
+    reward: Option<RewardKind>,
     /// Plan without the task's hard constraints but still report how the plans and the executed
     /// paths violate them: the baseline for constrained planning.
     #[arg(long)]
@@ -84,6 +91,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         task.planner.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
     }
     task.planner.warm_start |= args.warm_start;
+    task.planner.batch_size = args.batch_size.unwrap_or(task.planner.batch_size);
+    task.planner.reward = args.reward.or(task.planner.reward);
     let episodes = args.episodes.unwrap_or(task.eval.episodes);
     let mut outcomes = Vec::with_capacity(episodes);
     match args.policy {

@@ -7,7 +7,7 @@ use sim::Env;
 use sim::maze2d::{BALL_RADIUS, GOAL_RADIUS, GoalMode, Layout, Maze2d, WALL_HALF_SIDE, WALL_OFFSET, track};
 
 /// Which reward ranks candidates (best-of-N) and drives soft decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum RewardKind {
     /// Minus the number of planned states whose ball overlaps a wall.
