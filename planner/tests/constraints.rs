@@ -1,6 +1,7 @@
 //! Properties and oracles of `planner::constraints`: hard-constraint projection of one
 //! trajectory in the user's units (SafeDiffuser's RoS/ReS barriers, algorithms.md §3, plus boxes,
 //! half-spaces and rate limits through a clarabel QP). Random inputs come from seeded ChaCha8.
+#![allow(clippy::float_cmp)] // Pinned values and no-op projections are exact on purpose.
 
 use std::time::Instant;
 
@@ -43,8 +44,8 @@ const SQUARE: &str = "[[obstacle]]\ndims = [0, 2]\ncenter = [-0.4, 0.1]\nradii =
 const BOX_OBSTACLE: &str = "[[obstacle]]\ndims = [1, 2]\ncenter = [0.2, 0.0]\nradii = [0.4, 0.6]\nshape = \"box\"\n";
 
 fn constraints(toml: &str, layout: Layout) -> Constraints {
-    let config: ConstraintConfig = toml::from_str(toml).unwrap();
-    Constraints::new(&config, layout).unwrap()
+    let config: ConstraintConfig = toml::from_str(toml).expect("test configs parse");
+    Constraints::new(&config, layout).expect("test configs are valid")
 }
 
 /// Every kind alone and the mixtures the properties run on, by name.
@@ -58,13 +59,17 @@ fn kinds() -> Vec<(&'static str, String)> {
         ("circle", format!("margin = 0.01\n{CIRCLE}")),
         ("superellipse", SQUARE.into()),
         ("box obstacle", BOX_OBSTACLE.into()),
+        ("three obstacles", format!("margin = 0.01\n{CIRCLE}{SQUARE}{BOX_OBSTACLE}")),
         ("box + velocity + obstacle", format!("margin = 0.01\n{BOXES}{VELOCITY}{CIRCLE}")),
         ("convex mixture", format!("{BOXES}{ACTION_BOX}{HALF_SPACES}{VELOCITY}{ACCELERATION}")),
     ]
 }
 
 fn convex_kinds() -> Vec<(&'static str, String)> {
-    kinds().into_iter().filter(|(name, _)| !name.contains("obstacle") && !matches!(*name, "circle" | "superellipse")).collect()
+    kinds()
+        .into_iter()
+        .filter(|(name, _)| !name.contains("obstacle") && !matches!(*name, "circle" | "superellipse"))
+        .collect()
 }
 
 fn random_trajectory(rng: &mut ChaCha8Rng, layout: Layout, scale: f64) -> Vec<f64> {
@@ -353,25 +358,43 @@ fn velocity_limit_too_tight_between_pinned_rows_is_infeasible() {
     assert_eq!((x[13], x[14]), (10.0, 10.0));
 }
 
-// Reference: inpainting pins observations exactly; the projection may move their actions.
+// Reference: inpainting pins observations exactly (Diffuser's apply_conditioning,
+// algorithms.md §1.4); the projection may move their actions. Inputs: a feasible plan through
+// the pins plus a random-walk drift, the way a denoiser's estimate strays around one.
 #[test]
 fn pinned_observations_never_move() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     let toml = format!("margin = 0.01\n{BOXES}{ACTION_BOX}{VELOCITY}{ACCELERATION}{CIRCLE}");
     let c = constraints(&toml, LAYOUT);
     let (w, last) = (LAYOUT.row_width(), LAYOUT.horizon - 1);
+    let mut solved = 0;
     for case in 0..CASES {
-        let mut feasible = random_trajectory(&mut rng, LAYOUT, 3.0);
-        c.project(&mut feasible, &[], Stage::Final).unwrap();
         let mut x = random_trajectory(&mut rng, LAYOUT, 3.0);
-        x[2..w].copy_from_slice(&feasible[2..w]);
-        x[last * w + 2..].copy_from_slice(&feasible[last * w + 2..]);
+        c.project(&mut x, &[], Stage::Final).unwrap();
+        let mut drift = [0.0; 5];
+        for h in 1..last {
+            for (j, d) in drift.iter_mut().enumerate() {
+                *d += rng.gen_range(-0.2..0.2);
+                x[h * w + j] += *d;
+            }
+        }
+        x[0] = 5.0;
         let pinned: Vec<u64> = x[2..w].iter().chain(&x[last * w + 2..]).map(|v| v.to_bits()).collect();
-        let report = c.project(&mut x, &[0, last], Stage::Final).unwrap_or_else(|e| panic!("case {case}: {e}"));
+        let result = c.project(&mut x, &[0, last], Stage::Final);
         let after: Vec<u64> = x[2..w].iter().chain(&x[last * w + 2..]).map(|v| v.to_bits()).collect();
         assert_eq!(pinned, after, "case {case}");
-        assert!(report.max_after() <= 1e-6, "case {case}");
+        assert_eq!(x[0], 1.0, "a pinned row's action is clamped like any other");
+        match result {
+            Ok(report) => {
+                assert!(report.max_after() <= 1e-6, "case {case}");
+                solved += 1;
+            }
+            Err(error) => assert!(matches!(error, Error::Infeasible { .. }), "case {case}: {error}"),
+        }
     }
+    // Around an obstacle the problem is not convex: the sequential QP is a local method and may
+    // miss the way around (it then reports Infeasible, never a violating plan).
+    assert!(solved >= CASES * 98 / 100, "{solved} of {CASES} solved");
 }
 
 /// Parses `toml` and prepares it for `LAYOUT`, returning the error's field.
@@ -536,7 +559,7 @@ fn maze_case(extra: &str) -> (Constraints, Vec<f64>) {
     let mut x = vec![0.0; layout.values()];
     for h in 0..layout.horizon {
         let s = h as f64 / 383.0;
-        x[h * 6 + 2] = 0.5 + 6.5 * s;
+        x[h * 6 + 2] = 0.3 + 6.7 * s;
         x[h * 6 + 3] = 4.5 + 1.0 * s;
     }
     (constraints(&toml, layout), x)
@@ -548,7 +571,7 @@ fn time_projection(c: &Constraints, x: &[f64], repeats: usize) -> (f64, Method) 
     let start = Instant::now();
     for _ in 0..repeats {
         let mut y = x.to_vec();
-        method = c.project(&mut y, &[0, 383], Stage::Final).unwrap().method;
+        method = c.project(&mut y, &[0, 383], Stage::Final).expect("the timing cases are feasible").method;
     }
     (start.elapsed().as_secs_f64() * 1e6 / repeats as f64, method)
 }
@@ -564,7 +587,7 @@ fn timing_h384_two_obstacles() {
     c.project(&mut feasible, &[], Stage::Final).unwrap();
     let (us, method) = time_projection(&c, &feasible, 2000);
     println!("H=384, 2 obstacles, feasible input: {us:.1} µs per project ({method:?})");
-    let (c, x) = maze_case("[[velocity_limit]]\ndims = [0, 1]\nmax = [2.0, 2.0]\n");
+    let (c, x) = maze_case("[[velocity_limit]]\ndims = [0, 1]\nmax = [5.0, 5.0]\n");
     let (us, method) = time_projection(&c, &x, 20);
     println!("H=384, 2 obstacles + velocity limit, QP: {:.2} ms per project ({method:?})", us / 1000.0);
 }

@@ -137,7 +137,10 @@ fn check_dims(path: &str, dims: &[usize], limit: usize, part: &str) -> Result<()
         return Err(invalid(&field, format!("empty; list the {part} indices the constraint acts on")));
     }
     if let Some(&d) = dims.iter().find(|&&d| d >= limit) {
-        return Err(invalid(&field, format!("{part} index {d} is out of range: the {part}s have {limit} dims (0..{limit})")));
+        return Err(invalid(
+            &field,
+            format!("{part} index {d} is out of range: the {part}s have {limit} dims (0..{limit})"),
+        ));
     }
     if let Some((i, d)) = dims.iter().enumerate().find(|(i, d)| dims[..*i].contains(d)) {
         return Err(invalid(&field, format!("{part} index {d} appears twice (position {i}); list each dim once")));
@@ -149,7 +152,10 @@ fn check_dims(path: &str, dims: &[usize], limit: usize, part: &str) -> Result<()
 fn check_values(path: &str, name: &str, values: &[f64], dims: usize) -> Result<()> {
     let field = format!("{path}.{name}");
     if values.len() != dims {
-        return Err(invalid(&field, format!("{} values for {dims} dims; give one value per entry of dims", values.len())));
+        return Err(invalid(
+            &field,
+            format!("{} values for {dims} dims; give one value per entry of dims", values.len()),
+        ));
     }
     check_finite(&field, values)
 }
@@ -289,9 +295,12 @@ impl ConstraintConfig {
                 format!("{}; the barrier margin must be a finite number ≥ 0 (SafeDiffuser: 0.01)", self.margin),
             ));
         }
-        let relaxed_only = "only applies with obstacle_mode = \"relaxed\"; remove it or set obstacle_mode = \"relaxed\"";
+        let relaxed_only =
+            "only applies with obstacle_mode = \"relaxed\"; remove it or set obstacle_mode = \"relaxed\"";
         match self.obstacle_mode {
-            ObstacleMode::Robust if self.relaxed_weight.is_some() => Err(invalid("relaxed_weight", relaxed_only.into())),
+            ObstacleMode::Robust if self.relaxed_weight.is_some() => {
+                Err(invalid("relaxed_weight", relaxed_only.into()))
+            }
             ObstacleMode::Robust if self.hard_steps.is_some() => Err(invalid("hard_steps", relaxed_only.into())),
             ObstacleMode::Relaxed if self.relaxed_weight.is_some_and(|w| !(w.is_finite() && w > 0.0)) => Err(invalid(
                 "relaxed_weight",

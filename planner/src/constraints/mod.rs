@@ -6,13 +6,16 @@
 //! [`Constraints::project`] moves it as little as it can onto the constraints:
 //! 1. a per-row closed form: boxes are clamped, half-spaces projected along their normal, and
 //!    obstacles left by SafeDiffuser's RoS step with the point itself as reference (landing on
-//!    `b = margin`, see [`obstacle`]); ReS's relaxed pull instead at its soft steps;
+//!    `b = margin`, see `obstacle.rs`); ReS's relaxed pull instead at its soft steps;
 //! 2. if that leaves every constraint within [`FEASIBLE_TOLERANCE`] and no row needed two convex
 //!    corrections, done ([`Method::ClosedForm`]): a single correction onto a superset of the
 //!    feasible set that lands inside it is the projection onto the set;
 //! 3. otherwise a joint QP (clarabel): `min |y − x|²` over the constrained entries subject to
 //!    every box, half-space, velocity and acceleration limit and every nearby obstacle linearised
-//!    at the current iterate, re-linearised for up to 10 rounds ([`Method::Qp`]).
+//!    at the current iterate, re-linearised for up to 10 rounds ([`Method::Qp`], see `qp.rs`).
+//!
+//! In relaxed mode (ReS) the soft steps pull rows out of obstacles by the slack-relaxed step
+//! first; obstacles then take no further part in that projection (neither the check nor the QP).
 //!
 //! Rows listed as pinned (inpainted start and goal) keep their observations bit for bit; a
 //! feasible trajectory is returned unchanged, bit for bit.
@@ -228,9 +231,14 @@ impl Constraints {
             let worst = after.iter().max_by(|a, b| a.max_violation.total_cmp(&b.max_violation));
             if let Some(worst) = worst.filter(|w| w.max_violation > FINAL_TOLERANCE) {
                 let hint = match failure {
+                    Some(status) if self.obstacles.is_empty() => format!(
+                        "no trajectory meets every constraint with the pinned rows fixed (clarabel: {status:?}); \
+                         loosen `{}` or the constraints next to it, or move the start/goal",
+                        worst.name
+                    ),
                     Some(status) => format!(
-                        "the joint QP found no trajectory that meets every constraint with the pinned rows fixed \
-                         (clarabel: {status:?}); loosen `{}` or the constraints next to it, or move the start/goal",
+                        "the joint QP found no way around the obstacles on any side it tried (clarabel: \
+                         {status:?}; the search is local); loosen `{}` or the rate limits, or move the start/goal",
                         worst.name
                     ),
                     None => format!(
@@ -304,7 +312,12 @@ impl Constraints {
             let obs = layout.split_row(trajectory, h).1;
             let pointwise = (self.state_boxes.iter().enumerate())
                 .map(|(i, b)| (format!("state_box[{i}]"), box_violation(b, obs)))
-                .chain(self.half_spaces.iter().enumerate().map(|(i, hs)| (format!("half_space[{i}]"), hs.signed_distance(obs))))
+                .chain(
+                    self.half_spaces
+                        .iter()
+                        .enumerate()
+                        .map(|(i, hs)| (format!("half_space[{i}]"), hs.signed_distance(obs))),
+                )
                 .chain(self.obstacles.iter().map(|ob| (ob.name.clone(), self.margin - ob.barrier(obs))));
             for (name, violation) in pointwise {
                 if violation > FINAL_TOLERANCE {
@@ -317,7 +330,10 @@ impl Constraints {
                 for h in limit.windows(layout.horizon).filter(|h| (*h..=h + limit.order).all(|r| pinned.contains(&r))) {
                     let violation = limit.window_violation(trajectory, layout, h);
                     if violation > FINAL_TOLERANCE {
-                        return Err(fail(format!("{kind}[{i}] between pinned rows {h} and {}", h + limit.order), violation));
+                        return Err(fail(
+                            format!("{kind}[{i}] between pinned rows {h} and {}", h + limit.order),
+                            violation,
+                        ));
                     }
                 }
             }
@@ -371,7 +387,13 @@ impl Constraints {
     /// half-spaces and (when hard) obstacles, in that order. Returns whether some row needed
     /// more than one convex correction (boxes, half-spaces), where the sequence is not the
     /// projection onto their intersection.
-    fn closed_form_pass(&self, trajectory: &mut [f64], pinned: &[usize], hard_obstacles: bool, scratch: &mut Scratch) -> bool {
+    fn closed_form_pass(
+        &self,
+        trajectory: &mut [f64],
+        pinned: &[usize],
+        hard_obstacles: bool,
+        scratch: &mut Scratch,
+    ) -> bool {
         let mut conflict = false;
         for h in 0..self.layout.horizon {
             let (actions, obs) = self.layout.split_row_mut(trajectory, h);

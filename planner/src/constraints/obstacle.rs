@@ -80,18 +80,15 @@ impl Obstacle {
     /// a box, the gradient of the face with the largest `|p_i − c_i|/r_i` (the first on ties).
     pub(crate) fn gradient_at(&self, point: &[f64], gradient: &mut [f64]) {
         let q = |i: usize| (point[i] - self.center[i]) / self.radii[i];
-        match self.power {
-            Some(n) => {
-                for (i, g) in gradient.iter_mut().enumerate().take(self.dims.len()) {
-                    *g = f64::from(n) * q(i).powi(n - 1) / self.radii[i];
-                }
+        if let Some(n) = self.power {
+            for (i, g) in gradient.iter_mut().enumerate().take(self.dims.len()) {
+                *g = f64::from(n) * q(i).powi(n - 1) / self.radii[i];
             }
-            None => {
-                let face = (0..self.dims.len()).fold(0, |best, i| if q(i).abs() > q(best).abs() { i } else { best });
-                gradient[..self.dims.len()].fill(0.0);
-                let sign = if q(face) >= 0.0 { 1.0 } else { -1.0 };
-                gradient[face] = sign / self.radii[face];
-            }
+        } else {
+            let face = (0..self.dims.len()).fold(0, |best, i| if q(i).abs() > q(best).abs() { i } else { best });
+            gradient[..self.dims.len()].fill(0.0);
+            let sign = if q(face) >= 0.0 { 1.0 } else { -1.0 };
+            gradient[face] = sign / self.radii[face];
         }
     }
 
@@ -129,15 +126,15 @@ impl Obstacle {
     /// exact centre (∇b = 0) the ray is the first dim. A box is left along the axis of least
     /// penetration, its exact Euclidean projection.
     pub(crate) fn push_out_at(&self, point: &mut [f64], margin: f64, direction: &mut [f64], gradient: &mut [f64]) {
-        let Some(n) = self.power else {
+        if self.power.is_none() {
             let (face, target) = self.nearest_face(point, margin);
             point[face] = target;
             return;
-        };
+        }
         let b0 = self.barrier_at(point);
         self.gradient_at(point, gradient);
         let length = norm(gradient);
-        let mut s = if length > 0.0 && length.is_finite() {
+        let step = if length > 0.0 && length.is_finite() {
             for (d, g) in direction.iter_mut().zip(gradient.iter()) {
                 *d = g / length;
             }
@@ -147,27 +144,41 @@ impl Obstacle {
             direction[0] = 1.0;
             f64::INFINITY
         };
-        // The bounding box of {b < margin}, half-widths r_i (1 + margin)^(1/n), is left at a
-        // point where b ≥ margin: a safe start when the linearised step is long.
-        let reach = (1.0 + margin).powf(1.0 / f64::from(n));
-        for i in 0..point.len() {
-            if direction[i] != 0.0 {
-                let face = self.center[i] + reach * self.radii[i] * direction[i].signum();
-                s = s.min((face - point[i]) / direction[i]);
+        self.land(point, direction, step, margin);
+    }
+
+    /// Moves a point inside the obstacle along the unit `direction` onto `b = margin`.
+    pub(crate) fn land_along(&self, point: &mut [f64], direction: &[f64], margin: f64) {
+        self.land(point, direction, f64::INFINITY, margin);
+    }
+
+    /// From `point` (inside) along the unit `direction` onto `b = margin`, starting from the
+    /// distance `step` if shorter than the exit of the bounding box of `{b < margin}`. Both
+    /// starts lie where `b ≥ margin`: the box's faces, half-widths `r_i (1 + margin)^(1/n)`
+    /// (`r_i (1 + margin)` for a box obstacle, which is left there exactly), and for `step` the
+    /// RoS step along ∇b, by convexity.
+    fn land(&self, point: &mut [f64], direction: &[f64], step: f64, margin: f64) {
+        let reach = self.power.map_or(1.0 + margin, |n| (1.0 + margin).powf(1.0 / f64::from(n)));
+        let mut s = step;
+        for (((&p, &d), &c), &r) in point.iter().zip(direction).zip(&self.center).zip(&self.radii) {
+            if d != 0.0 {
+                s = s.min((c + reach * r * d.signum() - p) / d);
             }
         }
-        for _ in 0..MAX_ITERATIONS {
-            let (phi, slope) = self.along_ray(point, direction, s, n, margin);
-            if phi <= BOUNDARY_TOLERANCE || slope <= 0.0 {
-                break;
+        if let Some(n) = self.power {
+            for _ in 0..MAX_ITERATIONS {
+                let (phi, slope) = self.along_ray(point, direction, s, n, margin);
+                if phi <= BOUNDARY_TOLERANCE || slope <= 0.0 {
+                    break;
+                }
+                let next = s - phi / slope;
+                if next >= s {
+                    break;
+                }
+                s = next;
             }
-            let next = s - phi / slope;
-            if next >= s {
-                break;
-            }
-            s = next;
         }
-        for (p, d) in point.iter_mut().zip(direction.iter()) {
+        for (p, d) in point.iter_mut().zip(direction) {
             *p += s * d;
         }
     }
@@ -175,10 +186,10 @@ impl Obstacle {
     /// `φ(s) − margin` and `φ'(s)` at `point + s·direction` of a superellipse of exponent `n`.
     fn along_ray(&self, point: &[f64], direction: &[f64], s: f64, n: i32, margin: f64) -> (f64, f64) {
         let (mut phi, mut slope) = (-1.0 - margin, 0.0);
-        for i in 0..point.len() {
-            let q = (point[i] + s * direction[i] - self.center[i]) / self.radii[i];
+        for (((&p, &d), &c), &r) in point.iter().zip(direction).zip(&self.center).zip(&self.radii) {
+            let q = (p + s * d - c) / r;
             phi += q.powi(n);
-            slope += f64::from(n) * q.powi(n - 1) / self.radii[i] * direction[i];
+            slope += f64::from(n) * q.powi(n - 1) / r * d;
         }
         (phi, slope)
     }
@@ -187,13 +198,12 @@ impl Obstacle {
     /// margin`.
     fn nearest_face(&self, point: &[f64], margin: f64) -> (usize, f64) {
         let mut best = (0, f64::INFINITY, 0.0);
-        for i in 0..point.len() {
-            let offset = point[i] - self.center[i];
-            let half_width = self.radii[i] * (1.0 + margin);
-            let gap = half_width - offset.abs();
+        for (i, ((&p, &c), &r)) in point.iter().zip(&self.center).zip(&self.radii).enumerate() {
+            let half_width = r * (1.0 + margin);
+            let gap = half_width - (p - c).abs();
             if gap < best.1 {
-                let sign = if offset >= 0.0 { 1.0 } else { -1.0 };
-                best = (i, gap, self.center[i] + sign * half_width);
+                let sign = if p >= c { 1.0 } else { -1.0 };
+                best = (i, gap, c + sign * half_width);
             }
         }
         (best.0, best.2)
@@ -216,30 +226,30 @@ impl Obstacle {
         self.tangent(point, margin, gradient)
     }
 
-    /// The same at the point where the ray from the centre along `direction` (obstacle dims)
-    /// meets `b = margin`: one plane that a run of rows inside the obstacle can share, so that
-    /// the run leaves on one side (separate tangents would send its halves to opposite sides, a
-    /// jump no rate limit allows).
-    pub(crate) fn linearise_towards<'s>(
+    /// The same for a row inside the obstacle that is to leave along `direction` (obstacle
+    /// dims, any length): linearised where the ray from the row's point along it meets
+    /// `b = margin`. Rows that share a direction leave on one side, each with the tangent at its
+    /// own place on that side.
+    pub(crate) fn linearise_along<'s>(
         &self,
+        obs: &[f64],
         direction: &[f64],
         margin: f64,
         scratch: &'s mut Scratch,
     ) -> Option<(&'s [f64], f64)> {
         let k = self.dims.len();
-        let Scratch { point, gradient, .. } = scratch;
-        let (point, gradient) = (&mut point[..k], &mut gradient[..k]);
-        let q = |i: usize| (direction[i] / self.radii[i]).abs();
-        // b(c + s·d) = s^n Σ (d_i/r_i)^n − 1 for a superellipse, s·max_i |d_i|/r_i − 1 for a box.
-        let scale = match self.power {
-            Some(n) => ((1.0 + margin) / (0..k).map(|i| q(i).powi(n)).sum::<f64>()).powf(1.0 / f64::from(n)),
-            None => (1.0 + margin) / (0..k).map(q).fold(0.0, f64::max),
-        };
-        if !scale.is_finite() {
+        let Scratch { point, direction: unit, gradient } = scratch;
+        let (point, unit, gradient) = (&mut point[..k], &mut unit[..k], &mut gradient[..k]);
+        let length = norm(direction);
+        if !(length > 0.0 && length.is_finite()) {
             return None;
         }
-        for i in 0..k {
-            point[i] = self.center[i] + scale * direction[i];
+        for (((p, u), &d), &v) in point.iter_mut().zip(unit.iter_mut()).zip(&self.dims).zip(direction) {
+            *p = obs[d];
+            *u = v / length;
+        }
+        if self.barrier_at(point) < margin {
+            self.land_along(point, unit, margin);
         }
         self.tangent(point, margin, gradient)
     }
@@ -255,9 +265,8 @@ impl Obstacle {
     pub(crate) fn run_direction(&self, rows: &[&[f64]], entry: &[f64], exit: &[f64]) -> Vec<f64> {
         let k = self.dims.len();
         let count = rows.len() as f64;
-        let mut direction: Vec<f64> = (0..k)
-            .map(|i| rows.iter().map(|obs| obs[self.dims[i]]).sum::<f64>() / count - self.center[i])
-            .collect();
+        let mut direction: Vec<f64> =
+            (0..k).map(|i| rows.iter().map(|obs| obs[self.dims[i]]).sum::<f64>() / count - self.center[i]).collect();
         let chord: Vec<f64> = self.dims.iter().map(|&d| exit[d] - entry[d]).collect();
         let length_squared: f64 = chord.iter().map(|v| v * v).sum();
         let relative = |v: &[f64]| (0..k).map(|i| (v[i] / self.radii[i]).powi(2)).sum::<f64>().sqrt();
@@ -277,8 +286,8 @@ impl Obstacle {
         }
         // Through the centre: the axis most across the chord, minus its component along it.
         let axis = (0..k).fold(0, |best, i| if chord[i].abs() < chord[best].abs() { i } else { best });
-        for i in 0..k {
-            direction[i] = f64::from(u8::from(i == axis)) - chord[axis] * chord[i] / length_squared;
+        for (i, (d, c)) in direction.iter_mut().zip(&chord).enumerate() {
+            *d = f64::from(u8::from(i == axis)) - chord[axis] * c / length_squared;
         }
         if relative(&direction) <= 1e-9 {
             direction.fill(0.0);
@@ -341,6 +350,7 @@ impl Obstacle {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
 

@@ -27,9 +27,8 @@ impl Bounds {
     pub(crate) fn clamp(&self, values: &mut [f64]) -> bool {
         let mut moved = false;
         for &d in &self.dims {
-            let clamped = values[d].clamp(self.lower[d], self.upper[d]);
-            if clamped != values[d] {
-                values[d] = clamped;
+            if values[d] < self.lower[d] || values[d] > self.upper[d] {
+                values[d] = values[d].clamp(self.lower[d], self.upper[d]);
                 moved = true;
             }
         }
@@ -90,6 +89,7 @@ impl HalfSpace {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
 

@@ -5,18 +5,29 @@
 //! `min |y − x|²` over the free entries `y` (observation dims some constraint touches, on rows
 //! that are not pinned; pinned entries enter as constants) subject to every box, half-space,
 //! velocity and acceleration limit, and every obstacle linearised as
-//! `∇b(p)·(y − p) + b(p) ≥ margin` at the current iterate `p` (or, if `p` is inside, at its
-//! landing point on `b = margin`). The barriers are convex, so the linearisation is a lower
-//! bound of `b` and its half-space lies inside the obstacle's outside: every QP solution keeps
-//! every linearised row out. Rows are re-linearised and the QP re-solved, always towards the
-//! original `x`, until nothing is violated or [`MAX_ROUNDS`].
+//! `∇b(p̂)·(y − p̂) + b(p̂) ≥ margin` at a point `p̂`: the row's own point if it is outside but
+//! within [`ACTIVATION`], else the point where the row leaves the obstacle. The barriers are
+//! convex, so the linearisation is a lower bound of `b` and its half-space lies outside the
+//! obstacle: every QP solution keeps every linearised row out. Rows are re-linearised and the
+//! QP re-solved, always towards the original `x`, until nothing is violated or [`MAX_ROUNDS`];
+//! the planes of rows that were inside stay from round to round, so the rounds cannot cycle.
 //!
-//! The interior-point solution is then polished: with its active set (`s_i < z_i`) as
-//! equalities, the equality-constrained QP is solved again and kept if it is feasible and its
-//! multipliers have the inequality's sign (then it satisfies the KKT conditions exactly).
+//! Keeping out of an obstacle is not convex: which side a row leaves by is a choice, and with
+//! rate limits the choices of neighbouring rows must agree. Without rate limits each row
+//! leaves by its own nearest way (its RoS landing). With them the convex constraints are
+//! solved first, and each run of consecutive rows inside an obstacle leaves on the side its
+//! path passes; if that proves infeasible, all rows of an obstacle leave on one side across
+//! the trajectory's way, trying both sides of up to three obstacles. This is a local method:
+//! when no choice works (tight limits hugging an obstacle) the projection reports the failure
+//! rather than a violating plan.
+//!
+//! Each interior-point solution is then polished: with its active set (`s_i < z_i`) as
+//! equalities, the equality-constrained QP is solved again (with iterative refinement) and kept
+//! if it is feasible and optimal (multipliers of the inequalities' sign, or no farther from `x`),
+//! so convex projections are exact to rounding.
 
 use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
+use clarabel::solver::{DefaultSettings, DefaultSolution, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 
 use super::layout::Layout;
 use super::obstacle::Scratch;
@@ -191,8 +202,8 @@ pub(crate) fn project(
     let coupled = !(constraints.velocity.is_empty() && constraints.acceleration.is_empty());
     let mut sqp = Sqp {
         c: constraints,
-        sides: if coupled { Sides::PerRun } else { Sides::PerRow },
-        shared: vec![None; constraints.obstacles.len()],
+        sides: if coupled { Sides::Runs } else { Sides::Nearest },
+        directions: vec![None; constraints.obstacles.len()],
         decided: Rows::default(),
         scratch: Scratch::new(constraints.widest_obstacle),
         vars,
@@ -206,15 +217,23 @@ pub(crate) fn project(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sides {
     /// Each row at its own landing point: rows are independent (no rate limits).
-    PerRow,
-    /// Each run of consecutive inside rows shares one plane
-    /// ([`Obstacle::linearise_towards`](super::obstacle::Obstacle::linearise_towards)): separate
-    /// tangents would send a run's halves to opposite sides, a jump no rate limit allows.
-    PerRun,
-    /// Every row that enters an obstacle goes behind one plane per obstacle, fixed once: the
-    /// fallback when the runs' sides conflict under the rate limits.
-    PerObstacle,
+    Nearest,
+    /// Each run of consecutive inside rows leaves on one side, the one the path passes
+    /// ([`Obstacle::run_direction`](super::obstacle::Obstacle::run_direction)), each row
+    /// linearised where it lands on that side: nearest-point tangents would send a run's halves
+    /// to opposite sides, a jump no rate limit allows.
+    Runs,
+    /// Where the runs' sides conflict under the rate limits: every row that enters an obstacle
+    /// leaves it on one side per obstacle; bit `o` of `flips` sends obstacle `o`'s rows to the
+    /// other side of the path.
+    Shared {
+        /// Obstacles whose side is flipped, one bit each.
+        flips: usize,
+    },
 }
+
+/// Side assignments tried at most: the runs, then 2^3 sides of the first three obstacles.
+const SIDE_TRIALS: usize = 8;
 
 /// The sequential QP with obstacles.
 struct Sqp<'a> {
@@ -227,8 +246,8 @@ struct Sqp<'a> {
     /// planes): a row once sent to one side is not sent back, so the rounds cannot cycle.
     decided: Rows,
     sides: Sides,
-    /// Per obstacle, its one plane in [`Sides::PerObstacle`] (unit normal, offset).
-    shared: Vec<Option<(Vec<f64>, f64)>>,
+    /// Per obstacle, the side its rows leave by in [`Sides::Shared`] (before flips).
+    directions: Vec<Option<Vec<f64>>>,
     scratch: Scratch,
 }
 
@@ -245,29 +264,40 @@ impl Sqp<'_> {
             }
             run.rounds = 1;
         }
-        for _ in 0..MAX_ROUNDS {
-            if std::env::var("DEBUG_QP").is_ok() {
-                let bs: Vec<String> = (0..layout.horizon).map(|h| { let o = layout.split_row(trajectory, h).1; format!("({:.2},{:.2}|{:.2})", o[0], o[1], self.c.obstacles[0].barrier(o)) }).collect();
-                eprintln!("round {} {:?}: {}", run.rounds, self.sides, bs.join(" "));
-            }
+        let start = trajectory.to_vec();
+        let mut solves = 0;
+        while solves < MAX_ROUNDS + SIDE_TRIALS {
+            solves += 1;
             match self.round(trajectory) {
                 Ok(y) => self.vars.scatter(layout, &y, trajectory),
-                Err(_) if self.sides == Sides::PerRun => {
-                    self.sides = Sides::PerObstacle;
-                    self.decided = Rows::default();
-                    continue;
-                }
                 Err(status) => {
-                    run.failure = Some(status);
-                    break;
+                    let Some(sides) = self.next_sides() else {
+                        run.failure = Some(status);
+                        break;
+                    };
+                    // Start over from the convex solution with other sides.
+                    self.sides = sides;
+                    self.decided = Rows::default();
+                    trajectory.copy_from_slice(&start);
+                    continue;
                 }
             }
             run.rounds += 1;
-            if self.c.free_violation(trajectory, pinned, true) <= FEASIBLE_TOLERANCE {
+            if self.c.free_violation(trajectory, pinned, true) <= FEASIBLE_TOLERANCE || run.rounds > MAX_ROUNDS {
                 break;
             }
         }
         run
+    }
+
+    /// The side assignment to try after a failed one, if any is left.
+    fn next_sides(&self) -> Option<Sides> {
+        let assignments = 1 << self.c.obstacles.len().min(3);
+        match self.sides {
+            Sides::Nearest => None,
+            Sides::Runs => Some(Sides::Shared { flips: 0 }),
+            Sides::Shared { flips } => (flips + 1 < assignments).then_some(Sides::Shared { flips: flips + 1 }),
+        }
     }
 
     /// One QP with the obstacles linearised at `trajectory`. The planes of rows near an
@@ -288,49 +318,73 @@ impl Sqp<'_> {
         }
     }
 
+    /// Obstacle `o`'s side in [`Sides::Shared`]: fixed at its first use from the rows
+    /// `entered` (inside it at the current iterate) and the trajectory's ends, then flipped as
+    /// `flips` says.
+    fn shared_direction(&mut self, o: usize, trajectory: &[f64], entered: &[usize]) -> Option<Vec<f64>> {
+        let Sides::Shared { flips } = self.sides else { return None };
+        if self.directions[o].is_none() && !entered.is_empty() {
+            let (layout, ob) = (&self.c.layout, &self.c.obstacles[o]);
+            let row = |h: usize| layout.split_row(trajectory, h).1;
+            // Across the whole trajectory's way, start to end: the plan passes the obstacle on
+            // one side or the other (the flips try both).
+            let rows: Vec<&[f64]> = entered.iter().map(|&h| row(h)).collect();
+            self.directions[o] = Some(ob.run_direction(&rows, row(0), row(layout.horizon - 1)));
+        }
+        let sign = if (flips >> o) & 1 == 1 { -1.0 } else { 1.0 };
+        self.directions[o].as_ref().map(|d| d.iter().map(|v| sign * v).collect())
+    }
+
     /// Each obstacle linearised on the free rows inside it (first) and near it (second).
     fn obstacle_rows(&mut self, trajectory: &[f64]) -> (Rows, Rows) {
-        let (c, vars, layout) = (self.c, &self.vars, &self.c.layout);
+        let (c, layout) = (self.c, &self.c.layout);
         let row = |h: usize| layout.split_row(trajectory, h).1;
-        let free = |h: usize| vars.rank[h].is_some();
         let (mut inside, mut near) = (Rows::default(), Rows::default());
         for (o, ob) in c.obstacles.iter().enumerate() {
             let barrier: Vec<f64> = (0..layout.horizon).map(|h| ob.barrier(row(h))).collect();
-            let entered: Vec<usize> = (0..layout.horizon).filter(|&h| free(h) && barrier[h] < c.margin).collect();
-            if self.sides == Sides::PerObstacle && !entered.is_empty() && self.shared[o].is_none() {
-                let rows: Vec<&[f64]> = entered.iter().map(|&h| row(h)).collect();
-                let (first, last) = (entered[0], entered[entered.len() - 1]);
-                let (entry, exit) = (row(first.saturating_sub(1)), row((last + 1).min(layout.horizon - 1)));
-                self.shared[o] = ob
-                    .linearise_towards(&ob.run_direction(&rows, entry, exit), c.margin, &mut self.scratch)
-                    .map(|(normal, rhs)| (normal.to_vec(), rhs));
-            }
+            let free: Vec<bool> = self.vars.rank.iter().map(Option::is_some).collect();
+            let entered: Vec<usize> = (0..layout.horizon).filter(|&h| free[h] && barrier[h] < c.margin).collect();
+            let shared = self.shared_direction(o, trajectory, &entered);
             let mut h = 0;
             while h < layout.horizon {
                 let mut end = h;
-                if !free(h) || barrier[h] >= c.margin + ACTIVATION {
-                } else if barrier[h] >= c.margin {
-                    if let Some((normal, rhs)) = ob.linearise(row(h), c.margin, &mut self.scratch) {
-                        near.push(vars, layout, trajectory, ob.dims.iter().zip(normal).map(|(&d, &a)| (h, d, a)), rhs);
-                    }
+                if !free[h] || barrier[h] >= c.margin + ACTIVATION {
+                    h += 1;
+                    continue;
+                }
+                let (rows, direction) = if barrier[h] >= c.margin {
+                    (&mut near, None)
                 } else {
-                    let plane = match self.sides {
-                        Sides::PerRow => ob.linearise(row(h), c.margin, &mut self.scratch),
-                        Sides::PerRun => {
-                            while end + 1 < layout.horizon && free(end + 1) && barrier[end + 1] < c.margin {
+                    let direction = match self.sides {
+                        Sides::Nearest => None,
+                        Sides::Runs => {
+                            while end + 1 < layout.horizon && free[end + 1] && barrier[end + 1] < c.margin {
                                 end += 1;
                             }
                             let run: Vec<&[f64]> = (h..=end).map(row).collect();
-                            let (entry, exit) = (row(h.saturating_sub(1)), row((end + 1).min(layout.horizon - 1)));
-                            ob.linearise_towards(&ob.run_direction(&run, entry, exit), c.margin, &mut self.scratch)
+                            Some(ob.run_direction(
+                                &run,
+                                row(h.saturating_sub(1)),
+                                row((end + 1).min(layout.horizon - 1)),
+                            ))
                         }
-                        Sides::PerObstacle => self.shared[o].as_ref().map(|(n, rhs)| (n.as_slice(), *rhs)),
+                        Sides::Shared { .. } => shared.clone(),
+                    };
+                    (&mut inside, direction)
+                };
+                for r in h..=end {
+                    let plane = match &direction {
+                        Some(d) => ob.linearise_along(row(r), d, c.margin, &mut self.scratch),
+                        None => ob.linearise(row(r), c.margin, &mut self.scratch),
                     };
                     if let Some((normal, rhs)) = plane {
-                        for r in h..=end {
-                            let terms = ob.dims.iter().zip(normal).map(|(&d, &a)| (r, d, a));
-                            inside.push(vars, layout, trajectory, terms, rhs);
-                        }
+                        rows.push(
+                            &self.vars,
+                            layout,
+                            trajectory,
+                            ob.dims.iter().zip(normal).map(|(&d, &a)| (r, d, a)),
+                            rhs,
+                        );
                     }
                 }
                 h = end + 1;
@@ -396,16 +450,24 @@ fn solve(goal: &[f64], rows: &Rows) -> Result<Vec<f64>, SolverStatus> {
     if !matches!(solution.status, SolverStatus::Solved | SolverStatus::AlmostSolved) {
         return Err(solution.status);
     }
-    Ok(polish(goal, rows, &solution.s, &solution.z).unwrap_or_else(|| solution.x.clone()))
+    Ok(polish(goal, rows, solution).unwrap_or_else(|| solution.x.clone()))
 }
 
-/// The exact solution on the interior-point solution's active set, if it is the optimum.
-fn polish(goal: &[f64], rows: &Rows, s: &[f64], z: &[f64]) -> Option<Vec<f64>> {
+/// `|y − goal|²`.
+fn distance_squared(y: &[f64], goal: &[f64]) -> f64 {
+    y.iter().zip(goal).map(|(a, b)| (a - b) * (a - b)).sum()
+}
+
+/// The exact solution on the interior-point solution's active set (`s_i < z_i`), if it is the
+/// optimum: feasible, and with multipliers of the inequalities' sign or (where active rows are
+/// linearly dependent and the multipliers not unique) no farther from `goal` than the
+/// interior-point solution.
+fn polish(goal: &[f64], rows: &Rows, solution: &DefaultSolution<f64>) -> Option<Vec<f64>> {
     let n = goal.len();
     let mut active_index = vec![None; rows.b.len()];
     let mut active = Rows::default();
     for (r, index) in active_index.iter_mut().enumerate() {
-        if s[r] < z[r] {
+        if solution.s[r] < solution.z[r] {
             *index = Some(active.b.len());
             active.b.push(rows.b[r]);
         }
@@ -417,29 +479,49 @@ fn polish(goal: &[f64], rows: &Rows, s: &[f64], z: &[f64]) -> Option<Vec<f64>> {
             active.v.push(v);
         }
     }
-    let y = if active.b.is_empty() {
-        goal.to_vec()
+    let (y, signs_agree) = if active.b.is_empty() {
+        (goal.to_vec(), true)
     } else {
-        let p = CscMatrix::identity(n);
-        let q: Vec<f64> = goal.iter().map(|g| -g).collect();
-        let cones = [SupportedConeT::ZeroConeT(active.b.len())];
-        let mut solver = DefaultSolver::new(&p, &q, &active.matrix(n), &active.b, &cones, settings()).ok()?;
-        solver.solve();
-        if solver.solution.status != SolverStatus::Solved {
-            return None;
-        }
+        let (mut y, z) = solve_equalities(goal, &active)?;
         // KKT: y − goal + Aᵀz = 0; as inequalities Ay ≤ b the multipliers must be ≥ 0.
-        let z_scale = 1.0 + solver.solution.z.iter().fold(0.0_f64, |m, z| m.max(z.abs()));
-        if solver.solution.z.iter().any(|&z| z < -1e-9 * z_scale) {
-            return None;
+        let z_scale = 1.0 + z.iter().fold(0.0_f64, |m, z| m.max(z.abs()));
+        let signs_agree = z.iter().all(|&z| z >= -1e-9 * z_scale);
+        // Iterative refinement: the interior-point method stops at its tolerance (≈ 1e-11 on
+        // the equalities, which a rate limit divides by dt²); min |δ|² s.t. A δ = b − A y
+        // removes what is left.
+        let zero = vec![0.0; n];
+        let scale = 1.0 + active.b.iter().fold(0.0_f64, |m, b| m.max(b.abs()));
+        for _ in 0..2 {
+            let residual: Vec<f64> = active.excess(&y).iter().map(|e| -e).collect();
+            if residual.iter().all(|r| r.abs() <= 1e-15 * scale) {
+                break;
+            }
+            let (delta, _) = solve_equalities(&zero, &Rows { b: residual, ..active.clone() })?;
+            for (y, d) in y.iter_mut().zip(&delta) {
+                *y += d;
+            }
         }
-        solver.solution.x.clone()
+        (y, signs_agree)
     };
     let feasible = rows.excess(&y).iter().zip(&rows.b).all(|(e, b)| *e <= 1e-9 * (1.0 + b.abs()));
-    feasible.then_some(y)
+    let interior = distance_squared(&solution.x, goal);
+    let optimal = signs_agree || distance_squared(&y, goal) <= interior + 1e-9 * (1.0 + interior);
+    (feasible && optimal).then_some(y)
+}
+
+/// `argmin |y − goal|² s.t. A y = b` over `rows` as equalities: `y` and the multipliers `z`.
+fn solve_equalities(goal: &[f64], rows: &Rows) -> Option<(Vec<f64>, Vec<f64>)> {
+    let n = goal.len();
+    let p = CscMatrix::identity(n);
+    let q: Vec<f64> = goal.iter().map(|g| -g).collect();
+    let cones = [SupportedConeT::ZeroConeT(rows.b.len())];
+    let mut solver = DefaultSolver::new(&p, &q, &rows.matrix(n), &rows.b, &cones, settings()).ok()?;
+    solver.solve();
+    (solver.solution.status == SolverStatus::Solved).then(|| (solver.solution.x.clone(), solver.solution.z.clone()))
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
     use crate::constraints::{BoxConfig, ConstraintConfig, HalfSpaceConfig, Layout};

@@ -57,6 +57,7 @@ pub(crate) fn merged_limits(limits: &[RateLimit], width: usize) -> Vec<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
 
