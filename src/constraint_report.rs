@@ -3,6 +3,8 @@
 //! actually executed (tracking can cut corners a plan respects). With `eval --unconstrained` the
 //! same checks measure an unconstrained planner against the same constraints.
 
+use std::fmt::Write;
+
 use planner::Candidate;
 use planner::constraints::{ConstraintConfig, Constraints, Layout};
 
@@ -49,7 +51,8 @@ impl ConstraintCheck {
     pub fn print(&self, outcomes: &[EpisodeOutcome]) -> anyhow::Result<()> {
         let plans_ok = outcomes.iter().filter(|o| o.plan_violation.is_some_and(|v| v <= TOLERANCE)).count();
         let worst_plan = outcomes.iter().filter_map(|o| o.plan_violation).fold(0.0, f64::max);
-        let mut header = String::from("| plans satisfying all (episodes) | worst plan violation | executed paths violating |");
+        let mut header =
+            String::from("| plans satisfying all (episodes) | worst plan violation | executed paths violating |");
         let mut rule = String::from("|---|---|---|");
         let mut per_constraint: Vec<(String, f64, Option<f64>)> = Vec::new();
         let mut paths_violating = 0;
@@ -73,12 +76,13 @@ impl ConstraintCheck {
             outcomes.iter().filter(|o| !o.path.is_empty()).count()
         );
         for (name, worst, min_barrier) in &per_constraint {
-            header.push_str(&format!(" {name}: worst on path{} |", if min_barrier.is_some() { " (min b)" } else { "" }));
+            let barrier = if min_barrier.is_some() { " (min b)" } else { "" };
+            let _ = write!(header, " {name}: worst on path{barrier} |");
             rule.push_str("---|");
-            row.push_str(&match min_barrier {
-                Some(b) => format!(" {worst:.3} ({b:.3}) |"),
-                None => format!(" {worst:.3} |"),
-            });
+            let _ = match min_barrier {
+                Some(b) => write!(row, " {worst:.3} ({b:.3}) |"),
+                None => write!(row, " {worst:.3} |"),
+            };
         }
         println!("\n{header}\n{rule}\n{row}");
         Ok(())

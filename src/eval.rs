@@ -11,9 +11,9 @@ use bridge::PlanClient;
 use planner::picard::PicardConfig;
 use tch::Device;
 
+use crate::constraint_report::ConstraintCheck;
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
-use crate::constraint_report::ConstraintCheck;
 use crate::reward::RewardKind;
 use crate::task::{PlannerConfig, TaskConfig};
 use crate::telemetry::DenoiseObserver;
@@ -158,13 +158,7 @@ fn local_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow
                 constraint_violation: check.as_ref().map(|c| c.plan_violation(plan.best())),
             })
         };
-        outcomes.push(episode::planned_episode(
-            &mut env,
-            seed,
-            task.planner.replan_every,
-            &mut source,
-            &mut recorder,
-        )?);
+        outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source, &mut recorder)?);
     }
     let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
     crate::score_table::print(task, policy, &enforced.sampler_label(), &outcomes);

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context;
-use planner::constraints::{Constraints, Layout as ConstraintLayout};
 use planner::model::{Checkpoint, ModelSpec};
 use planner::observer::Observer;
 use planner::picard::shift_iterates;
@@ -43,19 +42,14 @@ impl LocalPlanner {
         let env = task.make_env();
         let dt = f64::from(sim::Env::dt(&env));
         if let Some(guidance) = &config.guidance {
-            planner = planner.with_guidance(guidance.clone(), dt).with_context(|| format!("planner.guidance {}", named_by()))?;
+            planner = planner
+                .with_guidance(guidance.clone(), dt)
+                .with_context(|| format!("planner.guidance {}", named_by()))?;
         }
         if let Some(constraints) = &config.constraints {
-            let spec = planner.spec();
-            let layout = ConstraintLayout {
-                horizon: spec.horizon,
-                action_dim: spec.action_dim,
-                observation_dim: spec.observation_dim,
-                dt,
-            };
-            let constraints = Constraints::new(constraints, layout)
+            planner = planner
+                .with_constraints(constraints, dt)
                 .with_context(|| format!("planner.constraints {}", named_by()))?;
-            planner = planner.with_constraints(constraints);
         }
         if let Some(reward) = config.reward {
             planner = planner.with_reward(reward.build(task.env.layout));

@@ -6,15 +6,15 @@ use std::time::Instant;
 use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
-use crate::constraints::Constraints;
+use crate::constraints::{ConstraintConfig, FINAL_TOLERANCE};
 use crate::error::{Error, Result};
-use crate::guidance::{Guide, GuidanceConfig, Reward};
+use crate::guidance::{GuidanceConfig, Guide, Reward};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
 use crate::picard::sample_picard;
 use crate::plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
-use crate::projection::Projection;
+use crate::projection::{ConstraintSet, Projection};
 use crate::request::PlanRequest;
 use crate::sampler::{Sampler, SequentialRun, sample_sequential, sample_soft_decoding};
 use crate::step_map::StepMap;
@@ -25,7 +25,7 @@ pub struct Planner {
     value_model: Option<Box<dyn ValueModel>>,
     /// Guidance settings and the seconds between rows its costs use.
     guidance: Option<(GuidanceConfig, f64)>,
-    constraints: Option<Constraints>,
+    constraints: Option<ConstraintSet>,
     reward: Option<Box<dyn Reward>>,
 }
 
@@ -47,12 +47,12 @@ impl Planner {
         Ok(self)
     }
 
-    /// Adds hard constraints: every step's clean estimate is projected onto them, and every
-    /// returned plan satisfies them within 1e-6 or the plan fails with [`Error::Infeasible`].
-    #[must_use]
-    pub fn with_constraints(mut self, constraints: Constraints) -> Self {
-        self.constraints = Some(constraints);
-        self
+    /// Adds hard constraints (`dt`: seconds between rows, for rate limits): every step's clean
+    /// estimate is projected onto them, and every returned plan satisfies them within 1e-6 or
+    /// the plan fails with [`Error::Infeasible`].
+    pub fn with_constraints(mut self, config: &ConstraintConfig, dt: f64) -> Result<Self> {
+        self.constraints = Some(ConstraintSet::new(config, self.denoiser.spec(), dt)?);
+        Ok(self)
     }
 
     /// Adds a reward that scores every candidate and ranks them, best first (best-of-N), and
@@ -264,12 +264,9 @@ impl Planner {
         let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
         let constraints = match &self.constraints {
             Some(constraints) => {
-                let handed_out: Vec<f64> = actions
-                    .iter()
-                    .zip(&states)
-                    .flat_map(|(a, o)| a.iter().chain(o).map(|&v| f64::from(v)))
-                    .collect();
-                let residuals = constraints.residuals(&handed_out);
+                let handed_out: Vec<f64> =
+                    actions.iter().zip(&states).flat_map(|(a, o)| a.iter().chain(o).map(|&v| f64::from(v))).collect();
+                let residuals = constraints.written.residuals(&handed_out);
                 if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
                     return Err(Error::Infeasible {
                         constraint: worst.name.clone(),
@@ -288,14 +285,9 @@ impl Planner {
     }
 }
 
-/// Largest violation a returned plan may have, in the constraint's units.
-const FINAL_TOLERANCE: f64 = 1e-6;
-
 /// Errors unless the request asks for at most one driver and at least one candidate.
 fn check_drivers(request: &PlanRequest) -> Result<()> {
-    let invalid = |field: &str, message: &str| {
-        Err(Error::InvalidSpec { field: field.into(), message: message.into() })
-    };
+    let invalid = |field: &str, message: &str| Err(Error::InvalidSpec { field: field.into(), message: message.into() });
     if request.batch_size == 0 {
         return invalid("request.batch_size", "must be at least 1");
     }

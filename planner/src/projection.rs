@@ -2,18 +2,79 @@
 //! [`Stage::Intermediate`]) and the final plan exactly ([`Stage::Final`]). The projection itself
 //! ([`Constraints`]) runs on the host in the user's units, so trajectories go through the
 //! normalizer both ways; rows that were already feasible are kept bit for bit.
+//!
+//! The plan is handed out in f32, and rounding a value that sits exactly on a bound can cross
+//! it: by ~1e-7 of the value, which a barrier's gradient or a rate limit's 1/dt magnifies (a
+//! velocity limit at dt = 0.01 s sees 1e-5 units/s). So the final projection aims slightly
+//! inside every bound ([`final_target`]), and the f32 plan is then checked against the
+//! constraints as written.
 
 use std::cell::Cell;
 
 use tch::{Device, Kind, Tensor};
 
-use crate::constraints::{Constraints, ProjectionReport, Stage};
+use crate::constraints::{ConstraintConfig, Constraints, FEASIBLE_TOLERANCE, Layout, ProjectionReport, Stage};
 use crate::error::Result;
 use crate::model::ModelSpec;
 
+/// The constraints as written (intermediate steps, reports) and the final projection's target.
+#[derive(Debug, Clone)]
+pub struct ConstraintSet {
+    /// As written.
+    pub written: Constraints,
+    /// Slightly inside every bound ([`final_target`]).
+    pub target: Constraints,
+}
+
+impl ConstraintSet {
+    /// Validates `config` for trajectories of `spec` with `dt` seconds between rows.
+    pub fn new(config: &ConstraintConfig, spec: &ModelSpec, dt: f64) -> Result<Self> {
+        let layout =
+            Layout { horizon: spec.horizon, action_dim: spec.action_dim, observation_dim: spec.observation_dim, dt };
+        Ok(Self {
+            written: Constraints::new(config, layout)?,
+            target: Constraints::new(&final_target(config), layout)?,
+        })
+    }
+}
+
+/// Relative slack of box and half-space bounds: 100 f32 ulps.
+const BOUND_SLACK: f64 = 1e-5;
+/// Barrier margin added for obstacles, in units of the barrier.
+const BARRIER_SLACK: f64 = 1e-4;
+/// Relative slack of velocity limits (f32 rounding of two positions over dt).
+const VELOCITY_SLACK: f64 = 1e-3;
+/// Relative slack of acceleration limits (three positions over dt²).
+const ACCELERATION_SLACK: f64 = 1e-2;
+
+/// `config` with every bound moved inward by a slack that covers rounding the plan to f32.
+#[must_use]
+pub fn final_target(config: &ConstraintConfig) -> ConstraintConfig {
+    let mut target = config.clone();
+    target.margin += BARRIER_SLACK;
+    for bounds in target.state_box.iter_mut().chain(&mut target.action_box) {
+        for (lower, upper) in bounds.lower.iter_mut().zip(&mut bounds.upper) {
+            let slack = (BOUND_SLACK * (1.0 + lower.abs().max(upper.abs()))).min((*upper - *lower) / 4.0);
+            *lower += slack;
+            *upper -= slack;
+        }
+    }
+    for plane in &mut target.half_space {
+        let norm = plane.normal.iter().map(|n| n * n).sum::<f64>().sqrt();
+        plane.offset -= BOUND_SLACK * (1.0 + plane.offset.abs()) * norm;
+    }
+    for limit in &mut target.velocity_limit {
+        limit.max.iter_mut().for_each(|m| *m *= 1.0 - VELOCITY_SLACK);
+    }
+    for limit in &mut target.acceleration_limit {
+        limit.max.iter_mut().for_each(|m| *m *= 1.0 - ACCELERATION_SLACK);
+    }
+    target
+}
+
 /// The constraints of one plan with the rows its pins fix, and what the intermediate steps did.
 pub struct Projection<'a> {
-    constraints: &'a Constraints,
+    constraints: &'a ConstraintSet,
     spec: &'a ModelSpec,
     pinned_rows: Vec<usize>,
     /// Largest violation met before projecting, over every intermediate step (user units).
@@ -37,7 +98,7 @@ impl<'a> Projection<'a> {
     /// Prepares `constraints` for trajectories of `spec` whose observations at `pinned_rows`
     /// must not move.
     #[must_use]
-    pub fn new(constraints: &'a Constraints, spec: &'a ModelSpec, pinned_rows: Vec<usize>) -> Self {
+    pub fn new(constraints: &'a ConstraintSet, spec: &'a ModelSpec, pinned_rows: Vec<usize>) -> Self {
         Self { constraints, spec, pinned_rows, worst_intermediate: Cell::new(0.0), moved: Cell::new(0) }
     }
 
@@ -49,9 +110,10 @@ impl<'a> Projection<'a> {
         let mut rows = self.to_host(x0_hat)?;
         let mut moved = Vec::with_capacity(rows.len());
         for trajectory in &mut rows {
-            let report = self.constraints.project(trajectory, &self.pinned_rows, Stage::Intermediate { k, steps })?;
+            let report =
+                self.constraints.written.project(trajectory, &self.pinned_rows, Stage::Intermediate { k, steps })?;
             self.worst_intermediate.set(self.worst_intermediate.get().max(report.max_before()));
-            moved.push(report.max_before() > 0.0);
+            moved.push(report.max_before() > FEASIBLE_TOLERANCE);
         }
         let count = moved.iter().filter(|&&m| m).count();
         if count == 0 {
@@ -63,14 +125,17 @@ impl<'a> Projection<'a> {
         Ok(projected.where_self(&mask, x0_hat))
     }
 
-    /// The final plan projected exactly: per trajectory, its values in the user's units
-    /// (H·(A + O), actions first) and the report. Errors with [`crate::Error::Infeasible`]
-    /// where a trajectory cannot be made feasible.
+    /// The final plan projected onto [`final_target`]: per trajectory, its values in the user's
+    /// units (H·(A + O), actions first) and the report against the constraints as written.
+    /// Errors with [`crate::Error::Infeasible`] where a trajectory cannot be made feasible.
     pub fn finish(&self, x: &Tensor) -> Result<(Vec<Vec<f64>>, ProjectionStats)> {
         let mut rows = self.to_host(x)?;
         let mut reports = Vec::with_capacity(rows.len());
         for trajectory in &mut rows {
-            reports.push(self.constraints.project(trajectory, &self.pinned_rows, Stage::Final)?);
+            let before = self.constraints.written.residuals(trajectory);
+            let report = self.constraints.target.project(trajectory, &self.pinned_rows, Stage::Final)?;
+            let after = self.constraints.written.residuals(trajectory);
+            reports.push(ProjectionReport { before, after, method: report.method });
         }
         let stats =
             ProjectionStats { worst_intermediate: self.worst_intermediate.get(), moved: self.moved.get(), reports };

@@ -46,7 +46,16 @@ impl PlanRequest {
     /// A request from `observation` with one candidate, seed 0, no goal and no waypoints.
     #[must_use]
     pub fn new(observation: Vec<f32>, sampler: SamplerConfig) -> Self {
-        Self { observation, goal: None, waypoints: Vec::new(), sampler, batch_size: 1, seed: 0, picard: None, soft_decoding: None }
+        Self {
+            observation,
+            goal: None,
+            waypoints: Vec::new(),
+            sampler,
+            batch_size: 1,
+            seed: 0,
+            picard: None,
+            soft_decoding: None,
+        }
     }
 
     /// Every pinned observation: the current one at 0, the goal at H − 1, then the waypoints.

@@ -84,10 +84,8 @@ impl<'a> StepMap<'a> {
     /// # Shapes
     /// `x`: `[steps.len() · batch, H, A + O]` → same.
     pub fn predict(&self, x: &Tensor, steps: &[usize], batch: usize, model_time: &mut Duration) -> Result<Tensor> {
-        let t: Vec<i64> = steps
-            .iter()
-            .flat_map(|&k| std::iter::repeat_n(self.sampler.timesteps()[k] as i64, batch))
-            .collect();
+        let t: Vec<i64> =
+            steps.iter().flat_map(|&k| std::iter::repeat_n(self.sampler.timesteps()[k] as i64, batch)).collect();
         let t = Tensor::from_slice(&t).to_kind(Kind::Int64).to_device(self.denoiser.device());
         timed_predict(self.denoiser, x, &t, model_time)
     }

@@ -18,7 +18,8 @@ use crate::task::{PlannerConfig, TaskConfig};
 /// Prints the steering table for the task `args.task` (its constraints are the projected ones).
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let task = TaskConfig::read(&args.task)?;
-    let plain = PlannerConfig { constraints: None, guidance: None, reward: None, soft_decoding: None, ..task.planner.clone() };
+    let plain =
+        PlannerConfig { constraints: None, guidance: None, reward: None, soft_decoding: None, ..task.planner.clone() };
     let variants = variants(&task, &plain);
     println!(
         "Plan time with steering ÷ plain sampling of {} ({}), median of {} alternating pairs after {WARMUP} warm-ups, {} threads.\n",

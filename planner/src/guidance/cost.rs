@@ -140,7 +140,10 @@ impl CostConfig {
             }
             Self::JointLimitMargin { lower, upper, margin, .. } => {
                 if let Some(i) = (0..lower.len()).find(|&i| lower[i] + 2.0 * margin.max(0.0) > upper[i]) {
-                    return invalid("upper", format!("dim {}: {} − margins is below lower {}", dims[i], upper[i], lower[i]));
+                    return invalid(
+                        "upper",
+                        format!("dim {}: {} − margins is below lower {}", dims[i], upper[i], lower[i]),
+                    );
                 }
                 if !margin.is_finite() {
                     return invalid("margin", "must be finite".into());
@@ -166,9 +169,9 @@ impl CostConfig {
     ///
     /// # Shapes
     /// `trajectory`: `[R, H, A + O]` in the data's units → `[R]`, same kind and device.
-    #[must_use]
     pub fn evaluate(&self, trajectory: &Tensor, context: &CostContext<'_>) -> Tensor {
-        let constant = |values: &[f64]| Tensor::from_slice(values).to_kind(trajectory.kind()).to_device(trajectory.device());
+        let constant =
+            |values: &[f64]| Tensor::from_slice(values).to_kind(trajectory.kind()).to_device(trajectory.device());
         let columns = |dims: &[usize], first: usize| {
             let index: Vec<i64> = dims.iter().map(|&d| (first + d) as i64).collect();
             trajectory.index_select(2, &Tensor::from_slice(&index).to_device(trajectory.device()))
@@ -180,12 +183,10 @@ impl CostConfig {
                     let goal = context.goal.unwrap_or_default();
                     dims.iter().map(|&d| f64::from(goal[d])).collect()
                 });
-                (columns(dims, context.action_dim) - constant(&target)).square().sum_dim_intlist(
-                    &[2i64][..],
-                    false,
-                    trajectory.kind(),
-                )
-                .mean_dim(&[1i64][..], false, trajectory.kind())
+                (columns(dims, context.action_dim) - constant(&target))
+                    .square()
+                    .sum_dim_intlist(&[2i64][..], false, trajectory.kind())
+                    .mean_dim(&[1i64][..], false, trajectory.kind())
             }
             Self::ObstacleClearance { dims, center, radii, power, clearance, .. } => {
                 let barrier = ((columns(dims, context.action_dim) - constant(center)) / constant(radii))
@@ -224,7 +225,6 @@ impl CostConfig {
 ///
 /// # Shapes
 /// `trajectory`: `[R, H, A + O]` in the data's units → `[R]`.
-#[must_use]
 pub fn total_cost(costs: &[CostConfig], trajectory: &Tensor, context: &CostContext<'_>) -> Tensor {
     let zero = Tensor::zeros([trajectory.size()[0]], (trajectory.kind(), trajectory.device()));
     costs.iter().fold(zero, |sum, cost| sum + cost.evaluate(trajectory, context))

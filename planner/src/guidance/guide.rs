@@ -59,7 +59,8 @@ impl<'a> Guide<'a> {
         goal: Option<&'a [f32]>,
         value: Option<&'a dyn ValueModel>,
     ) -> Result<Self> {
-        let invalid = |field: &str, message: String| Err(Error::InvalidSpec { field: format!("guidance.{field}"), message });
+        let invalid =
+            |field: &str, message: String| Err(Error::InvalidSpec { field: format!("guidance.{field}"), message });
         if !(config.scale.is_finite() && config.scale >= 0.0) {
             return invalid("scale", format!("{} must be finite and ≥ 0", config.scale));
         }
@@ -90,7 +91,7 @@ impl<'a> Guide<'a> {
         let trajectory = self.spec.normalizer.unnormalize_affine(x, 0);
         let mut objective = -total_cost(&self.config.costs, &trajectory, &self.context);
         if let (Some(value), true) = (self.value, self.config.value_weight > 0.0) {
-            objective = objective + value.value(x, t)?.to_kind(x.kind()) * self.config.value_weight;
+            objective += value.value(x, t)?.to_kind(x.kind()) * self.config.value_weight;
         }
         Ok(objective)
     }

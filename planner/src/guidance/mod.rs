@@ -14,5 +14,5 @@ mod guide;
 mod reward;
 
 pub use cost::{CostConfig, CostContext, total_cost};
-pub use guide::{Guide, GuidanceConfig};
+pub use guide::{GuidanceConfig, Guide};
 pub use reward::{Reward, SoftDecodingConfig};

@@ -90,7 +90,12 @@ pub fn sample_soft_decoding(
 const SOFT_DECODING_STREAM: u64 = 1;
 
 /// The M noises of one step: the tape's first, then fresh standard normals shaped like `like`.
-fn candidate_noises(tape_noise: Option<&Tensor>, draws: usize, like: &Tensor, rng: &mut ChaCha8Rng) -> Vec<Option<Tensor>> {
+fn candidate_noises(
+    tape_noise: Option<&Tensor>,
+    draws: usize,
+    like: &Tensor,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Option<Tensor>> {
     let mut noises = vec![tape_noise.map(Tensor::shallow_clone)];
     for _ in 1..draws {
         let values = standard_normals(rng, like.numel());
@@ -117,11 +122,13 @@ fn choose(scores: &[f64], draws: usize, batch: usize, temperature: f64, rng: &mu
             } else {
                 let weights: Vec<f64> = (0..draws).map(|m| ((of(m) - of(best)) / temperature).exp()).collect();
                 let mut target = weights.iter().sum::<f64>() * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64);
-                weights.iter().position(|&w| {
-                    target -= w;
-                    target < 0.0
-                })
-                .unwrap_or(best)
+                weights
+                    .iter()
+                    .position(|&w| {
+                        target -= w;
+                        target < 0.0
+                    })
+                    .unwrap_or(best)
             };
             (m * batch + b) as i64
         })

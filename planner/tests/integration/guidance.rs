@@ -26,7 +26,14 @@ fn spec(horizon: usize) -> ModelSpec {
 }
 
 fn guidance(costs: Vec<CostConfig>) -> GuidanceConfig {
-    GuidanceConfig { scale: 1.0, n_guide_steps: 1, t_stopgrad: 0, scale_grad_by_variance: false, value_weight: 0.0, costs }
+    GuidanceConfig {
+        scale: 1.0,
+        n_guide_steps: 1,
+        t_stopgrad: 0,
+        scale_grad_by_variance: false,
+        value_weight: 0.0,
+        costs,
+    }
 }
 
 /// One of each cost kind, each active somewhere on a random trajectory.
@@ -85,7 +92,10 @@ fn every_cost_gradient_matches_central_finite_differences() {
             };
             let numeric = (bumped(h) - bumped(-h)) / (2.0 * h);
             let analytic = gradient.double_value(&index);
-            assert!((numeric - analytic).abs() < 1e-6 * scale.max(1.0), "{cost:?} at {index:?}: {analytic} vs {numeric}");
+            assert!(
+                (numeric - analytic).abs() < 1e-6 * scale.max(1.0),
+                "{cost:?} at {index:?}: {analytic} vs {numeric}"
+            );
         }
     }
 }
@@ -149,7 +159,10 @@ fn the_value_gradient_matches_finite_differences() {
 }
 
 fn value_model(dir: &std::path::Path) -> planner::model::NativeModel {
-    export_reference(dir, &["--arch", "value", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"]);
+    export_reference(
+        dir,
+        &["--arch", "value", "--transition", "6", "--horizon", "16", "--mults", "1,2", "--steps", "20"],
+    );
     let spec = ModelSpec { output: ModelOutput::Value, ..spec(UNET_HORIZON) };
     write_manifest(dir, spec, Architecture::ValueFunction { dim: 32, dim_mults: vec![1, 2] });
     Checkpoint::open(dir).expect("value checkpoint").load_native(Device::Cpu).expect("value")

@@ -2,12 +2,12 @@
 //! τ > 0 must take fewer sweeps than steps and land close.
 
 use planner::condition::{Inpainting, Pin};
-use planner::constraints::{ConstraintConfig, Constraints, Layout};
+use planner::constraints::ConstraintConfig;
 use planner::guidance::{CostConfig, GuidanceConfig, Guide};
 use planner::model::{Denoiser, Model, ModelOutput};
 use planner::noise::NoiseTape;
 use planner::picard::{PicardConfig, PicardSweep, sample_picard};
-use planner::projection::Projection;
+use planner::projection::{ConstraintSet, Projection};
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
 use planner::step_map::StepMap;
 use planner::{DenoisingStep, Observer};
@@ -140,8 +140,7 @@ fn zero_tolerance_reproduces_guided_and_projected_sampling() {
     let guide = Guide::new(&guidance, &spec, 0.1, None, None).expect("guidance");
     let constraints: ConstraintConfig =
         toml::from_str("[[state_box]]\ndims = [0, 1]\nlower = [0.8, 1.0]\nupper = [3.2, 3.0]\n").expect("toml");
-    let layout = Layout { horizon: UNET_HORIZON, action_dim: 2, observation_dim: 4, dt: 0.1 };
-    let constraints = Constraints::new(&constraints, layout).expect("constraints");
+    let constraints = ConstraintSet::new(&constraints, &spec, 0.1).expect("constraints");
     let projection = Projection::new(&constraints, &spec, vec![0, UNET_HORIZON - 1]);
     let inpainting = Inpainting::new(&spec, &pins(), Device::Cpu).expect("pins");
     for sampler_config in [
