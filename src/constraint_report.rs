@@ -49,11 +49,16 @@ impl ConstraintCheck {
 
     /// Prints the constraint table of `outcomes` under the score table.
     pub fn print(&self, outcomes: &[EpisodeOutcome]) -> anyhow::Result<()> {
-        let plans_ok = outcomes.iter().filter(|o| o.plan_violation.is_some_and(|v| v <= TOLERANCE)).count();
+        let plans_ok = outcomes
+            .iter()
+            .filter(|o| o.infeasible_plans == 0 && o.plan_violation.is_some_and(|v| v <= TOLERANCE))
+            .count();
+        let refused: usize = outcomes.iter().map(|o| o.infeasible_plans).sum();
         let worst_plan = outcomes.iter().filter_map(|o| o.plan_violation).fold(0.0, f64::max);
-        let mut header =
-            String::from("| plans satisfying all (episodes) | worst plan violation | executed paths violating |");
-        let mut rule = String::from("|---|---|---|");
+        let mut header = String::from(
+            "| episodes whose plans all satisfy | plans refused as infeasible | worst plan violation | executed paths violating |",
+        );
+        let mut rule = String::from("|---|---|---|---|");
         let mut per_constraint: Vec<(String, f64, Option<f64>)> = Vec::new();
         let mut paths_violating = 0;
         for outcome in outcomes.iter().filter(|o| !o.path.is_empty()) {
@@ -71,7 +76,7 @@ impl ConstraintCheck {
             }
         }
         let mut row = format!(
-            "| {plans_ok}/{} | {worst_plan:.1e} | {paths_violating}/{} |",
+            "| {plans_ok}/{} | {refused} | {worst_plan:.1e} | {paths_violating}/{} |",
             outcomes.len(),
             outcomes.iter().filter(|o| !o.path.is_empty()).count()
         );

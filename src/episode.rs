@@ -39,6 +39,9 @@ pub struct PlannedPath {
     /// Largest violation of the task's hard constraints by the plan as received (0: satisfies
     /// all); `None` where the task declares none.
     pub constraint_violation: Option<f64>,
+    /// The planner found no plan satisfying the constraints: `states` is the current state, to
+    /// hold.
+    pub infeasible: bool,
 }
 
 /// One episode's outcome.
@@ -54,6 +57,8 @@ pub struct EpisodeOutcome {
     pub model_calls: Vec<usize>,
     /// Largest constraint violation over the episode's plans (`None`: no constraints).
     pub plan_violation: Option<f64>,
+    /// Plans the planner refused as infeasible (the robot held its position instead).
+    pub infeasible_plans: usize,
     /// The executed path: per step the action taken (zeros before the first) and the
     /// observation after it, `[action, observation]` rows in the data's units.
     pub path: Vec<Vec<f32>>,
@@ -108,6 +113,7 @@ pub fn planned_episode(
             outcome.plan_ms.push(planned.latency_ms);
             outcome.model_calls.push(planned.model_calls);
             outcome.plan(planned.constraint_violation);
+            outcome.infeasible_plans += usize::from(planned.infeasible);
             plan = planned.states;
             since_plan = 0;
         }

@@ -145,7 +145,20 @@ fn local_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow
                 Some(observer) => observer,
                 None => &mut (),
             };
-            let plan = local.plan("eval", seed, query.step, &request, observer)?;
+            let plan = match local.plan("eval", seed, query.step, &request, observer) {
+                Err(error @ planner::Error::Infeasible { .. }) => {
+                    tracing::warn!("episode {seed}, step {}: {error}; the robot holds", query.step);
+                    return Ok(PlannedPath {
+                        states: vec![query.observation.clone()],
+                        latency_ms: 0.0,
+                        model_ms: 0.0,
+                        model_calls: 0,
+                        constraint_violation: None,
+                        infeasible: true,
+                    });
+                }
+                plan => plan?,
+            };
             if let Some(denoising) = denoising {
                 denoising.finish(plans, query.step as f64 * f64::from(sim::maze2d::DT))?;
             }
@@ -156,6 +169,7 @@ fn local_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow
                 model_ms: plan.timings.model_ms,
                 model_calls: plan.stats.model_calls,
                 constraint_violation: check.as_ref().map(|c| c.plan_violation(plan.best())),
+                infeasible: false,
             })
         };
         outcomes.push(episode::planned_episode(&mut env, seed, task.planner.replan_every, &mut source, &mut recorder)?);

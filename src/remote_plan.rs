@@ -32,6 +32,7 @@ pub fn request(robot_id: &str, episode_seed: u64, query: &PlanQuery, deadline_ms
 pub fn path(plan: Stamped<Plan>, asked: Instant) -> PlannedPath {
     PlannedPath {
         constraint_violation: worst_after(&plan.body),
+        infeasible: false,
         states: plan.body.states,
         latency_ms: asked.elapsed().as_secs_f64() * 1e3,
         model_ms: plan.body.timing.model_ms,

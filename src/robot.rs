@@ -332,6 +332,7 @@ fn realtime_episode(
                     model_ms: received.body.timing.model_ms,
                     model_calls: received.body.model_calls as usize,
                     constraint_violation: crate::remote_plan::worst_after(&received.body),
+                    infeasible: false,
                 };
                 observer.planned(t, &path);
                 origin = if hold.active && received.body.from_step >= hold.began { t } else { received.body.from_step };

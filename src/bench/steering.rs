@@ -54,7 +54,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 fn variants(task: &TaskConfig, plain: &PlannerConfig) -> Vec<(String, PlannerConfig)> {
     let costs = vec![
         CostConfig::GoalDistance { dims: vec![0, 1], target: None, weight: 1.0 },
-        CostConfig::Smoothness { dims: vec![0, 1], weight: 1e-4 },
+        CostConfig::ObstacleClearance {
+            dims: vec![0, 1],
+            center: vec![1.5, 2.8],
+            radii: vec![0.25, 0.25],
+            power: 2,
+            clearance: 0.5,
+            weight: 1.0,
+        },
     ];
     let guided = |value_weight: f64, costs: Vec<CostConfig>| GuidanceConfig {
         scale: 0.1,
@@ -65,7 +72,7 @@ fn variants(task: &TaskConfig, plain: &PlannerConfig) -> Vec<(String, PlannerCon
         costs,
     };
     let mut variants = vec![(
-        "gradient guidance: goal distance + smoothness, 2 steps".to_owned(),
+        "gradient guidance: goal distance + obstacle clearance, 2 steps".to_owned(),
         PlannerConfig { guidance: Some(guided(0.0, costs)), ..plain.clone() },
     )];
     if plain.value.is_some() {

@@ -126,6 +126,14 @@ impl<'a> Guide<'a> {
                 let mut gradients = Tensor::run_backward(&[objective.sum(Kind::Double)], &[&input], false, false);
                 Ok(gradients.remove(0))
             })?;
+            if !bool::try_from(gradient.isfinite().all())? {
+                return Err(Error::InvalidSpec {
+                    field: "guidance".into(),
+                    message: "the objective's gradient is not finite on this trajectory; lower guidance.scale or \
+                              the cost weights (smoothness divides by dt⁴)"
+                        .into(),
+                });
+            }
             guided = (guided + gradient * &factor).detach();
             inpainting.apply(&mut guided);
         }
