@@ -144,7 +144,7 @@ mod tests {
         // Two trajectories, three candidates each, row m·B + b.
         let scores = [0.1, 5.0, 0.9, -1.0, 0.3, 2.0];
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        assert_eq!(choose(&scores, 3, 2, 0.0, &mut rng).expect("valid"), vec![4, 1]);
+        assert_eq!(choose(&scores, 3, 2, 0.0, &mut rng).expect("valid"), vec![2, 1]);
         assert!(choose(&[0.0, f64::NAN], 2, 1, 0.0, &mut rng).is_err());
     }
 
