@@ -132,6 +132,9 @@ fn local_episodes(args: &EvalArgs, task: &TaskConfig, episodes: usize) -> anyhow
     let sink = crate::telemetry::parse_sink(&args.rerun, "eval")?;
     let mut recorder = crate::telemetry::Recorder::open(&sink, &format!("eval-{}", std::process::id()))?;
     recorder.scene(&sim::Env::scene(&task.make_env()))?;
+    if let Some(constraints) = &task.planner.constraints {
+        recorder.obstacles(constraints)?;
+    }
     let stream = recorder.recording();
     let mut plans = 0_i64;
     for e in 0..episodes {

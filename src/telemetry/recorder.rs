@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use planner::constraints::{ConstraintConfig, ObstacleConfig, ObstacleShape};
 use rerun::blueprint::{Blueprint, Horizontal, Spatial3DView, TextLogView, TimePanel, TimeSeriesView, Vertical};
 use rerun::{Boxes3D, Color, LineStrips3D, Points3D, RecordingStream, Scalars, TextLog};
 use sim::{Geometry, Scene};
@@ -17,6 +18,8 @@ const WALL: [u8; 3] = [120, 120, 120];
 const EXECUTED: [u8; 3] = [40, 110, 230];
 const PLANNED: [u8; 3] = [240, 140, 30];
 const GOAL: [u8; 3] = [30, 180, 60];
+/// Obstacles of the task's constraints: red.
+const OBSTACLE: [u8; 3] = [220, 40, 40];
 
 fn rgb([r, g, b]: [u8; 3]) -> Color {
     Color::from_rgb(r, g, b)
@@ -39,6 +42,26 @@ pub struct Recorder {
 /// A Maze2D observation's position on the floor, metres.
 fn floor(observation: &[f32]) -> [f32; 3] {
     [observation[0], observation[1], 0.0]
+}
+
+/// Points around an obstacle's boundary b = 0 in its first two dims, closed: a superellipse
+/// |u|^p + |v|^p = 1 through (sign cos θ |cos θ|^(2/p), sign sin θ |sin θ|^(2/p)), a box by its
+/// corners.
+fn outline(obstacle: &ObstacleConfig) -> Vec<[f64; 2]> {
+    let (c, r) = (&obstacle.center, &obstacle.radii);
+    let unit: Vec<[f64; 2]> = match obstacle.shape {
+        ObstacleShape::Box => vec![[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [1.0, 1.0]],
+        ObstacleShape::Superellipse => {
+            let exponent = 2.0 / obstacle.power.unwrap_or(2.0);
+            (0..=64)
+                .map(|k| {
+                    let (sin, cos) = (f64::from(k) * std::f64::consts::TAU / 64.0).sin_cos();
+                    [cos.signum() * cos.abs().powf(exponent), sin.signum() * sin.abs().powf(exponent)]
+                })
+                .collect()
+        }
+    };
+    unit.into_iter().map(|[u, v]| [c[0] + r[0] * u, c[1] + r.get(1).copied().unwrap_or(r[0]) * v]).collect()
 }
 
 /// The layout the viewer opens with: the world on the left; timings and the event log on the right.
@@ -107,6 +130,20 @@ impl Recorder {
         Ok(())
     }
 
+    /// Logs the task's obstacles (hard constraints on the planned positions) as outlines on the
+    /// floor, one entity per obstacle under `world/scene/obstacles`.
+    pub fn obstacles(&self, constraints: &ConstraintConfig) -> anyhow::Result<()> {
+        for (i, obstacle) in constraints.obstacle.iter().enumerate() {
+            let outline: Vec<[f32; 3]> =
+                outline(obstacle).into_iter().map(|[x, y]| [x as f32, y as f32, 0.0]).collect();
+            self.stream.log_static(
+                format!("world/scene/obstacles/{}", obstacle.label(i)),
+                &LineStrips3D::new([outline]).with_colors([rgb(OBSTACLE)]).with_radii([0.02]),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Flushes and closes the recording; returns the file written, if any, with its size in bytes.
     pub fn finish(self) -> anyhow::Result<Option<(PathBuf, u64)>> {
         self.stream.flush_blocking().context("flushing the recording")?;
@@ -160,6 +197,9 @@ impl Recorder {
         self.stream.log("metrics/plan/latency_ms", &Scalars::single(plan.latency_ms))?;
         self.stream.log("metrics/plan/model_calls", &Scalars::single(plan.model_calls as f64))?;
         self.stream.log("metrics/plan/model_ms", &Scalars::single(plan.model_ms))?;
+        if let Some(violation) = plan.constraint_violation {
+            self.stream.log("metrics/plan/constraint_violation", &Scalars::single(violation))?;
+        }
         let text = format!(
             "plan {} adopted at step {t} ({:.0} ms, {} model calls)",
             self.plans - 1,
@@ -202,5 +242,24 @@ impl EpisodeObserver for Recorder {
         };
         let logged = self.stream.log("events", &TextLog::new(text).with_level(level));
         self.check(logged);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outlines_lie_on_the_barrier_boundary() {
+        // Reference: b(p) = Σ |(p_i − c_i)/r_i|^power − 1 = 0 on a superellipse's boundary.
+        for power in [2.0, 4.0] {
+            let obstacle: ObstacleConfig =
+                toml::from_str(&format!("dims = [0, 1]\ncenter = [1.5, 2.8]\nradii = [0.25, 0.5]\npower = {power}\n"))
+                    .expect("obstacle");
+            for [x, y] in outline(&obstacle) {
+                let b = ((x - 1.5) / 0.25).abs().powf(power) + ((y - 2.8) / 0.5).abs().powf(power) - 1.0;
+                assert!(b.abs() < 1e-9, "power {power}: b({x}, {y}) = {b}");
+            }
+        }
     }
 }
