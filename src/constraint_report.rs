@@ -30,13 +30,7 @@ impl ConstraintCheck {
     /// The largest violation of any constraint by `candidate` as handed out.
     #[must_use]
     pub fn plan_violation(&self, candidate: &Candidate) -> f64 {
-        let rows: Vec<f64> = candidate
-            .actions
-            .iter()
-            .zip(&candidate.states)
-            .flat_map(|(a, s)| a.iter().chain(s).map(|&v| f64::from(v)))
-            .collect();
-        self.plans.residuals(&rows).iter().map(|r| r.max_violation).fold(0.0, f64::max)
+        self.plans.residuals(&candidate.transitions()).iter().map(|r| r.max_violation).fold(0.0, f64::max)
     }
 
     /// Per constraint, its largest violation on the executed `path` and, for obstacles, the

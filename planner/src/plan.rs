@@ -47,6 +47,15 @@ pub struct Candidate {
     pub actions: Vec<Vec<f32>>,
 }
 
+impl Candidate {
+    /// The trajectory as H rows of (actions, observations), flattened, in f64: the layout of
+    /// [`crate::constraints::Constraints`].
+    #[must_use]
+    pub fn transitions(&self) -> Vec<f64> {
+        self.actions.iter().zip(&self.states).flat_map(|(a, o)| a.iter().chain(o).map(|&v| f64::from(v))).collect()
+    }
+}
+
 /// Wall-clock timings of one plan, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timings {

@@ -14,7 +14,7 @@ use crate::noise::NoiseTape;
 use crate::observer::Observer;
 use crate::picard::sample_picard;
 use crate::plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
-use crate::projection::{ConstraintSet, Projection};
+use crate::projection::{ConstraintSet, Projection, host_trajectories};
 use crate::request::PlanRequest;
 use crate::sampler::{Sampler, SequentialRun, sample_sequential, sample_soft_decoding};
 use crate::step_map::StepMap;
@@ -262,26 +262,22 @@ impl Planner {
             states[pin.index].clone_from(&pin.observation);
         }
         let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
-        let constraints = match &self.constraints {
-            Some(constraints) => {
-                let handed_out: Vec<f64> =
-                    actions.iter().zip(&states).flat_map(|(a, o)| a.iter().chain(o).map(|&v| f64::from(v))).collect();
-                let residuals = constraints.written.residuals(&handed_out);
-                if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
-                    return Err(Error::Infeasible {
-                        constraint: worst.name.clone(),
-                        violation: worst.max_violation,
-                        hint: format!(
-                            "candidate {b} violates it after rounding to f32; loosen the constraint by {:.1e}",
-                            worst.max_violation
-                        ),
-                    });
-                }
-                residuals
+        let mut candidate = Candidate { batch_index: b, value: None, reward, constraints: Vec::new(), states, actions };
+        if let Some(constraints) = &self.constraints {
+            let residuals = constraints.written.residuals(&candidate.transitions());
+            if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
+                return Err(Error::Infeasible {
+                    constraint: worst.name.clone(),
+                    violation: worst.max_violation,
+                    hint: format!(
+                        "candidate {b} violates it after rounding to f32; loosen the constraint by {:.1e}",
+                        worst.max_violation
+                    ),
+                });
             }
-            None => Vec::new(),
-        };
-        Ok(Candidate { batch_index: b, value: None, reward, constraints, states, actions })
+            candidate.constraints = residuals;
+        }
+        Ok(candidate)
     }
 }
 
@@ -305,14 +301,6 @@ fn score_by_value(value_model: &dyn ValueModel, x: &Tensor) -> Result<Vec<f64>> 
     let _no_grad = tch::no_grad_guard();
     let t = Tensor::zeros([x.size()[0]], (Kind::Int64, x.device()));
     Ok(Vec::<f64>::try_from(value_model.value(x, &t)?.to_kind(Kind::Double).to_device(tch::Device::Cpu))?)
-}
-
-/// Each trajectory of the normalized batch `x` `[B, H, A + O]` in the data's units, as H·(A + O)
-/// values, actions first.
-fn host_trajectories(spec: &ModelSpec, x: &Tensor) -> Result<Vec<Vec<f64>>> {
-    let flat = spec.normalizer.unnormalize(x, 0).to_device(tch::Device::Cpu).to_kind(Kind::Double).contiguous();
-    let values = Vec::<f64>::try_from(flat.view([-1]))?;
-    Ok(values.chunks(spec.horizon * spec.transition_dim()).map(<[f64]>::to_vec).collect())
 }
 
 /// One trajectory's H·(A + O) values as H state rows and H action rows, in f32.

@@ -107,7 +107,7 @@ impl<'a> Projection<'a> {
     /// # Shapes
     /// `x0_hat`: `[B, H, A + O]` normalized → same.
     pub fn intermediate(&self, x0_hat: &Tensor, k: usize, steps: usize) -> Result<Tensor> {
-        let mut rows = self.to_host(x0_hat)?;
+        let mut rows = host_trajectories(self.spec, x0_hat)?;
         let mut moved = Vec::with_capacity(rows.len());
         for trajectory in &mut rows {
             let report =
@@ -129,7 +129,7 @@ impl<'a> Projection<'a> {
     /// units (H·(A + O), actions first) and the report against the constraints as written.
     /// Errors with [`crate::Error::Infeasible`] where a trajectory cannot be made feasible.
     pub fn finish(&self, x: &Tensor) -> Result<(Vec<Vec<f64>>, ProjectionStats)> {
-        let mut rows = self.to_host(x)?;
+        let mut rows = host_trajectories(self.spec, x)?;
         let mut reports = Vec::with_capacity(rows.len());
         for trajectory in &mut rows {
             let before = self.constraints.written.residuals(trajectory);
@@ -142,19 +142,18 @@ impl<'a> Projection<'a> {
         Ok((rows, stats))
     }
 
-    /// Each trajectory of `x` in the user's units, as f64 rows.
-    fn to_host(&self, x: &Tensor) -> Result<Vec<Vec<f64>>> {
-        let width = self.spec.transition_dim();
-        let values = Vec::<f64>::try_from(
-            self.spec.normalizer.unnormalize(x, 0).to_device(Device::Cpu).to_kind(Kind::Double).contiguous().view([-1]),
-        )?;
-        Ok(values.chunks(self.spec.horizon * width).map(<[f64]>::to_vec).collect())
-    }
-
     /// `rows` normalized back onto `like`'s device and kind.
     fn to_device(&self, rows: &[Vec<f64>], like: &Tensor) -> Tensor {
         let flat: Vec<f64> = rows.concat();
         let user = Tensor::from_slice(&flat).view(like.size().as_slice()).to_kind(like.kind()).to_device(like.device());
         self.spec.normalizer.normalize(&user, 0)
     }
+}
+
+/// Each trajectory of the normalized batch `x` `[B, H, A + O]` in the data's units, as H·(A + O)
+/// values, actions first.
+pub(crate) fn host_trajectories(spec: &ModelSpec, x: &Tensor) -> Result<Vec<Vec<f64>>> {
+    let flat = spec.normalizer.unnormalize(x, 0).to_device(Device::Cpu).to_kind(Kind::Double).contiguous();
+    let values = Vec::<f64>::try_from(flat.view([-1]))?;
+    Ok(values.chunks(spec.horizon * spec.transition_dim()).map(<[f64]>::to_vec).collect())
 }

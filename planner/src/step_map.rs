@@ -69,12 +69,8 @@ impl<'a> StepMap<'a> {
     /// `x`: `[steps.len() · batch, H, A + O]` → same.
     pub fn guided(&self, x: &Tensor, steps: &[usize], batch: usize) -> Result<Tensor> {
         let Some(guide) = self.guide else { return Ok(x.shallow_clone()) };
-        let per_row = |f: &dyn Fn(usize) -> f64| -> Vec<f64> {
-            steps.iter().flat_map(|&k| std::iter::repeat_n(f(k), batch)).collect()
-        };
-        let timesteps: Vec<usize> =
-            steps.iter().flat_map(|&k| std::iter::repeat_n(self.sampler.timesteps()[k], batch)).collect();
-        let variances = per_row(&|k| self.sampler.posterior_variance(k));
+        let timesteps = per_row(steps, batch, |k| self.sampler.timesteps()[k]);
+        let variances = per_row(steps, batch, |k| self.sampler.posterior_variance(k));
         guide.apply(x, &timesteps, &variances, self.inpainting)
     }
 
@@ -84,8 +80,7 @@ impl<'a> StepMap<'a> {
     /// # Shapes
     /// `x`: `[steps.len() · batch, H, A + O]` → same.
     pub fn predict(&self, x: &Tensor, steps: &[usize], batch: usize, model_time: &mut Duration) -> Result<Tensor> {
-        let t: Vec<i64> =
-            steps.iter().flat_map(|&k| std::iter::repeat_n(self.sampler.timesteps()[k] as i64, batch)).collect();
+        let t = per_row(steps, batch, |k| self.sampler.timesteps()[k] as i64);
         let t = Tensor::from_slice(&t).to_kind(Kind::Int64).to_device(self.denoiser.device());
         timed_predict(self.denoiser, x, &t, model_time)
     }
@@ -124,4 +119,9 @@ impl<'a> StepMap<'a> {
         self.inpainting.apply(&mut next);
         Ok(next)
     }
+}
+
+/// `f(k)` for each step k of `steps`, repeated for the `batch` rows of its block.
+fn per_row<T: Clone>(steps: &[usize], batch: usize, f: impl Fn(usize) -> T) -> Vec<T> {
+    steps.iter().flat_map(|&k| std::iter::repeat_n(f(k), batch)).collect()
 }

@@ -9,7 +9,7 @@ use planner::constraints::RateLimitConfig;
 use planner::guidance::{CostConfig, GuidanceConfig, SoftDecodingConfig};
 use planner::sampler::SamplerKind;
 
-use super::{BenchArgs, WARMUP};
+use super::{BenchArgs, WARMUP, median};
 use crate::episode::plan_seed;
 use crate::local_planner::LocalPlanner;
 use crate::reward::RewardKind;
@@ -128,9 +128,5 @@ fn paired_medians(iters: usize, time: &mut dyn FnMut(bool, u64) -> anyhow::Resul
         a.push(time(false, i)?);
         b.push(time(true, i)?);
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     Ok((median(a), median(b)))
 }
