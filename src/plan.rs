@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use planner::condition::Pin;
 use planner::model::{Checkpoint, Denoiser, ValueModel};
 use planner::picard::PicardConfig;
-use planner::picard_auto::{AutoCache, AutoChoice, calibrate};
+use planner::picard_auto::{AutoCache, AutoChoice, calibrate, candidate_windows};
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use serde::Serialize;
@@ -120,15 +120,14 @@ fn auto_window(planner: &Planner, request: &mut PlanRequest, tolerance: f64) -> 
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .context("neither XDG_CACHE_HOME nor HOME is set, so there is nowhere to cache the calibration")?;
-    let mut cache = AutoCache::open(&cache_dir.join("diffplan/picard-auto.json"))?;
+    let mut cache = AutoCache::open(&cache_dir.join("diffplan/picard-auto-v2.json"))?;
     let key = AutoCache::key(planner, request);
     let choice = if let Some(choice) = cache.get(&key) {
         choice.clone()
     } else {
         let steps = request.sampler.steps_for(planner.spec().diffusion_steps);
-        let windows: Vec<usize> = [2, 4, 8, 16, 32].into_iter().filter(|&w| w < steps).chain([steps]).collect();
         eprintln!("calibrating Picard for {key} (once; cached)");
-        let choice = calibrate(planner, request, &windows, tolerance, 3)?;
+        let choice = calibrate(planner, request, &candidate_windows(steps), tolerance, 3)?;
         cache.insert(key, choice.clone())?;
         choice
     };

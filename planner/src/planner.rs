@@ -102,6 +102,12 @@ impl Planner {
         self.denoiser.spec()
     }
 
+    /// The denoiser, for measurements such as Picard's batch-cost curve.
+    #[must_use]
+    pub fn denoiser(&self) -> &dyn Denoiser {
+        self.denoiser.as_ref()
+    }
+
     /// Where the denoiser runs, as text (`Cpu`, `Cuda(0)`).
     #[must_use]
     pub fn device_name(&self) -> String {

@@ -43,6 +43,13 @@ pub struct BenchArgs {
     /// Picard tolerance τ of `bench picard`.
     #[arg(long, default_value_t = 0.1)]
     tolerance: f64,
+    /// Seconds after which `bench picard` stops a Picard plan and reports it unconverged.
+    #[arg(long, default_value_t = 120.0)]
+    picard_cap_s: f64,
+    /// Seconds one `bench picard` measurement may take: warm-ups stop after a tenth of it,
+    /// timed repetitions after all of it (at least one of each).
+    #[arg(long, default_value_t = 60.0)]
+    budget_s: f64,
     /// Task config of `bench wire` (its planner is served) and `bench steering`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,

@@ -1,13 +1,16 @@
 //! `diffplan bench picard`: sequential sampling against Picard iterations on one checkpoint, in
-//! one run: latency, sweeps (sequential depth), model evaluations, and how far the Picard plan is
-//! from the sequential one on the same tape.
+//! one run: latency, sweeps (sequential depth), model evaluations, how far the Picard plan is
+//! from the sequential one on the same tape, and what `--picard-window auto` chooses and costs.
+
+use std::time::Instant;
 
 use planner::model::Checkpoint;
 use planner::picard::PicardConfig;
+use planner::picard_auto::{calibrate, candidate_windows};
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{Plan, PlanRequest, Planner};
 
-use super::{BenchArgs, WARMUP, median_ms};
+use super::{BenchArgs, WARMUP, median};
 
 /// Prints the Picard table for `args.checkpoint`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -19,21 +22,25 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let planner = Planner::new(Box::new(checkpoint.load_native(args.device)?))?;
     let n = spec.diffusion_steps;
     println!(
-        "Sequential vs Picard (window = K, τ = {}), {} ({:?}), median of {} after {WARMUP} warm-up plans, {} threads.\n",
+        "Sequential vs Picard (window = K, τ = {}, stopped after {} s), {} ({:?}), median of up to {} after up to \
+         {WARMUP} warm-up plans within {} s per measurement, {} threads.\n",
         args.tolerance,
+        args.picard_cap_s,
         dir.display(),
         args.device,
         args.iters,
+        args.budget_s,
         tch::get_num_threads()
     );
     println!(
-        "| sampler | K | batch | sequential | Picard | speedup | sweeps | model evaluations | max |Δ| vs sequential |"
+        "| sampler | K | batch | sequential | Picard | speedup | sweeps | model evaluations | max |Δ| vs sequential \
+         | auto chooses | auto ÷ sequential | calibration |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let observation: Vec<f32> = (0..spec.observation_dim).map(|i| 0.2 * i as f32).collect();
     for &(kind, steps) in &[(SamplerKind::DpmSolverPp, 20), (SamplerKind::Ddpm, 64), (SamplerKind::Ddpm, 256)] {
         if steps > n {
-            println!("| {} | {steps} | – | skipped: the model has N = {n} | | | | | |", kind.name());
+            println!("| {} | {steps} | – | skipped: the model has N = {n} | | | | | | | | |", kind.name());
             continue;
         }
         for &batch in &args.batches {
@@ -50,25 +57,69 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                     window: steps,
                     tolerance: args.tolerance,
                     max_sweeps: None,
+                    deadline_ms: Some(args.picard_cap_s * 1e3),
+                }),
+                ..sequential.clone()
+            };
+            let (sequential_ms, a) = timed(args, || planner.plan(&sequential))?;
+            let (picard_ms, b) = timed(args, || planner.plan(&picard))?;
+            let stats = b.stats.picard.clone().ok_or_else(|| anyhow::anyhow!("no Picard stats"))?;
+            let picard_cell = if stats.converged {
+                format!("{picard_ms:.0} ms")
+            } else {
+                format!("stopped at {picard_ms:.0} ms, not converged")
+            };
+            let calibration_started = Instant::now();
+            let choice = calibrate(&planner, &sequential, &candidate_windows(steps), args.tolerance, 3)?;
+            let calibration_s = calibration_started.elapsed().as_secs_f64();
+            let auto = PlanRequest {
+                picard: choice.window.map(|window| PicardConfig {
+                    window,
+                    tolerance: args.tolerance,
+                    max_sweeps: None,
                     deadline_ms: None,
                 }),
                 ..sequential.clone()
             };
-            let sequential_ms = median_ms(args.iters, || planner.plan(&sequential))?;
-            let picard_ms = median_ms(args.iters, || planner.plan(&picard))?;
-            let (a, b) = (planner.plan(&sequential)?, planner.plan(&picard)?);
-            let stats = b.stats.picard.clone().ok_or_else(|| anyhow::anyhow!("no Picard stats"))?;
+            let (auto_ms, _) = timed(args, || planner.plan(&auto))?;
             println!(
-                "| {} | {steps} | {batch} | {sequential_ms:.0} ms | {picard_ms:.0} ms | {:.2} | {} | {} | {:.2e} |",
+                "| {} | {steps} | {batch} | {sequential_ms:.0} ms | {picard_cell} | {:.2} | {} | {} | {:.2e} | {} | {:.2} | \
+                 {calibration_s:.1} s |",
                 kind.name(),
                 sequential_ms / picard_ms,
                 stats.sweeps,
                 stats.model_evaluations,
-                max_difference(&a, &b)
+                max_difference(&a, &b),
+                choice.window.map_or("sequential".into(), |window| format!("p = {window}")),
+                auto_ms / sequential_ms,
             );
         }
     }
     Ok(())
+}
+
+/// Median wall time of `plan` in ms and its last plan. Up to `WARMUP` warm-ups stop once they
+/// have taken a tenth of `--budget-s`, the up to `--iters` timed runs once they have taken all
+/// of it; there is at least one of each.
+fn timed(args: &BenchArgs, mut plan: impl FnMut() -> planner::Result<Plan>) -> anyhow::Result<(f64, Plan)> {
+    let budget_s = args.budget_s;
+    let started = Instant::now();
+    for _ in 0..WARMUP {
+        plan()?;
+        if started.elapsed().as_secs_f64() >= budget_s / 10.0 {
+            break;
+        }
+    }
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(args.iters);
+    loop {
+        let run_started = Instant::now();
+        let last = plan()?;
+        times.push(run_started.elapsed().as_secs_f64() * 1e3);
+        if times.len() >= args.iters.max(1) || started.elapsed().as_secs_f64() >= budget_s {
+            return Ok((median(times), last));
+        }
+    }
 }
 
 /// Largest difference between two plans' states, in the data's units.
