@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bridge::PlanClient;
-use planner::picard::PicardConfig;
 use tch::Device;
 
 use crate::constraint_report::ConstraintCheck;
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
+use crate::picard_window::{PicardWindow, TaskPicard};
 use crate::reward::RewardKind;
 use crate::task::{PlannerConfig, TaskConfig};
 use crate::telemetry::DenoiseObserver;
@@ -37,9 +37,9 @@ pub struct EvalArgs {
     /// Override `planner.replan_every` (0: plan once).
     #[arg(long)]
     replan_every: Option<usize>,
-    /// Sample by Picard iterations with this window.
+    /// Sample by Picard iterations with this window, or `auto` (measured once, cached).
     #[arg(long)]
-    picard_window: Option<usize>,
+    picard_window: Option<PicardWindow>,
     /// Picard tolerance τ (default: 0.1).
     #[arg(long, requires = "picard_window")]
     picard_tolerance: Option<f64>,
@@ -88,7 +88,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     task.planner.replan_every = args.replan_every.unwrap_or(task.planner.replan_every);
     if let Some(window) = args.picard_window {
         let tolerance = args.picard_tolerance.unwrap_or(0.1);
-        task.planner.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
+        task.planner.picard = Some(TaskPicard::new(window, tolerance));
     }
     task.planner.warm_start |= args.warm_start;
     task.planner.batch_size = args.batch_size.unwrap_or(task.planner.batch_size);

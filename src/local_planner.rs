@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use planner::model::{Checkpoint, ModelSpec};
 use planner::observer::Observer;
-use planner::picard::shift_iterates;
+use planner::picard::{PicardConfig, shift_iterates};
 use planner::sampler::SamplerConfig;
 use planner::{Plan, PlanRequest, Planner};
 use tch::{Device, Tensor};
@@ -19,6 +19,8 @@ use crate::task::{PlannerConfig, TaskConfig};
 pub struct LocalPlanner {
     planner: Planner,
     config: PlannerConfig,
+    /// The task's Picard settings with an `auto` window resolved (`None`: sequential).
+    picard: Option<PicardConfig>,
     /// Per stream: the episode and step of its last plan and that plan's Picard iterates.
     warm: BTreeMap<String, (u64, u64, Vec<Tensor>)>,
 }
@@ -54,7 +56,21 @@ impl LocalPlanner {
         if let Some(reward) = config.reward {
             planner = planner.with_reward(reward.build(task.env.layout));
         }
-        Ok(Self { planner, config: config.clone(), warm: BTreeMap::new() })
+        let mut local = Self { planner, config: config.clone(), picard: None, warm: BTreeMap::new() };
+        if let Some(picard) = &config.picard {
+            // Calibrated on the request shape every plan of the task has: B candidates, start
+            // and goal pinned.
+            let observation = vec![0.0; local.spec().observation_dim];
+            let request = local.request(observation.clone(), Some(observation), 0, None);
+            let (resolved, choice) =
+                picard.resolve(&local.planner, &request).with_context(|| format!("planner.picard {}", named_by()))?;
+            if let Some(choice) = choice {
+                let chosen = choice.window.map_or("sequential sampling".into(), |window| format!("window {window}"));
+                eprintln!("Picard auto: {chosen} (calibration: {})", serde_json::to_string(&choice)?);
+            }
+            local.picard = resolved;
+        }
+        Ok(local)
     }
 
     /// The planner.
@@ -88,7 +104,7 @@ impl LocalPlanner {
             goal,
             seed,
             batch_size: self.config.batch_size,
-            picard: self.config.picard.clone(),
+            picard: self.picard.clone(),
             soft_decoding: self.config.soft_decoding.clone(),
             ..PlanRequest::new(observation, sampler.unwrap_or_else(|| self.config.sampler.clone()))
         }

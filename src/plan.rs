@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use planner::condition::Pin;
 use planner::model::{Checkpoint, Denoiser, ValueModel};
-use planner::picard::PicardConfig;
-use planner::picard_auto::{AutoCache, AutoChoice, calibrate, candidate_windows};
+use planner::picard_auto::AutoChoice;
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use serde::Serialize;
 use tch::Device;
+
+use crate::picard_window::{PicardWindow, TaskPicard};
 
 /// Arguments of `diffplan plan`. Flags override the request file.
 #[derive(Debug, clap::Args)]
@@ -57,8 +58,8 @@ pub struct PlanArgs {
     seed: Option<u64>,
     /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
     /// measure once per device, model and request shape (cached) and pick Picard or sequential.
-    #[arg(long, value_parser = parse_window)]
-    picard_window: Option<WindowArg>,
+    #[arg(long)]
+    picard_window: Option<PicardWindow>,
     /// Picard tolerance τ (default: 0.1).
     #[arg(long, requires = "picard_window")]
     picard_tolerance: Option<f64>,
@@ -100,42 +101,6 @@ struct Output<'a> {
     plan: planner::Plan,
 }
 
-/// `--picard-window`: a number or `auto`.
-#[derive(Debug, Clone, Copy)]
-enum WindowArg {
-    Auto,
-    Fixed(usize),
-}
-
-fn parse_window(text: &str) -> Result<WindowArg, String> {
-    if text == "auto" {
-        return Ok(WindowArg::Auto);
-    }
-    text.parse().map(WindowArg::Fixed).map_err(|_| format!("{text:?} is not a window size or `auto`"))
-}
-
-/// The cached (or freshly measured) auto choice for `request`, applied to it.
-fn auto_window(planner: &Planner, request: &mut PlanRequest, tolerance: f64) -> anyhow::Result<AutoChoice> {
-    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .context("neither XDG_CACHE_HOME nor HOME is set, so there is nowhere to cache the calibration")?;
-    let mut cache = AutoCache::open(&cache_dir.join("diffplan/picard-auto-v2.json"))?;
-    let key = AutoCache::key(planner, request);
-    let choice = if let Some(choice) = cache.get(&key) {
-        choice.clone()
-    } else {
-        let steps = request.sampler.steps_for(planner.spec().diffusion_steps);
-        eprintln!("calibrating Picard for {key} (once; cached)");
-        let choice = calibrate(planner, request, &candidate_windows(steps), tolerance, 3)?;
-        cache.insert(key, choice.clone())?;
-        choice
-    };
-    request.picard =
-        choice.window.map(|window| PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
-    Ok(choice)
-}
-
 /// Plans once and prints the JSON, one line, to standard output.
 pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
@@ -149,8 +114,13 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
         None => planner,
     };
     let picard_auto = match args.picard_window {
-        Some(WindowArg::Auto) => Some(auto_window(&planner, &mut request, args.picard_tolerance.unwrap_or(0.1))?),
-        _ => None,
+        Some(window) => {
+            let tolerance = args.picard_tolerance.or(request.picard.as_ref().map(|p| p.tolerance)).unwrap_or(0.1);
+            let (picard, choice) = TaskPicard::new(window, tolerance).resolve(&planner, &request)?;
+            request.picard = picard;
+            choice
+        }
+        None => None,
     };
     let plan = planner.plan(&request)?;
     let output = Output {
@@ -189,10 +159,6 @@ fn request(args: &PlanArgs) -> anyhow::Result<PlanRequest> {
     request.sampler.clip_x0 |= args.clip_x0;
     request.batch_size = args.batch.unwrap_or(request.batch_size);
     request.seed = args.seed.unwrap_or(request.seed);
-    if let Some(WindowArg::Fixed(window)) = args.picard_window {
-        let tolerance = args.picard_tolerance.or(request.picard.as_ref().map(|p| p.tolerance)).unwrap_or(0.1);
-        request.picard = Some(PicardConfig { window, tolerance, max_sweeps: None, deadline_ms: None });
-    }
     Ok(request)
 }
 

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use planner::constraints::ConstraintConfig;
 use planner::guidance::{GuidanceConfig, SoftDecodingConfig};
-use planner::picard::PicardConfig;
 use planner::sampler::SamplerConfig;
 use serde::Deserialize;
 use sim::maze2d::{GoalMode, Layout, Maze2d};
 
+use crate::picard_window::TaskPicard;
 use crate::reward::RewardKind;
 
 /// A task config.
@@ -61,9 +61,9 @@ pub struct PlannerConfig {
     pub replan_deviation: Option<f32>,
     /// Sampler, steps, clipping.
     pub sampler: SamplerConfig,
-    /// Sample by Picard iterations.
+    /// Sample by Picard iterations (the window may be `auto`).
     #[serde(default)]
-    pub picard: Option<PicardConfig>,
+    pub picard: Option<TaskPicard>,
     /// Start each replan's Picard iteration from the previous plan's iterates.
     #[serde(default)]
     pub warm_start: bool,
