@@ -349,3 +349,39 @@ fn picard_auto_measures_once_and_caches_its_choice() {
     assert!(!stderr.contains("calibrating"), "measured twice");
     assert_eq!(second["picard_auto"], first["picard_auto"]);
 }
+
+#[test]
+fn eval_resolves_an_auto_picard_window_once_and_plays_by_it() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("OMP_NUM_THREADS", "1")
+            .args(["eval", "--config", "configs/tasks/maze2d-umaze.toml", "--episodes", "1", "--steps", "4"])
+            .args(["--picard-window", "auto"])
+            .output()
+            .expect("run diffplan");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        (String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    };
+    let (table, stderr) = run();
+    assert!(stderr.contains("calibrating Picard"), "{stderr}");
+    let chosen = stderr.lines().find(|line| line.starts_with("Picard auto: ")).expect("the choice is reported");
+    let calibration: Value =
+        serde_json::from_str(chosen.split_once("(calibration: ").expect("json").1.trim_end_matches(')'))
+            .expect("calibration JSON");
+    // K = 4: windows 2 and 4, the curve starts at one row (B = 1).
+    assert_eq!(calibration["trials"].as_array().expect("trials").len(), 2, "{calibration}");
+    assert_eq!(calibration["batch_cost_ms"][0][0], 1, "{calibration}");
+    assert!(table.contains("Picard p=auto"), "{table}");
+    // The model calls per plan follow the choice: 4 sequential calls, or Picard's sweeps (≤ 4).
+    let row: Vec<&str> = table.lines().last().expect("row").trim_matches('|').split('|').map(str::trim).collect();
+    let calls: f64 = row[8].split(';').next().expect("first plans").trim().parse().expect("a number");
+    if calibration["window"].is_null() {
+        assert_eq!(calls, 4.0, "{table}");
+    } else {
+        assert!(calls <= 4.0, "{table}");
+    }
+    let (_, stderr) = run();
+    assert!(!stderr.contains("calibrating"), "measured twice: {stderr}");
+}
