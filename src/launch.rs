@@ -218,7 +218,7 @@ fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace, 
             command.arg("--zenoh-config").arg(file);
         }
     };
-    let mut planners: Vec<Child> = Vec::new();
+    let mut planners = Children(Vec::new());
     for node in planner_nodes(launch)? {
         let mut command = Command::new(&exe);
         command.arg("serve").arg("--config").arg(&node.config).args(["--id", &node.id]);
@@ -227,7 +227,7 @@ fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace, 
             command.arg("--stream");
         }
         network(&mut command);
-        planners.push(command.spawn().context("starting a planner process")?);
+        planners.0.push(command.spawn().context("starting a planner process")?);
     }
     let robot = &launch.robot;
     let mut command = Command::new(&exe);
@@ -258,12 +258,23 @@ fn run_as_processes(launch: &LaunchFile, endpoint: &str, namespace: &Namespace, 
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    for mut planner in planners {
-        terminate(&mut planner)?;
-        planner.wait()?;
-    }
+    drop(planners);
     anyhow::ensure!(status.success(), "the robot process failed ({status})");
     Ok(())
+}
+
+/// Planner processes, stopped and reaped when dropped, so that an early error leaves none
+/// running.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // Best effort: a child that already exited cannot be signalled, and is reaped below.
+            let _ = terminate(child);
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Asks a child to stop with SIGTERM, so it undeclares its tokens and reports; SIGKILL only if

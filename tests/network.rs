@@ -3,6 +3,7 @@
 //! dies and resumes when one returns, and a Python client that speaks docs/PROTOCOL.md.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -84,18 +85,24 @@ fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
 
 /// Kills the watched children if the test panics, so a failing test leaves nothing running.
 #[derive(Default)]
-struct Reaper(Vec<u32>);
+struct Reaper(Vec<String>);
 
 impl Reaper {
     fn watch(&mut self, child: &Child) {
-        self.0.push(child.id());
+        self.0.push(child.id().to_string());
+    }
+
+    /// Watches the process group that `child` leads (spawned with `process_group(0)`), so that
+    /// a launch's own children go too.
+    fn watch_group(&mut self, child: &Child) {
+        self.0.push(format!("-{}", child.id()));
     }
 }
 
 impl Drop for Reaper {
     fn drop(&mut self) {
         if std::thread::panicking() && !self.0.is_empty() {
-            let _ = Command::new("kill").arg("-9").args(self.0.iter().map(ToString::to_string)).status();
+            let _ = Command::new("kill").args(["-9", "--"]).args(&self.0).status();
         }
     }
 }
@@ -311,10 +318,11 @@ fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
         .arg(&recording)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("start the launch");
     let mut reaper = Reaper::default();
-    reaper.watch(&launcher);
+    reaper.watch_group(&launcher);
     let lines = stderr_lines(&mut launcher);
     let mut seen = Vec::new();
     wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
