@@ -13,7 +13,7 @@ use tch::Device;
 use crate::constraint_report::ConstraintCheck;
 use crate::episode::{self, Baseline, PlannedPath};
 use crate::local_planner::LocalPlanner;
-use crate::picard_window::{PicardWindow, TaskPicard};
+use crate::picard_window::PicardArgs;
 use crate::reward::RewardKind;
 use crate::task::{PlannerConfig, TaskConfig};
 use crate::telemetry::DenoiseObserver;
@@ -37,12 +37,8 @@ pub struct EvalArgs {
     /// Override `planner.replan_every` (0: plan once).
     #[arg(long)]
     replan_every: Option<usize>,
-    /// Sample by Picard iterations with this window, or `auto` (measured once, cached).
-    #[arg(long)]
-    picard_window: Option<PicardWindow>,
-    /// Picard tolerance τ (default: 0.1).
-    #[arg(long, requires = "picard_window")]
-    picard_tolerance: Option<f64>,
+    #[command(flatten)]
+    picard: PicardArgs,
     /// Start each replan's Picard iteration from the previous plan's iterates, shifted by the
     /// steps executed.
     #[arg(long, requires = "picard_window")]
@@ -86,9 +82,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         task.planner.sampler.steps = Some(steps);
     }
     task.planner.replan_every = args.replan_every.unwrap_or(task.planner.replan_every);
-    if let Some(window) = args.picard_window {
-        let tolerance = args.picard_tolerance.unwrap_or(0.1);
-        task.planner.picard = Some(TaskPicard::new(window, tolerance));
+    if let Some(picard) = args.picard.settings(task.planner.picard.as_ref().map(|p| p.tolerance)) {
+        task.planner.picard = Some(picard);
     }
     task.planner.warm_start |= args.warm_start;
     task.planner.batch_size = args.batch_size.unwrap_or(task.planner.batch_size);

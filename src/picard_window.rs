@@ -69,6 +69,38 @@ impl std::fmt::Display for PicardWindow {
     }
 }
 
+/// The Picard flags of `plan` and `eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PicardArgs {
+    /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
+    /// measure once per device, model and request shape (cached) and pick Picard or sequential.
+    #[arg(long)]
+    pub picard_window: Option<PicardWindow>,
+    /// Picard tolerance τ (default: the request's, else 0.1).
+    #[arg(long, requires = "picard_window")]
+    pub picard_tolerance: Option<f64>,
+    /// Stop after this many sweeps and return the current iterate, marked not converged.
+    #[arg(long, requires = "picard_window")]
+    pub picard_max_sweeps: Option<usize>,
+    /// Stop after the sweep that crosses this many milliseconds, marked not converged.
+    #[arg(long, requires = "picard_window")]
+    pub picard_deadline_ms: Option<f64>,
+}
+
+impl PicardArgs {
+    /// The settings the flags ask for (`None` without `--picard-window`); the tolerance falls
+    /// back to `tolerance`, then 0.1.
+    #[must_use]
+    pub fn settings(&self, tolerance: Option<f64>) -> Option<TaskPicard> {
+        self.picard_window.map(|window| TaskPicard {
+            window,
+            tolerance: self.picard_tolerance.or(tolerance).unwrap_or_else(default_tolerance),
+            max_sweeps: self.picard_max_sweeps,
+            deadline_ms: self.picard_deadline_ms,
+        })
+    }
+}
+
 /// `[planner.picard]` of a task: [`PicardConfig`] whose window may be `auto`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,12 +123,6 @@ fn default_tolerance() -> f64 {
 }
 
 impl TaskPicard {
-    /// Window `window` with tolerance `tolerance` and no cap or deadline.
-    #[must_use]
-    pub fn new(window: PicardWindow, tolerance: f64) -> Self {
-        Self { window, tolerance, max_sweeps: None, deadline_ms: None }
-    }
-
     /// The Picard settings for `request` on `planner` (`None`: sample sequentially), and the
     /// calibration behind them when the window is `auto`.
     pub fn resolve(

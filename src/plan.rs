@@ -11,7 +11,7 @@ use planner::{PlanRequest, Planner};
 use serde::Serialize;
 use tch::Device;
 
-use crate::picard_window::{PicardWindow, TaskPicard};
+use crate::picard_window::PicardArgs;
 
 /// Arguments of `diffplan plan`. Flags override the request file.
 #[derive(Debug, clap::Args)]
@@ -56,13 +56,8 @@ pub struct PlanArgs {
     /// Seed of the noise tape (default: 0).
     #[arg(long)]
     seed: Option<u64>,
-    /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
-    /// measure once per device, model and request shape (cached) and pick Picard or sequential.
-    #[arg(long)]
-    picard_window: Option<PicardWindow>,
-    /// Picard tolerance τ (default: 0.1).
-    #[arg(long, requires = "picard_window")]
-    picard_tolerance: Option<f64>,
+    #[command(flatten)]
+    picard: PicardArgs,
     /// `cpu`, `cuda` or `cuda:N` (default: cpu).
     #[arg(long, default_value = "cpu", value_parser = crate::device::parse_device)]
     device: Device,
@@ -113,10 +108,9 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
         Some(dir) => planner.with_value_model(load_value_model(dir, args.torchscript, args.device)?)?,
         None => planner,
     };
-    let picard_auto = match args.picard_window {
-        Some(window) => {
-            let tolerance = args.picard_tolerance.or(request.picard.as_ref().map(|p| p.tolerance)).unwrap_or(0.1);
-            let (picard, choice) = TaskPicard::new(window, tolerance).resolve(&planner, &request)?;
+    let picard_auto = match args.picard.settings(request.picard.as_ref().map(|p| p.tolerance)) {
+        Some(settings) => {
+            let (picard, choice) = settings.resolve(&planner, &request)?;
             request.picard = picard;
             choice
         }

@@ -58,7 +58,8 @@ pub struct PicardRun {
     pub sweeps: usize,
     /// Single-step model evaluations (the sum of window sizes).
     pub model_evaluations: usize,
-    /// Largest error (relative, squared) of the last sweep.
+    /// Largest error (relative, squared) of the last sweep, over the states that have a noise
+    /// scale (all but the final one).
     pub residual: f64,
     /// Whether every step converged (false when stopped by the sweep cap or the deadline).
     pub converged: bool,
@@ -141,7 +142,8 @@ pub fn sample_picard(
             })
             .collect();
         let first_unconverged = errors.iter().position(|&e| e > 1.0).unwrap_or(errors.len());
-        residual = errors.iter().copied().fold(0.0, f64::max) * threshold;
+        // The final state has no noise scale (it converges only by equality), so it is left out.
+        residual = errors.iter().copied().filter(|e| e.is_finite()).fold(0.0, f64::max) * threshold;
         for (offset, state) in rebuilt.into_iter().enumerate() {
             xs[begin + 1 + offset] = state;
         }

@@ -91,7 +91,8 @@ pub struct PicardStats {
     pub sweeps: usize,
     /// Single-step model evaluations (the sum of window sizes).
     pub model_evaluations: usize,
-    /// Largest relative squared change of the last sweep.
+    /// Largest relative squared change of the last sweep, over the states that have a noise
+    /// scale (all but the final one, which converges only by equality).
     pub residual: f64,
     /// Whether every step converged (false when stopped by the sweep cap or the deadline).
     pub converged: bool,

@@ -112,6 +112,10 @@ fn the_sweep_cap_and_bad_settings_are_reported() {
     let capped = PicardConfig { window: 5, tolerance: 0.0, max_sweeps: Some(3), deadline_ms: None };
     let (_, run) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &capped);
     assert!(!run.converged && run.sweeps == 3 && run.model_evaluations == 15);
+    // Stopped with the final state in its window, the run still reports a finite residual.
+    let stopped = PicardConfig { window: 10, tolerance: 0.1, max_sweeps: Some(1), deadline_ms: None };
+    let (_, run) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &stopped);
+    assert!(!run.converged && run.residual.is_finite() && run.residual > 0.0, "residual {}", run.residual);
     let sampler = Sampler::new(&config(SamplerKind::Ddim, 10, 0.0), model.spec()).expect("sampler");
     let tape = NoiseTape::draw(0, [1, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(model.spec(), &[], Device::Cpu).expect("no pins");
