@@ -41,7 +41,7 @@ impl LocalPlanner {
                 .with_value_model(Box::new(value.load_native(device)?))
                 .with_context(|| format!("the value checkpoint {}", path.display()))?;
         }
-        let env = task.make_env();
+        let mut env = task.make_env();
         let dt = f64::from(sim::Env::dt(&env));
         if let Some(guidance) = &config.guidance {
             planner = planner
@@ -58,10 +58,11 @@ impl LocalPlanner {
         }
         let mut local = Self { planner, config: config.clone(), picard: None, warm: BTreeMap::new() };
         if let Some(picard) = &config.picard {
-            // Calibrated on the request shape every plan of the task has: B candidates, start
-            // and goal pinned.
-            let observation = vec![0.0; local.spec().observation_dim];
-            let request = local.request(observation.clone(), Some(observation), 0, None);
+            // Calibrated on the first episode's start and goal: the request shape every plan of
+            // the task has (B candidates, start and goal pinned), and one the constraints admit.
+            let start = sim::Env::reset(&mut env, task.eval.seed);
+            let goal = env.goal();
+            let request = local.request(start, Some(vec![goal[0], goal[1], 0.0, 0.0]), task.eval.seed, None);
             let (resolved, choice) =
                 picard.resolve(&local.planner, &request).with_context(|| format!("planner.picard {}", named_by()))?;
             if let Some(choice) = choice {

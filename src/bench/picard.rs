@@ -99,27 +99,36 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Median wall time of `plan` in ms and its last plan. Up to `WARMUP` warm-ups stop once they
-/// have taken a tenth of `--budget-s`, the up to `--iters` timed runs once they have taken all
-/// of it; there is at least one of each.
+/// have taken a tenth of `--budget-s`; a first run that long counts as a timed run instead,
+/// since start-up costs are lost in it. Timed runs stop after `--iters` or once they have taken
+/// the whole budget; there is at least one.
 fn timed(args: &BenchArgs, mut plan: impl FnMut() -> planner::Result<Plan>) -> anyhow::Result<(f64, Plan)> {
-    let budget_s = args.budget_s;
-    let started = Instant::now();
-    for _ in 0..WARMUP {
-        plan()?;
-        if started.elapsed().as_secs_f64() >= budget_s / 10.0 {
+    let (budget_ms, iters) = (args.budget_s * 1e3, args.iters.max(1));
+    let mut once = || -> anyhow::Result<(f64, Plan)> {
+        let started = Instant::now();
+        let last = plan()?;
+        Ok((started.elapsed().as_secs_f64() * 1e3, last))
+    };
+    let mut times = Vec::with_capacity(iters);
+    let (mut warm_ms, mut last) = (0.0, None);
+    for i in 0..WARMUP {
+        let (ms, plan) = once()?;
+        last = Some(plan);
+        if i == 0 && ms >= budget_ms / 10.0 {
+            times.push(ms);
+            break;
+        }
+        warm_ms += ms;
+        if warm_ms >= budget_ms / 10.0 {
             break;
         }
     }
-    let started = Instant::now();
-    let mut times = Vec::with_capacity(args.iters);
-    loop {
-        let run_started = Instant::now();
-        let last = plan()?;
-        times.push(run_started.elapsed().as_secs_f64() * 1e3);
-        if times.len() >= args.iters.max(1) || started.elapsed().as_secs_f64() >= budget_s {
-            return Ok((median(times), last));
-        }
+    while times.is_empty() || (times.len() < iters && times.iter().sum::<f64>() < budget_ms) {
+        let (ms, plan) = once()?;
+        times.push(ms);
+        last = Some(plan);
     }
+    Ok((median(times), last.expect("at least one run")))
 }
 
 /// Largest difference between two plans' states, in the data's units.
