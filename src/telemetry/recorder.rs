@@ -146,7 +146,9 @@ impl Recorder {
 
     /// Flushes and closes the recording; returns the file written, if any, with its size in bytes.
     pub fn finish(self) -> anyhow::Result<Option<(PathBuf, u64)>> {
-        self.stream.flush_blocking().context("flushing the recording")?;
+        if self.stream.is_enabled() {
+            self.stream.flush_blocking().context("flushing the recording")?;
+        }
         drop(self.stream);
         Ok(match self.file {
             Some(path) => {
