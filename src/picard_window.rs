@@ -74,17 +74,17 @@ impl std::fmt::Display for PicardWindow {
 pub struct PicardArgs {
     /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
     /// measure once per device, model and request shape (cached) and pick Picard or sequential.
-    #[arg(long)]
-    pub picard_window: Option<PicardWindow>,
+    #[arg(long = "picard-window", id = "picard_window")]
+    pub window: Option<PicardWindow>,
     /// Picard tolerance τ (default: the request's, else 0.1).
-    #[arg(long, requires = "picard_window")]
-    pub picard_tolerance: Option<f64>,
+    #[arg(long = "picard-tolerance", requires = "picard_window")]
+    pub tolerance: Option<f64>,
     /// Stop after this many sweeps and return the current iterate, marked not converged.
-    #[arg(long, requires = "picard_window")]
-    pub picard_max_sweeps: Option<usize>,
+    #[arg(long = "picard-max-sweeps", requires = "picard_window")]
+    pub max_sweeps: Option<usize>,
     /// Stop after the sweep that crosses this many milliseconds, marked not converged.
-    #[arg(long, requires = "picard_window")]
-    pub picard_deadline_ms: Option<f64>,
+    #[arg(long = "picard-deadline-ms", requires = "picard_window")]
+    pub deadline_ms: Option<f64>,
 }
 
 impl PicardArgs {
@@ -92,11 +92,11 @@ impl PicardArgs {
     /// back to `tolerance`, then 0.1.
     #[must_use]
     pub fn settings(&self, tolerance: Option<f64>) -> Option<TaskPicard> {
-        self.picard_window.map(|window| TaskPicard {
+        self.window.map(|window| TaskPicard {
             window,
-            tolerance: self.picard_tolerance.or(tolerance).unwrap_or_else(default_tolerance),
-            max_sweeps: self.picard_max_sweeps,
-            deadline_ms: self.picard_deadline_ms,
+            tolerance: self.tolerance.or(tolerance).unwrap_or_else(default_tolerance),
+            max_sweeps: self.max_sweeps,
+            deadline_ms: self.deadline_ms,
         })
     }
 }

@@ -378,7 +378,7 @@ fn eval_resolves_an_auto_picard_window_once_and_plays_by_it() {
     let row: Vec<&str> = table.lines().last().expect("row").trim_matches('|').split('|').map(str::trim).collect();
     let calls: f64 = row[8].split(';').next().expect("first plans").trim().parse().expect("a number");
     if calibration["window"].is_null() {
-        assert_eq!(calls, 4.0, "{table}");
+        assert!((calls - 4.0).abs() < 1e-9, "{table}");
     } else {
         assert!(calls <= 4.0, "{table}");
     }

@@ -26,6 +26,9 @@ use crate::request::PlanRequest;
 /// Picard must be at least this much faster than sequential sampling to be chosen.
 const REQUIRED_GAIN: f64 = 0.95;
 
+/// (rows, median time of one model call in ms) pairs.
+pub type CostCurve = Vec<(usize, f64)>;
+
 /// The outcome of a calibration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoChoice {
@@ -33,7 +36,7 @@ pub struct AutoChoice {
     pub window: Option<usize>,
     /// The batch-cost curve: (rows, median time of one model call in ms), from B rows up to
     /// where the cost per row stopped falling.
-    pub batch_cost_ms: Vec<(usize, f64)>,
+    pub batch_cost_ms: CostCurve,
     /// Median plan time of sequential sampling, ms; only measured when a window survived its
     /// bound.
     pub sequential_ms: Option<f64>,
@@ -73,14 +76,13 @@ pub fn calibrate(
     if contenders.is_empty() {
         return Ok(AutoChoice { window: None, batch_cost_ms, sequential_ms: None, trials });
     }
-    let sequential_ms = median_plan_ms(planner, &PlanRequest { picard: None, ..request.clone() }, repeats)?
-        .expect("sequential sampling has no deadline");
+    let sequential_ms = median_plan_ms(planner, &PlanRequest { picard: None, ..request.clone() }, repeats)?;
     let deadline_ms = REQUIRED_GAIN * sequential_ms;
     for i in contenders {
         let config =
             PicardConfig { window: trials[i].window, tolerance, max_sweeps: None, deadline_ms: Some(deadline_ms) };
-        trials[i].measured_ms =
-            median_plan_ms(planner, &PlanRequest { picard: Some(config), ..request.clone() }, repeats)?;
+        let ms = median_plan_ms(planner, &PlanRequest { picard: Some(config), ..request.clone() }, repeats)?;
+        trials[i].measured_ms = Some(ms).filter(|ms| ms.is_finite());
     }
     let window = trials
         .iter()
@@ -105,7 +107,7 @@ fn window_bounds(
     batch: usize,
     windows: &[usize],
     mut call_ms: impl FnMut(usize) -> Result<f64>,
-) -> Result<(Vec<(usize, f64)>, Vec<WindowTrial>)> {
+) -> Result<(CostCurve, Vec<WindowTrial>)> {
     let mut windows = windows.to_vec();
     windows.sort_unstable();
     let mut batch_cost_ms = vec![(batch, call_ms(batch)?)];
@@ -148,19 +150,19 @@ fn model_call_ms(denoiser: &dyn Denoiser, rows: usize, repeats: usize) -> Result
     Ok(median(times))
 }
 
-/// Median plan time of `request`, ms, or `None` as soon as a run stops unconverged at its
-/// Picard deadline.
-fn median_plan_ms(planner: &Planner, request: &PlanRequest, repeats: usize) -> Result<Option<f64>> {
+/// Median plan time of `request`, ms, or infinity (lost) as soon as a run stops unconverged
+/// at its Picard deadline.
+fn median_plan_ms(planner: &Planner, request: &PlanRequest, repeats: usize) -> Result<f64> {
     let mut times = Vec::with_capacity(repeats.max(1));
     for _ in 0..repeats.max(1) {
         let started = Instant::now();
         let plan = planner.plan(request)?;
         if plan.stats.picard.as_ref().is_some_and(|picard| !picard.converged) {
-            return Ok(None);
+            return Ok(f64::INFINITY);
         }
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
-    Ok(Some(median(times)))
+    Ok(median(times))
 }
 
 /// The median of `values` (the upper one of an even count).

@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Picard tolerance τ of `bench picard`.
     #[arg(long, default_value_t = 0.1)]
     tolerance: f64,
+    /// Step counts K of `bench picard`: 20 runs DPM-Solver++, any other DDPM.
+    #[arg(long, value_delimiter = ',', default_values_t = [20usize, 64, 256])]
+    picard_steps: Vec<usize>,
     /// Seconds after which `bench picard` stops a Picard plan and reports it unconverged.
     #[arg(long, default_value_t = 120.0)]
     picard_cap_s: f64,
