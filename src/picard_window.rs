@@ -74,7 +74,7 @@ impl std::fmt::Display for PicardWindow {
 pub struct PicardArgs {
     /// Sample by Picard iterations with this window (states per batched model call), or `auto`:
     /// measure once per device, model and request shape (cached) and pick Picard or sequential.
-    #[arg(long = "picard-window", id = "picard_window")]
+    #[arg(long = "picard-window", id = "picard_window", value_name = "P|auto")]
     pub window: Option<PicardWindow>,
     /// Picard tolerance τ (default: the request's, else 0.1).
     #[arg(long = "picard-tolerance", requires = "picard_window")]
