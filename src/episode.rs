@@ -104,7 +104,7 @@ pub fn planned_episode(
         if t == 0 || (replan_every > 0 && since_plan == replan_every) {
             let query = PlanQuery {
                 observation: observation.clone(),
-                goal: vec![goal[0], goal[1], 0.0, 0.0],
+                goal: env.goal_observation(),
                 seed: plan_seed(episode_seed, t as u64),
                 step: t as u64,
             };

@@ -61,10 +61,9 @@ impl LocalPlanner {
             // Calibrated on the first episode's start and goal: the request shape every plan of
             // the task has (B candidates, start and goal pinned), and one the constraints admit.
             let start = sim::Env::reset(&mut env, task.eval.seed);
-            let goal = env.goal();
-            let request = local.request(start, Some(vec![goal[0], goal[1], 0.0, 0.0]), task.eval.seed, None);
-            let (resolved, choice) =
-                picard.resolve(&local.planner, &request).with_context(|| format!("planner.picard {}", named_by()))?;
+            let request = local.request(start, Some(env.goal_observation()), task.eval.seed, None);
+            let (resolved, choice) = crate::picard_window::resolve(picard, &local.planner, &request)
+                .with_context(|| format!("planner.picard {}", named_by()))?;
             if let Some(choice) = choice {
                 let chosen = choice.window.map_or("sequential sampling".into(), |window| format!("window {window}"));
                 eprintln!("Picard auto: {chosen} (calibration: {})", serde_json::to_string(&choice)?);

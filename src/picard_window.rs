@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::Context;
-use planner::picard::PicardConfig;
+use planner::picard::{DEFAULT_TOLERANCE, PicardConfig};
 use planner::picard_auto::{AutoCache, AutoChoice, calibrate, candidate_windows};
 use planner::{PlanRequest, Planner};
 use serde::{Deserialize, Serialize};
@@ -94,7 +94,7 @@ impl PicardArgs {
     pub fn settings(&self, tolerance: Option<f64>) -> Option<TaskPicard> {
         self.window.map(|window| TaskPicard {
             window,
-            tolerance: self.tolerance.or(tolerance).unwrap_or_else(default_tolerance),
+            tolerance: self.tolerance.or(tolerance).unwrap_or(DEFAULT_TOLERANCE),
             max_sweeps: self.max_sweeps,
             deadline_ms: self.deadline_ms,
         })
@@ -102,46 +102,20 @@ impl PicardArgs {
 }
 
 /// `[planner.picard]` of a task: [`PicardConfig`] whose window may be `auto`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskPicard {
-    /// States per batched model call, or `auto`.
-    pub window: PicardWindow,
-    /// Tolerance τ (ParaDiGMS's default 0.1).
-    #[serde(default = "default_tolerance")]
-    pub tolerance: f64,
-    /// Stop after this many sweeps even if not converged.
-    #[serde(default)]
-    pub max_sweeps: Option<usize>,
-    /// Stop after the sweep that crosses this many milliseconds.
-    #[serde(default)]
-    pub deadline_ms: Option<f64>,
-}
+pub type TaskPicard = PicardConfig<PicardWindow>;
 
-fn default_tolerance() -> f64 {
-    0.1
-}
-
-impl TaskPicard {
-    /// The Picard settings for `request` on `planner` (`None`: sample sequentially), and the
-    /// calibration behind them when the window is `auto`.
-    pub fn resolve(
-        &self,
-        planner: &Planner,
-        request: &PlanRequest,
-    ) -> anyhow::Result<(Option<PicardConfig>, Option<AutoChoice>)> {
-        let with_window = |window| PicardConfig {
-            window,
-            tolerance: self.tolerance,
-            max_sweeps: self.max_sweeps,
-            deadline_ms: self.deadline_ms,
-        };
-        match self.window {
-            PicardWindow::Fixed(window) => Ok((Some(with_window(window)), None)),
-            PicardWindow::Auto => {
-                let choice = auto_choice(planner, request, self.tolerance)?;
-                Ok((choice.window.map(with_window), Some(choice)))
-            }
+/// The Picard settings of `settings` for `request` on `planner` (`None`: sample sequentially),
+/// and the calibration behind them when the window is `auto`.
+pub fn resolve(
+    settings: &TaskPicard,
+    planner: &Planner,
+    request: &PlanRequest,
+) -> anyhow::Result<(Option<PicardConfig>, Option<AutoChoice>)> {
+    match settings.window {
+        PicardWindow::Fixed(window) => Ok((Some(settings.with_window(window)), None)),
+        PicardWindow::Auto => {
+            let choice = auto_choice(planner, request, settings.tolerance)?;
+            Ok((choice.window.map(|window| settings.with_window(window)), Some(choice)))
         }
     }
 }

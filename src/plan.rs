@@ -110,7 +110,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
     };
     let picard_auto = match args.picard.settings(request.picard.as_ref().map(|p| p.tolerance)) {
         Some(settings) => {
-            let (picard, choice) = settings.resolve(&planner, &request)?;
+            let (picard, choice) = crate::picard_window::resolve(&settings, &planner, &request)?;
             request.picard = picard;
             choice
         }

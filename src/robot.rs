@@ -283,7 +283,7 @@ fn realtime_episode(
 ) -> anyhow::Result<EpisodeOutcome> {
     let mut observation = env.reset(seed);
     observer.episode_began(seed, &env.goal(), f64::from(env.dt()));
-    let goal = vec![env.goal()[0], env.goal()[1], 0.0, 0.0];
+    let goal = env.goal_observation();
     let dt = f64::from(env.dt());
     let period = Duration::from_secs_f64(dt / node.speed);
     let mut watchdog = Watchdog::new(node.plan_timeout_ms);

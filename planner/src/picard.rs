@@ -25,12 +25,14 @@ use crate::noise::NoiseTape;
 use crate::observer::Observer;
 use crate::step_map::StepMap;
 
-/// Settings of the Picard driver.
+/// Settings of the Picard driver. The window is a number of states; an application may read
+/// its settings with another window type (e.g. one that also allows `auto`) and resolve it
+/// with [`PicardConfig::with_window`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PicardConfig {
+pub struct PicardConfig<W = usize> {
     /// Window size p: states evaluated per batched model call.
-    pub window: usize,
+    pub window: W,
     /// Tolerance τ on the per-dimension change relative to the step's noise scale (ParaDiGMS's
     /// default 0.1).
     #[serde(default = "default_tolerance")]
@@ -43,8 +45,19 @@ pub struct PicardConfig {
     pub deadline_ms: Option<f64>,
 }
 
+/// ParaDiGMS's default tolerance τ.
+pub const DEFAULT_TOLERANCE: f64 = 0.1;
+
 fn default_tolerance() -> f64 {
-    0.1
+    DEFAULT_TOLERANCE
+}
+
+impl<W> PicardConfig<W> {
+    /// The same settings with window `window`.
+    #[must_use]
+    pub fn with_window<V>(&self, window: V) -> PicardConfig<V> {
+        PicardConfig { window, tolerance: self.tolerance, max_sweeps: self.max_sweeps, deadline_ms: self.deadline_ms }
+    }
 }
 
 /// What a Picard run did.

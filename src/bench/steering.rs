@@ -32,7 +32,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|");
     let mut env = task.make_env();
     let observation = sim::Env::reset(&mut env, 0);
-    let goal = vec![env.goal()[0], env.goal()[1], 0.0, 0.0];
+    let goal = env.goal_observation();
     for &batch in &args.batches {
         let baseline = load(&task, PlannerConfig { batch_size: batch, ..plain.clone() }, &args.task, args)?;
         for (name, config) in &variants {

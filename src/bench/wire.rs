@@ -172,7 +172,7 @@ fn stop_workers(stop: &AtomicBool, handles: Workers) -> anyhow::Result<()> {
 fn query(task: &TaskConfig, i: usize) -> PlanQuery {
     let mut env = task.make_env();
     let observation = env.reset(i as u64);
-    PlanQuery { observation, goal: vec![env.goal()[0], env.goal()[1], 0.0, 0.0], seed: plan_seed(i as u64, 0), step: 0 }
+    PlanQuery { observation, goal: env.goal_observation(), seed: plan_seed(i as u64, 0), step: 0 }
 }
 
 fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {

@@ -108,6 +108,13 @@ impl Maze2d {
         self.goal
     }
 
+    /// The goal as a state (x, y, vx, vy): its position at rest, the state a planner pins at
+    /// the end of its plan.
+    #[must_use]
+    pub fn goal_observation(&self) -> Vec<f32> {
+        vec![self.goal[0], self.goal[1], 0.0, 0.0]
+    }
+
     /// Moves the goal (D4RL's `set_target`): a random open cell with jitter.
     pub fn set_random_goal(&mut self) {
         self.goal = self.random_open_position();
