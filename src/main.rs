@@ -12,6 +12,7 @@ mod episode_observer;
 mod eval;
 mod launch;
 mod local_planner;
+mod obstacle_cells;
 mod picard_window;
 mod plan;
 mod remote_plan;

@@ -117,7 +117,31 @@ fn layout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layout, D
 impl TaskConfig {
     /// Reads a task config.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        crate::config_file::read_toml(path, "task config")
+        let task: Self = crate::config_file::read_toml(path, "task config")?;
+        let layout = task.env.layout;
+        let covered = task.obstacle_cells();
+        anyhow::ensure!(
+            covered.len() < layout.open_cells().len(),
+            "{}: the obstacles of [planner.constraints] cover every open cell of the {} maze; \
+             no episode could start outside them. Shrink or move them.",
+            path.display(),
+            layout.name()
+        );
+        anyhow::ensure!(
+            !(matches!(task.env.goals, Goals::Fixed) && covered.contains(&layout.goal_cell())),
+            "{}: an obstacle of [planner.constraints] covers the goal cell {:?} of the {} maze, so no \
+             plan could reach it. Move the obstacle, or use goals = \"random\".",
+            path.display(),
+            layout.goal_cell(),
+            layout.name()
+        );
+        Ok(task)
+    }
+
+    /// The open cells the task's obstacles cover, where no episode starts.
+    #[must_use]
+    pub fn obstacle_cells(&self) -> Vec<(i64, i64)> {
+        crate::obstacle_cells::covered_cells(self.env.layout, self.planner.constraints.as_ref())
     }
 
     /// A fresh environment of this task.
@@ -127,7 +151,7 @@ impl TaskConfig {
             Goals::Fixed => GoalMode::Fixed,
             Goals::Random => GoalMode::Random,
         };
-        Maze2d::new(self.env.layout, goal_mode)
+        Maze2d::new(self.env.layout, goal_mode).without_cells(&self.obstacle_cells())
     }
 
     /// The task's name in tables, e.g. `maze2d-umaze (fixed goal)`.

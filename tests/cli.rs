@@ -190,10 +190,12 @@ fn collect_train_ship_and_plan_chain_together() {
         assert!(output.status.success(), "diffplan {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     };
     run(&["collect", "--layout", "umaze", "--samples", "3000", "--noisy", "--seed", "4", "--out", &path("a.hdf5")]);
-    run(&["collect", "--layout", "umaze", "--samples", "3000", "--noisy", "--seed", "4", "--out", &path("b.hdf5")]);
+    // Into a folder that does not exist yet: collect creates it.
+    let b = path("data/b.hdf5");
+    run(&["collect", "--layout", "umaze", "--samples", "3000", "--noisy", "--seed", "4", "--out", &b]);
     let (a, b) = (
         planner::train::d4rl::D4rlDataset::read_hdf5(Path::new(&path("a.hdf5"))).expect("dataset"),
-        planner::train::d4rl::D4rlDataset::read_hdf5(Path::new(&path("b.hdf5"))).expect("dataset"),
+        planner::train::d4rl::D4rlDataset::read_hdf5(Path::new(&b)).expect("dataset"),
     );
     assert_eq!(a, b, "the same seed collected different data");
     assert_eq!(a.len(), 3000);

@@ -119,3 +119,31 @@ fn the_scene_shows_walls_goal_and_agent() {
     assert_eq!((count("goal"), count("agent")), (1, 1));
     assert_eq!(env.goal(), [1.0, 1.0]);
 }
+
+/// The open cell a position lies in (cells are unit squares centred on integer coordinates).
+fn cell_of(observation: &[f32]) -> (i64, i64) {
+    (observation[0].round() as i64, observation[1].round() as i64)
+}
+
+#[test]
+fn resets_never_use_excluded_cells() {
+    let excluded = [(1, 4), (2, 4), (4, 6), (5, 6)];
+    let mut plain = Maze2d::new(Layout::Large, GoalMode::Random);
+    let mut fenced = Maze2d::new(Layout::Large, GoalMode::Random).without_cells(&excluded);
+    assert_eq!(fenced.reset_cells().len(), Layout::Large.open_cells().len() - excluded.len());
+    let mut plain_hits = 0;
+    for seed in 0..400 {
+        let start = fenced.reset(seed);
+        assert!(!excluded.contains(&cell_of(&start)), "seed {seed} started in {:?}", cell_of(&start));
+        assert!(!excluded.contains(&cell_of(&fenced.goal())), "seed {seed} drew its goal in an excluded cell");
+        plain_hits += usize::from(excluded.contains(&cell_of(&plain.reset(seed))));
+    }
+    // Without the exclusion, 4 of the large maze's open cells are hit about 400·4/n times.
+    assert!(plain_hits > 0, "the unfenced maze never started in the 4 cells over 400 resets");
+}
+
+#[test]
+#[should_panic(expected = "every open cell")]
+fn excluding_every_open_cell_is_refused() {
+    let _ = Maze2d::new(Layout::Umaze, GoalMode::Fixed).without_cells(&Layout::Umaze.open_cells());
+}

@@ -124,6 +124,12 @@ impl ObstacleConfig {
     pub fn label(&self, i: usize) -> String {
         self.name.clone().unwrap_or_else(|| i.to_string())
     }
+
+    /// `b` at one observation: 0 on the boundary, < 0 inside (see the type's docs).
+    #[must_use]
+    pub fn barrier(&self, observation: &[f64]) -> f64 {
+        super::obstacle::Obstacle::new(self, 0).barrier(observation)
+    }
 }
 
 fn invalid(field: &str, message: String) -> Error {

@@ -39,7 +39,7 @@ pub const MAX_SPEED: f32 = 5.0;
 /// Distance to the goal within which the reward is 1, metres.
 pub const GOAL_RADIUS: f32 = 0.5;
 /// Uniform jitter of start positions and random goals around a cell, metres.
-const POSITION_JITTER: f32 = 0.1;
+pub const POSITION_JITTER: f32 = 0.1;
 /// Standard deviation of the initial velocity, m/s.
 const VELOCITY_NOISE: f32 = 0.1;
 
@@ -59,6 +59,8 @@ pub struct Maze2d {
     world: PhysicsWorld,
     ball: RigidBodyHandle,
     goal: [f32; 2],
+    /// Open cells resets draw starts and random goals from.
+    reset_cells: Vec<(i64, i64)>,
     steps: usize,
     rng: ChaCha8Rng,
 }
@@ -91,9 +93,28 @@ impl Maze2d {
             world,
             ball,
             goal: [gi as f32, gj as f32],
+            reset_cells: layout.open_cells(),
             steps: 0,
             rng: ChaCha8Rng::seed_from_u64(0),
         }
+    }
+
+    /// Resets never place the ball or a random goal in `cells` (e.g. cells an obstacle of the
+    /// task covers); the fixed goal stays the layout's.
+    ///
+    /// # Panics
+    /// If `cells` covers every open cell of the layout.
+    #[must_use]
+    pub fn without_cells(mut self, cells: &[(i64, i64)]) -> Self {
+        self.reset_cells.retain(|cell| !cells.contains(cell));
+        assert!(!self.reset_cells.is_empty(), "every open cell of the {} maze is excluded", self.layout.name());
+        self
+    }
+
+    /// The open cells resets draw from.
+    #[must_use]
+    pub fn reset_cells(&self) -> &[(i64, i64)] {
+        &self.reset_cells
     }
 
     /// The layout.
@@ -142,8 +163,7 @@ impl Maze2d {
     }
 
     fn random_open_position(&mut self) -> [f32; 2] {
-        let cells = self.layout.open_cells();
-        let (i, j) = cells[self.rng.gen_range(0..cells.len())];
+        let (i, j) = self.reset_cells[self.rng.gen_range(0..self.reset_cells.len())];
         let mut jitter = || self.rng.gen_range(-POSITION_JITTER..POSITION_JITTER);
         [i as f32 + jitter(), j as f32 + jitter()]
     }
