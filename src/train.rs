@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use planner::model::Provenance;
+use planner::model::{Checkpoint, Provenance};
 use planner::runtime;
 use planner::train::d4rl::D4rlDataset;
 use planner::train::{TrainConfig, Trainer};
@@ -21,6 +21,10 @@ pub struct TrainArgs {
     /// Continue the run saved in the config's `out` folder.
     #[arg(long)]
     resume: bool,
+    /// Start a new run from this checkpoint's weights instead of a random initialization (same
+    /// architecture; its horizon may differ), e.g. `--init models/maze2d-medium`.
+    #[arg(long, conflicts_with = "resume", value_name = "CHECKPOINT")]
+    init: Option<PathBuf>,
     /// Override `optimization.steps`.
     #[arg(long)]
     steps: Option<usize>,
@@ -51,6 +55,18 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let total = config.optimization.steps;
     let every = config.optimization.checkpoint_every.max(1);
     let mut trainer = Trainer::new(config.clone(), dataset, args.device, args.resume)?;
+    let initialized_from = match &args.init {
+        Some(dir) => {
+            let source = Checkpoint::open(dir)?;
+            trainer.initialize_from(&source).with_context(|| format!("initializing from {}", dir.display()))?;
+            let steps = source.manifest().provenance.train_steps.map_or(String::new(), |s| format!(" ({s} steps)"));
+            Some(format!("{}{steps}", dir.display()))
+        }
+        None if args.resume => {
+            Checkpoint::open(&config.out).ok().and_then(|c| c.manifest().provenance.initialized_from.clone())
+        }
+        None => None,
+    };
     let what =
         config.value.as_ref().map_or("a denoiser".to_string(), |v| format!("a value model (γ = {})", v.discount));
     eprintln!(
@@ -61,6 +77,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         config.model.horizon,
         trainer.step()
     );
+    if let Some(from) = &initialized_from {
+        eprintln!("initialized from {from}");
+    }
     let bar = ProgressBar::new(total as u64).with_position(trainer.step() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} {eta} {msg}")?);
     let mut smoothed = None;
@@ -79,7 +98,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             eprintln!("step {}: loss {:.5} (avg {:.5})", report.step, report.loss, smoothed.unwrap_or(report.loss));
         }
         if report.step.is_multiple_of(every) || report.step == total {
-            trainer.save(provenance(&args.config, &config, report.step))?;
+            trainer.save(provenance(&args.config, &config, report.step, initialized_from.clone()))?;
             bar.println(format!(
                 "step {}: loss (avg) {:.5}, checkpoint saved",
                 report.step,
@@ -95,7 +114,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn provenance(config_path: &Path, config: &TrainConfig, step: usize) -> Provenance {
+fn provenance(config_path: &Path, config: &TrainConfig, step: usize, initialized_from: Option<String>) -> Provenance {
     Provenance {
         created_by: format!("diffplan {}", env!("CARGO_PKG_VERSION")),
         torch: runtime::libtorch_version(),
@@ -103,6 +122,7 @@ fn provenance(config_path: &Path, config: &TrainConfig, step: usize) -> Provenan
         dataset: Some(config.data.path.display().to_string()),
         train_steps: Some(step as u64),
         seed: Some(config.optimization.seed),
+        initialized_from,
     }
 }
 

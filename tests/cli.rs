@@ -179,6 +179,12 @@ fn eval_names_a_missing_checkpoint_and_a_bad_layout() {
     let output = diffplan(&["eval", "--config", &bad_layout, "--policy", "random", "--episodes", "1"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && stderr.contains("use umaze, medium or large"), "{stderr}");
+    // An obstacle on the fixed goal cell (1, 1) makes the task impossible.
+    let on_goal = "\n[planner.constraints]\n[[planner.constraints.obstacle]]\ndims = [0, 1]\ncenter = [1.0, 1.0]\nradii = [0.3, 0.3]\n";
+    let blocked = write("blocked.toml", example.replace("\n[eval]", &format!("{on_goal}\n[eval]")));
+    let output = diffplan(&["eval", "--config", &blocked, "--policy", "random", "--episodes", "1"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("covers the goal cell (1, 1)"), "{stderr}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The training loop on a tiny synthetic dataset: the loss falls, and a resumed run is the same
-//! run, bit for bit.
+//! The training loop on a tiny synthetic dataset: the loss falls, a resumed run is the same
+//! run, bit for bit, and a run initialized from a checkpoint starts from its weights.
 //!
 //! A binary of its own, with its tests serialized: initial weights come from libtorch's global
 //! generator (seeded by the run's seed), which tests running in parallel threads would share.
@@ -123,4 +123,43 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
         .collect();
     assert!(differing.is_empty(), "after resuming, {} of {} tensors differ: {differing:?}", differing.len(), a.len());
     assert!(Checkpoint::open(resumed.path()).is_ok());
+}
+
+#[test]
+fn a_run_initialized_from_a_checkpoint_starts_from_its_weights() {
+    let _serial = TORCH_RNG.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let source_dir = tempfile::tempdir().expect("tempdir");
+    let mut source = Trainer::new(config(source_dir.path(), 5), dataset(), Device::Cpu, false).expect("trainer");
+    for _ in 0..5 {
+        source.train_step().expect("step");
+    }
+    let checkpoint = source.save(Provenance::default()).expect("save");
+
+    // Another seed (other random weights) and another horizon: the weights still fit.
+    let run_dir = tempfile::tempdir().expect("tempdir");
+    let mut longer = config(run_dir.path(), 5);
+    longer.model.horizon = 16;
+    longer.optimization.seed = 9;
+    let mut run = Trainer::new(longer.clone(), dataset(), Device::Cpu, false).expect("trainer");
+    run.initialize_from(&checkpoint).expect("same architecture");
+    run.save(Provenance::default()).expect("save");
+    // Oracle: the source checkpoint's own tensors, for both the EMA and the trained model.
+    let mut expected = Tensor::read_safetensors(source_dir.path().join("weights.safetensors")).expect("weights");
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    for file in ["weights.safetensors", "training/model.safetensors"] {
+        let mut got = Tensor::read_safetensors(run_dir.path().join(file)).expect("weights");
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got.len(), expected.len(), "{file}");
+        for ((name, a), (_, b)) in got.iter().zip(&expected) {
+            assert!(a.equal(b), "{file}: {name} is not the source's");
+        }
+    }
+    assert!(run.train_step().expect("a step after initializing").loss.is_finite());
+    assert!(run.initialize_from(&checkpoint).is_err(), "initialized a run already under way");
+
+    let mut wider = longer;
+    wider.model.architecture = Architecture::TemporalUnet { dim: 16, dim_mults: vec![1, 2], attention: false };
+    let mut other = Trainer::new(wider, dataset(), Device::Cpu, false).expect("trainer");
+    let error = other.initialize_from(&checkpoint).expect_err("another architecture").to_string();
+    assert!(error.contains("same architecture"), "{error}");
 }

@@ -42,6 +42,10 @@ pub struct Provenance {
     /// Seed of the run that produced it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// The checkpoint whose weights training started from instead of a random initialization
+    /// (`diffplan train --init`), with its own steps, e.g. `models/maze2d-medium (15000 steps)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialized_from: Option<String>,
 }
 
 /// Contents of `manifest.toml`.
@@ -87,10 +91,16 @@ impl Checkpoint {
         &self.manifest
     }
 
+    /// The weights file (safetensors, float32 or float16).
+    #[must_use]
+    pub fn weights_path(&self) -> PathBuf {
+        self.dir.join(WEIGHTS_FILE)
+    }
+
     /// Builds the native network on `device` and loads its weights, frozen for inference.
     pub fn load_native(&self, device: Device) -> Result<NativeModel> {
         let mut model = NativeModel::new(self.manifest.spec.clone(), self.manifest.architecture.clone(), device)?;
-        model.load_weights(&self.dir.join(WEIGHTS_FILE))?;
+        model.load_weights(&self.weights_path())?;
         model.var_store_mut().freeze();
         Ok(model)
     }

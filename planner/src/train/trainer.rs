@@ -24,7 +24,7 @@ use super::config::TrainConfig;
 use super::d4rl::D4rlDataset;
 use super::windows::Windows;
 use crate::error::{Error, Result};
-use crate::model::{Checkpoint, ModelSpec, NativeModel, Normalizer, Provenance};
+use crate::model::{Checkpoint, Model, ModelSpec, NativeModel, Normalizer, Provenance};
 use crate::noise::standard_normals;
 use crate::schedule::{Schedule, ScheduleSpec};
 use crate::staged::write_staged;
@@ -289,6 +289,60 @@ impl Trainer {
             fs::write(p, &text).map_err(|source| Error::Io { path: p.to_owned(), source })
         })?;
         Ok(checkpoint)
+    }
+
+    /// Starts from the weights of `checkpoint` instead of the random initialization: the model
+    /// and its EMA both take them, the optimizer starts fresh. The checkpoint must have this
+    /// run's architecture and transition dims; its horizon and normalizer may differ (the
+    /// network is convolutional over time and works on normalized values), so e.g. a medium
+    /// maze model can seed a large maze run. Only before the first step.
+    pub fn initialize_from(&mut self, checkpoint: &Checkpoint) -> Result<()> {
+        let manifest = checkpoint.manifest();
+        let mismatch = |field: &str, message: String| Err(Error::InvalidSpec { field: field.into(), message });
+        if self.step > 0 {
+            return mismatch(
+                "init",
+                format!("the run in {} is already at step {}", self.config.out.display(), self.step),
+            );
+        }
+        if manifest.architecture != self.config.model.architecture {
+            return mismatch(
+                "model.architecture",
+                format!(
+                    "{} has {:?}, this config {:?}; initialize from a checkpoint of the same architecture",
+                    checkpoint.weights_path().display(),
+                    manifest.architecture,
+                    self.config.model.architecture
+                ),
+            );
+        }
+        let (ours, theirs) = (self.ema.spec(), &manifest.spec);
+        if (theirs.action_dim, theirs.observation_dim, &theirs.output)
+            != (ours.action_dim, ours.observation_dim, &ours.output)
+        {
+            return mismatch(
+                "init",
+                format!(
+                    "{} predicts {:?} for {} actions and {} observations, this run {:?} for {} and {}",
+                    checkpoint.weights_path().display(),
+                    theirs.output,
+                    theirs.action_dim,
+                    theirs.observation_dim,
+                    ours.output,
+                    ours.action_dim,
+                    ours.observation_dim
+                ),
+            );
+        }
+        self.ema.load_weights(&checkpoint.weights_path())?;
+        let _no_grad = tch::no_grad_guard();
+        let averaged = self.ema.var_store().variables();
+        for (name, variable) in &self.variables {
+            if let Some(weights) = averaged.get(name) {
+                variable.shallow_clone().copy_(weights);
+            }
+        }
+        Ok(())
     }
 
     fn restore(&mut self, state_dir: &Path) -> Result<()> {
