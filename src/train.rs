@@ -99,11 +99,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         }
         if report.step.is_multiple_of(every) || report.step == total {
             trainer.save(provenance(&args.config, &config, report.step, initialized_from.clone()))?;
-            bar.println(format!(
-                "step {}: loss (avg) {:.5}, checkpoint saved",
-                report.step,
-                smoothed.unwrap_or(report.loss)
-            ));
+            let line =
+                format!("step {}: loss (avg) {:.5}, checkpoint saved", report.step, smoothed.unwrap_or(report.loss));
+            // A hidden bar (standard error is a log file) drops what it is asked to print.
+            if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) }
         }
     }
     bar.finish_and_clear();

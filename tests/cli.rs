@@ -296,6 +296,21 @@ fn the_shipped_umaze_model_reaches_the_goal_more_often_than_random_actions() {
     assert!(p < 0.01, "planner {a}/30 vs random {b}/30: p = {p}");
 }
 
+/// The criterion on SafeDiffuser's Maze2D-large obstacles, with the shipped large model:
+/// every returned plan keeps out of both (violation ≤ 1e-6), none is refused; `--unconstrained`
+/// plays the same episodes and reports the same checks.
+#[test]
+fn large_maze_plans_keep_out_of_safediffusers_obstacles() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-large-obstacles.toml");
+    let constrained = eval_row(&["eval", "--config", config, "--episodes", "3"]);
+    assert_eq!(constrained[0], "3/3", "plans violating the obstacles: {constrained:?}");
+    assert_eq!(constrained[1], "0", "plans refused: {constrained:?}");
+    let worst: f64 = constrained[2].parse().expect("a number");
+    assert!(worst <= 1e-6, "worst plan violation {worst}");
+    let unconstrained = eval_row(&["eval", "--config", config, "--episodes", "3", "--unconstrained"]);
+    assert!(unconstrained[0].ends_with("/3") && unconstrained[3].ends_with("/3"), "{unconstrained:?}");
+}
+
 #[test]
 fn every_shipped_config_parses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

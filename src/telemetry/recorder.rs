@@ -101,9 +101,12 @@ impl Recorder {
             Sink::Connect(None) => builder.connect_grpc().context("connecting to the local Rerun viewer")?,
             Sink::Off => RecordingStream::disabled(),
         };
-        // Recordings index by simulated time and plan, not by the wall clock.
-        stream.set_log_time_enabled(false);
-        stream.set_log_tick_enabled(false);
+        // Recordings index by simulated time and plan, not by the wall clock. (A disabled
+        // stream warns on every setting: touch it only when recording.)
+        if stream.is_enabled() {
+            stream.set_log_time_enabled(false);
+            stream.set_log_tick_enabled(false);
+        }
         Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false })
     }
 
@@ -216,6 +219,9 @@ type RecordResult = Result<(), rerun::RecordingStreamError>;
 
 impl EpisodeObserver for Recorder {
     fn episode_began(&mut self, seed: u64, goal: &[f32], dt: f64) {
+        if !self.stream.is_enabled() {
+            return;
+        }
         self.executed.clear();
         self.dt = dt;
         self.stream.set_time_sequence("episode", seed as i64);
@@ -227,11 +233,17 @@ impl EpisodeObserver for Recorder {
     }
 
     fn planned(&mut self, t: u64, plan: &PlannedPath) {
+        if !self.stream.is_enabled() {
+            return;
+        }
         let logged = self.log_plan(t, plan);
         self.check(logged);
     }
 
     fn stepped(&mut self, t: u64, observation: &[f32], reward: f32, tracking_error: Option<f32>) {
+        if !self.stream.is_enabled() {
+            return;
+        }
         let logged = self.log_step(t, observation, reward, tracking_error);
         self.check(logged);
     }
