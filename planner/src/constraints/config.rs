@@ -128,7 +128,16 @@ impl ObstacleConfig {
     /// `b` at one observation: 0 on the boundary, < 0 inside (see the type's docs).
     #[must_use]
     pub fn barrier(&self, observation: &[f64]) -> f64 {
-        super::obstacle::Obstacle::new(self, 0).barrier(observation)
+        let q = self.dims.iter().enumerate().map(|(i, &d)| (observation[d] - self.center[i]) / self.radii[i]);
+        super::obstacle::barrier_of(q, self.superellipse_exponent())
+    }
+
+    /// The superellipse's exponent, `None` for a box.
+    pub(crate) fn superellipse_exponent(&self) -> Option<i32> {
+        match self.shape {
+            ObstacleShape::Superellipse => Some(self.exponent()),
+            ObstacleShape::Box => None,
+        }
     }
 }
 

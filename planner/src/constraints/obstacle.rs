@@ -4,7 +4,7 @@
 //! is a lower bound of it, and every point that satisfies the linearised constraint satisfies
 //! the true one.
 
-use super::config::{ObstacleConfig, ObstacleShape};
+use super::config::ObstacleConfig;
 
 /// Newton iterations of the landing on the boundary (each from the feasible side).
 const MAX_ITERATIONS: usize = 50;
@@ -39,6 +39,15 @@ impl Scratch {
     }
 }
 
+/// `b` from the scaled offsets `q_i = (p_i − c_i)/r_i`: `Σ q_i^n − 1` for a superellipse of
+/// exponent `n`, `max |q_i| − 1` for a box (`power` is `None`).
+pub(super) fn barrier_of(q: impl Iterator<Item = f64>, power: Option<i32>) -> f64 {
+    match power {
+        Some(n) => q.map(|q| q.powi(n)).sum::<f64>() - 1.0,
+        None => q.map(f64::abs).fold(f64::NEG_INFINITY, f64::max) - 1.0,
+    }
+}
+
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
@@ -51,10 +60,7 @@ impl Obstacle {
             dims: config.dims.clone(),
             center: config.center.clone(),
             radii: config.radii.clone(),
-            power: match config.shape {
-                ObstacleShape::Superellipse => Some(config.exponent()),
-                ObstacleShape::Box => None,
-            },
+            power: config.superellipse_exponent(),
         }
     }
 
@@ -69,11 +75,7 @@ impl Obstacle {
     }
 
     fn barrier_by(&self, value: impl Fn(usize) -> f64) -> f64 {
-        let q = |i: usize| (value(i) - self.center[i]) / self.radii[i];
-        match self.power {
-            Some(n) => (0..self.dims.len()).map(|i| q(i).powi(n)).sum::<f64>() - 1.0,
-            None => (0..self.dims.len()).map(|i| q(i).abs()).fold(f64::NEG_INFINITY, f64::max) - 1.0,
-        }
+        barrier_of((0..self.dims.len()).map(|i| (value(i) - self.center[i]) / self.radii[i]), self.power)
     }
 
     /// `∇b` at a point given on the obstacle's own dims (units of b per observation unit). For
@@ -353,6 +355,7 @@ impl Obstacle {
 #[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
+    use crate::constraints::config::ObstacleShape;
 
     fn obstacle(power: Option<f64>, shape: ObstacleShape) -> Obstacle {
         let config = ObstacleConfig {

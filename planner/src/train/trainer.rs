@@ -335,13 +335,7 @@ impl Trainer {
             );
         }
         self.ema.load_weights(&checkpoint.weights_path())?;
-        let _no_grad = tch::no_grad_guard();
-        let averaged = self.ema.var_store().variables();
-        for (name, variable) in &self.variables {
-            if let Some(weights) = averaged.get(name) {
-                variable.shallow_clone().copy_(weights);
-            }
-        }
+        self.model.var_store_mut().copy(self.ema.var_store())?;
         Ok(())
     }
 
