@@ -1,37 +1,21 @@
 //! `diffplan`: the command-line application. Parses arguments and dispatches to one file per
-//! subcommand; no math, physics or wire formats live here.
+//! subcommand (`commands/`). The folders show the architecture: `cli/` (shared flag sets),
+//! `commands/`, `task/` (robot tasks as plug-ins), `episode/` (episode loops and their tables),
+//! `nodes/` (the planner and robot nodes, wire conversions, launch files) and `telemetry/`
+//! (Rerun). No math, physics or wire formats live here.
 
-mod bench;
-mod collect;
+mod cli;
+mod commands;
 mod config_file;
-mod constraint_report;
-mod device;
-mod doctor;
 mod episode;
-mod episode_observer;
-mod eval;
-mod launch;
-mod local_planner;
-mod obstacle_cells;
-mod picard_window;
-mod plan;
-mod remote_plan;
-mod reward;
-mod robot;
-mod router;
-mod score_table;
-mod serve;
-mod service_handler;
-mod ship;
-mod shutdown;
+mod nodes;
 mod task;
 mod telemetry;
-mod train;
-mod transport_args;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use commands::{bench, collect, doctor, eval, launch, plan, robot, router, serve, ship, train};
 
 /// A diffusion-policy planner for robots: guided, constraint-projected, observable.
 #[derive(Debug, Parser)]
@@ -43,23 +27,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    // Tools
     /// Check the installation: libtorch, CUDA, threads, versions of the pinned stack.
     Doctor(doctor::DoctorArgs),
     /// Measure speed; results are printed as a Markdown table for docs/BENCHMARKS.md.
     Bench(bench::BenchArgs),
-    /// Record a D4RL-format Maze2D dataset with the scripted expert.
+    // Data and models
+    /// Record a D4RL-format dataset with a task's scripted expert.
     Collect(collect::CollectArgs),
-    /// Evaluate a planner (or the expert, or random actions) on Maze2D; prints a score table.
-    Eval(eval::EvalArgs),
     /// Train a denoiser from a config (checkpoints, resume, TorchScript export).
     Train(train::TrainArgs),
     /// Copy a trained checkpoint with float16 weights, for shipping under models/.
     Ship(ship::ShipArgs),
+    // Planning
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
+    /// Evaluate a planner (or the expert, or random actions) on a task; prints a score table.
+    Eval(eval::EvalArgs),
+    // The robot stack
     /// Serve plans on Zenoh: plan queries, and streamed replanning on robot states.
     Serve(serve::ServeArgs),
-    /// Run the simulator as a robot on Zenoh: publish state, execute plans, print the score table.
+    /// Run a task's simulator as a robot on Zenoh: publish state, execute plans, print the score
+    /// table.
     Robot(robot::RobotArgs),
     /// Run a Zenoh router: the hub planner workers on several machines connect to.
     Router(router::RouterArgs),
@@ -98,5 +87,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Robot(args) => robot::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Router(args) => router::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Launch(args) => launch::run(&args).map(|()| ExitCode::SUCCESS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        // clap's own checks: no clashing flags or ids, valid defaults and requirements.
+        super::Cli::command().debug_assert();
     }
 }

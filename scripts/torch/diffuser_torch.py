@@ -1,6 +1,6 @@
 """Diffuser's temporal U-Net and value function in PyTorch, for two jobs.
 
-The architecture (Janner et al. 2022; layer structure as in shared/reference/algorithms.md
+The architecture (Janner et al. 2022; layer structure as in docs/ALGORITHMS.md
 §1.1-1.3) is written here in plain PyTorch with the same `state_dict` key names as the original
 code, so that names match what real Diffuser checkpoints use.
 

@@ -1,7 +1,7 @@
 """Diffplan's samplers (DDPM, DDIM, DPM-Solver++ 2M) in plain PyTorch: the oracle of the Rust
 sampler tests and the PyTorch baseline of the sampling benchmark.
 
-Written from the formulas in shared/reference/algorithms.md §1.4 (Diffuser's GaussianDiffusion)
+Written from the formulas in docs/ALGORITHMS.md §1.4 (Diffuser's GaussianDiffusion)
 and §4 (DPM-Solver++), independently of the Rust code. The network comes from a diffplan
 checkpoint folder (manifest.toml + weights.safetensors) through diffuser_torch.load_checkpoint.
 

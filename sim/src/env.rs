@@ -11,6 +11,8 @@ pub struct Step {
     pub terminated: bool,
     /// The episode reached its step limit.
     pub truncated: bool,
+    /// The state after the step is at the task's goal (Maze2D: within 0.5 m of it).
+    pub at_goal: bool,
 }
 
 /// What to draw: every shape of the scene in world coordinates (metres).
@@ -58,6 +60,8 @@ pub trait Env {
     fn dt(&self) -> f32;
     /// Starts a new episode drawn from `seed`; returns the first observation.
     fn reset(&mut self, seed: u64) -> Vec<f32>;
+    /// The state a plan should end in, in observation units (Maze2D: the goal position at rest).
+    fn goal_state(&self) -> Vec<f32>;
     /// Applies `action` (clipped to the action bounds) for one step.
     fn step(&mut self, action: &[f32]) -> Step;
     /// The scene as it is now.

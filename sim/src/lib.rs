@@ -3,8 +3,10 @@
 //! Every environment is fixed-dt, seeded and deterministic: the same seed and the same actions
 //! give the same observations bit for bit.
 
+pub mod control;
 pub mod env;
 pub mod maze2d;
 pub mod score;
 
+pub use control::{Policy, Tracker};
 pub use env::{Env, Geometry, Scene, SceneShape, Step};

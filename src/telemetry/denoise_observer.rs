@@ -1,16 +1,21 @@
 //! Logs how a plan came out of the noise: the first candidate's x_t and x0_hat at every
-//! denoising step, as paths on the floor (metres), scrubbable on the `denoise_step` timeline.
+//! denoising step, as paths in the world (metres, where the task puts each state), scrubbable on
+//! the `denoise_step` timeline.
+
+use std::sync::Arc;
 
 use planner::model::ModelSpec;
-use planner::observer::{DenoisingStep, Observer};
-use planner::picard::PicardSweep;
+use planner::observer::{DenoisingStep, Observer, PicardSweep};
 use rerun::{Color, LineStrips3D, RecordingStream, Scalars, TimeColumn};
 use tch::{Device, Kind, Tensor};
+
+use crate::task::Task;
 
 /// Collects the steps of one plan, then sends them as columns (one row per step).
 pub struct DenoiseObserver {
     stream: RecordingStream,
     spec: ModelSpec,
+    task: Arc<dyn Task>,
     x_t: Vec<Vec<[f32; 3]>>,
     x0_hat: Vec<Vec<[f32; 3]>>,
     /// Per Picard sweep: the largest state error of its window, relative to τ² (≤ 1: converged).
@@ -20,13 +25,13 @@ pub struct DenoiseObserver {
 }
 
 impl DenoiseObserver {
-    /// An observer of plans of the model `spec`, logging to `stream`.
+    /// An observer of `task`'s plans by the model `spec`, logging to `stream`.
     #[must_use]
-    pub fn new(stream: RecordingStream, spec: ModelSpec) -> Self {
-        Self { stream, spec, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new(), candidates: Vec::new() }
+    pub fn new(stream: RecordingStream, spec: ModelSpec, task: Arc<dyn Task>) -> Self {
+        Self { stream, spec, task, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new(), candidates: Vec::new() }
     }
 
-    /// The first candidate's positions in metres: observation dims 0 and 1 of every step.
+    /// The first candidate's positions in metres.
     fn floor_path(&self, normalized: &Tensor) -> Vec<[f32; 3]> {
         self.floor_paths(&normalized.narrow(0, 0, 1)).pop().unwrap_or_default()
     }
@@ -39,7 +44,7 @@ impl DenoiseObserver {
         values
             .chunks(width * horizon)
             .map(|plan| {
-                plan.chunks(width).map(|row| [row[self.spec.action_dim], row[self.spec.action_dim + 1], 0.0]).collect()
+                plan.chunks(width).map(|row| self.task.position(&row[self.spec.action_dim..])).collect()
             })
             .collect()
     }

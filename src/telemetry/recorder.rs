@@ -2,16 +2,18 @@
 //! executed path of the current episode.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
-use planner::constraints::{ConstraintConfig, ObstacleConfig, ObstacleShape};
+use planner::constraints::ConstraintConfig;
+use planner::constraints::barrier::outline;
 use rerun::blueprint::{Blueprint, Horizontal, Spatial3DView, TextLogView, TimePanel, TimeSeriesView, Vertical};
 use rerun::{Boxes3D, Color, LineStrips3D, Points3D, RecordingStream, Scalars, TextLog};
 use sim::{Geometry, Scene};
 
 use super::sink::Sink;
-use crate::episode::PlannedPath;
-use crate::episode_observer::EpisodeObserver;
+use crate::episode::{EpisodeObserver, Level, PlannedPath};
+use crate::task::Task;
 
 /// Colours: walls grey, executed path blue, plans orange, goal green.
 const WALL: [u8; 3] = [120, 120, 120];
@@ -20,6 +22,8 @@ const PLANNED: [u8; 3] = [240, 140, 30];
 const GOAL: [u8; 3] = [30, 180, 60];
 /// Obstacles of the task's constraints: red.
 const OBSTACLE: [u8; 3] = [220, 40, 40];
+/// Points on an obstacle's outline.
+const OUTLINE_POINTS: usize = 64;
 
 fn rgb([r, g, b]: [u8; 3]) -> Color {
     Color::from_rgb(r, g, b)
@@ -37,31 +41,8 @@ pub struct Recorder {
     dt: f64,
     /// A logging call failed (reported once; the run goes on).
     failed: bool,
-}
-
-/// A Maze2D observation's position on the floor, metres.
-fn floor(observation: &[f32]) -> [f32; 3] {
-    [observation[0], observation[1], 0.0]
-}
-
-/// Points around an obstacle's boundary b = 0 in its first two dims, closed: a superellipse
-/// |u|^p + |v|^p = 1 through (sign cos θ |cos θ|^(2/p), sign sin θ |sin θ|^(2/p)), a box by its
-/// corners.
-fn outline(obstacle: &ObstacleConfig) -> Vec<[f64; 2]> {
-    let (c, r) = (&obstacle.center, &obstacle.radii);
-    let unit: Vec<[f64; 2]> = match obstacle.shape {
-        ObstacleShape::Box => vec![[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [1.0, 1.0]],
-        ObstacleShape::Superellipse => {
-            let exponent = 2.0 / obstacle.power.unwrap_or(2.0);
-            (0..=64)
-                .map(|k| {
-                    let (sin, cos) = (f64::from(k) * std::f64::consts::TAU / 64.0).sin_cos();
-                    [cos.signum() * cos.abs().powf(exponent), sin.signum() * sin.abs().powf(exponent)]
-                })
-                .collect()
-        }
-    };
-    unit.into_iter().map(|[u, v]| [c[0] + r[0] * u, c[1] + r.get(1).copied().unwrap_or(r[0]) * v]).collect()
+    /// The task whose episodes are recorded: where its states put the robot.
+    task: Option<Arc<dyn Task>>,
 }
 
 /// The layout the viewer opens with: the world on the left; timings and the event log on the right.
@@ -107,7 +88,7 @@ impl Recorder {
             stream.set_log_time_enabled(false);
             stream.set_log_tick_enabled(false);
         }
-        Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false })
+        Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false, task: None })
     }
 
     /// The stream for the planner's [`super::DenoiseObserver`], or `None` when nothing is
@@ -117,8 +98,19 @@ impl Recorder {
         self.stream.is_enabled().then(|| self.stream.clone())
     }
 
-    /// Logs the static scene: walls as boxes, metres.
-    pub fn scene(&self, scene: &Scene) -> anyhow::Result<()> {
+    /// Logs `task`'s static scene and the obstacles of its `constraints`, and records its
+    /// episodes from now on.
+    pub fn scene(&mut self, task: Arc<dyn Task>, constraints: Option<&ConstraintConfig>) -> anyhow::Result<()> {
+        self.walls(&task.make_env().scene())?;
+        if let Some(constraints) = constraints {
+            self.obstacles(constraints)?;
+        }
+        self.task = Some(task);
+        Ok(())
+    }
+
+    /// Logs the walls of `scene` as boxes, metres.
+    fn walls(&self, scene: &Scene) -> anyhow::Result<()> {
         let (mut centers, mut half_sizes) = (Vec::new(), Vec::new());
         for shape in scene.shapes.iter().filter(|s| s.label == "wall") {
             if let Geometry::Cuboid { half_extents } = shape.geometry {
@@ -135,10 +127,10 @@ impl Recorder {
 
     /// Logs the task's obstacles (hard constraints on the planned positions) as outlines on the
     /// floor, one entity per obstacle under `world/scene/obstacles`.
-    pub fn obstacles(&self, constraints: &ConstraintConfig) -> anyhow::Result<()> {
+    fn obstacles(&self, constraints: &ConstraintConfig) -> anyhow::Result<()> {
         for (i, obstacle) in constraints.obstacle.iter().enumerate() {
             let outline: Vec<[f32; 3]> =
-                outline(obstacle).into_iter().map(|[x, y]| [x as f32, y as f32, 0.0]).collect();
+                outline(obstacle, OUTLINE_POINTS).into_iter().map(|[x, y]| [x as f32, y as f32, 0.0]).collect();
             self.stream.log_static(
                 format!("world/scene/obstacles/{}", obstacle.label(i)),
                 &LineStrips3D::new([outline]).with_colors([rgb(OBSTACLE)]).with_radii([0.02]),
@@ -174,9 +166,14 @@ impl Recorder {
         }
     }
 
+    /// Where `state` puts the robot, metres (the origin before a task is known).
+    fn position(&self, state: &[f32]) -> [f32; 3] {
+        self.task.as_ref().map_or([0.0; 3], |task| task.position(state))
+    }
+
     fn log_step(&mut self, t: u64, observation: &[f32], reward: f32, tracking_error: Option<f32>) -> RecordResult {
         self.stream.set_duration_secs("sim_time", t as f64 * self.dt);
-        let position = floor(observation);
+        let position = self.position(observation);
         self.executed.push(position);
         self.stream.log("world/robot", &Points3D::new([position]).with_radii([0.1]).with_colors([rgb(EXECUTED)]))?;
         // The whole path every 10 steps keeps the recording small and the path visible.
@@ -195,7 +192,7 @@ impl Recorder {
         self.stream.set_duration_secs("sim_time", t as f64 * self.dt);
         self.stream.set_time_sequence("plan", self.plans);
         self.plans += 1;
-        let path: Vec<[f32; 3]> = plan.states.iter().map(|s| floor(s)).collect();
+        let path: Vec<[f32; 3]> = plan.states.iter().map(|s| self.position(s)).collect();
         let ends = [path[0], path[path.len() - 1]];
         self.stream.log("world/plan", &LineStrips3D::new([path]).with_colors([rgb(PLANNED)]).with_radii([0.03]))?;
         self.stream.log("world/plan/ends", &Points3D::new(ends).with_radii([0.08]).with_colors([rgb(PLANNED)]))?;
@@ -227,9 +224,9 @@ impl EpisodeObserver for Recorder {
         self.stream.set_time_sequence("episode", seed as i64);
         self.stream.set_duration_secs("sim_time", 0.0);
         let logged =
-            self.stream.log("world/goal", &Points3D::new([floor(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
+            self.stream.log("world/goal", &Points3D::new([self.position(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
         self.check(logged);
-        self.event("info", &format!("episode {seed} begins"));
+        self.event(Level::Info, &format!("episode {seed} begins"));
     }
 
     fn planned(&mut self, t: u64, plan: &PlannedPath) {
@@ -248,32 +245,13 @@ impl EpisodeObserver for Recorder {
         self.check(logged);
     }
 
-    fn event(&mut self, level: &str, text: &str) {
+    fn event(&mut self, level: Level, text: &str) {
         let level = match level {
-            "warn" => rerun::TextLogLevel::WARN,
-            "error" => rerun::TextLogLevel::ERROR,
-            _ => rerun::TextLogLevel::INFO,
+            Level::Warn => rerun::TextLogLevel::WARN,
+            Level::Error => rerun::TextLogLevel::ERROR,
+            Level::Info => rerun::TextLogLevel::INFO,
         };
         let logged = self.stream.log("events", &TextLog::new(text).with_level(level));
         self.check(logged);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outlines_lie_on_the_barrier_boundary() {
-        // Reference: b(p) = Σ |(p_i − c_i)/r_i|^power − 1 = 0 on a superellipse's boundary.
-        for power in [2.0, 4.0] {
-            let obstacle: ObstacleConfig =
-                toml::from_str(&format!("dims = [0, 1]\ncenter = [1.5, 2.8]\nradii = [0.25, 0.5]\npower = {power}\n"))
-                    .expect("obstacle");
-            for [x, y] in outline(&obstacle) {
-                let b = ((x - 1.5) / 0.25).abs().powf(power) + ((y - 2.8) / 0.5).abs().powf(power) - 1.0;
-                assert!(b.abs() < 1e-9, "power {power}: b({x}, {y}) = {b}");
-            }
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! Where a recording goes: `--rerun save [PATH]` (a `.rrd`; without PATH, under
 //! `runs/recordings/`), `--rerun spawn` (a viewer started from PATH), `--rerun connect [URL]` (a
-//! running viewer) or `--rerun off`. Each command declares the flag with its own default.
+//! running viewer) or `--rerun off`. `crate::cli::RerunArgs` declares the flag; each command
+//! picks its default.
 
 use std::path::PathBuf;
 

@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::Layout;
+use crate::control::Policy;
 
 /// Proportional gain on the waypoint error.
 const P_GAIN: f32 = 10.0;
@@ -134,6 +135,13 @@ fn cell_of(position: [f32; 2]) -> (i64, i64) {
 
 fn distance(a: [f32; 2], b: [f32; 2]) -> f32 {
     (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+/// The expert as a baseline policy: towards the goal state's position.
+impl Policy for WaypointExpert {
+    fn act(&mut self, observation: &[f32], goal_state: &[f32]) -> Vec<f32> {
+        WaypointExpert::act(self, observation, [goal_state[0], goal_state[1]]).0.to_vec()
+    }
 }
 
 #[cfg(test)]

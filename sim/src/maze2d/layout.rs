@@ -7,6 +7,7 @@
 //! cell's box is centred at (i − 0.2, j − 0.2). We keep that offset so that observations,
 //! goals and datasets line up with D4RL's.
 
+use super::BALL_RADIUS;
 use crate::score::ReferenceReturns;
 
 /// Offset of a wall box's centre from its cell's integer coordinates, in the observation frame.
@@ -116,6 +117,24 @@ impl Layout {
         cells
     }
 
+    /// Whether a ball of radius [`BALL_RADIUS`] at (x, y), observation coordinates, overlaps
+    /// the wall box of its own cell or of a neighbouring one.
+    #[must_use]
+    pub fn ball_overlaps_wall(self, x: f32, y: f32) -> bool {
+        let (i, j) = ((x - WALL_OFFSET).round() as i64, (y - WALL_OFFSET).round() as i64);
+        (i - 1..=i + 1).any(|ci| {
+            (j - 1..=j + 1).any(|cj| {
+                if !self.is_wall((ci, cj)) {
+                    return false;
+                }
+                let (cx, cy) = (ci as f32 + WALL_OFFSET, cj as f32 + WALL_OFFSET);
+                let dx = ((x - cx).abs() - WALL_HALF_SIDE).max(0.0);
+                let dy = ((y - cy).abs() - WALL_HALF_SIDE).max(0.0);
+                dx * dx + dy * dy < BALL_RADIUS * BALL_RADIUS
+            })
+        })
+    }
+
     /// Every wall cell.
     #[must_use]
     pub fn wall_cells(self) -> Vec<(i64, i64)> {
@@ -150,5 +169,14 @@ mod tests {
             assert_eq!(Layout::from_name(layout.name()), Some(layout));
         }
         assert!(Layout::Umaze.is_wall((2, 1)) && !Layout::Umaze.is_wall((2, 3)) && Layout::Umaze.is_wall((-1, 0)));
+    }
+
+    #[test]
+    fn the_ball_overlaps_a_wall_box_within_its_radius() {
+        // Reference: U-maze cell (0, 0) is a wall, its box spans [−0.7, 0.3]² in observation
+        // coordinates; cell (1, 1) is open.
+        assert!(Layout::Umaze.ball_overlaps_wall(0.35, 1.0), "0.05 from the wall's face");
+        assert!(!Layout::Umaze.ball_overlaps_wall(0.45, 1.0), "0.15 from the wall's face");
+        assert!(!Layout::Umaze.ball_overlaps_wall(1.0, 1.0), "the open cell's centre");
     }
 }

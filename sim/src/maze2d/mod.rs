@@ -9,8 +9,10 @@
 //! (F − b v)/(1 + h b/m) with one solver substep. Observation: (x, y, vx, vy); sparse reward 1
 //! within 0.5 m of the goal; episodes run to the time limit.
 
+mod collection;
 mod expert;
 mod layout;
+mod rollout;
 mod tracker;
 
 use rand::{Rng, SeedableRng};
@@ -18,9 +20,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rapier3d::prelude::*;
 
+pub use collection::{Collected, collect};
 pub use expert::WaypointExpert;
 pub use layout::{Layout, WALL_HALF_SIDE, WALL_OFFSET};
-pub use tracker::track;
+pub use rollout::steps_near_end;
+pub use tracker::{DiffuserTracker, track};
 
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
 
@@ -168,9 +172,8 @@ impl Maze2d {
         [i as f32 + jitter(), j as f32 + jitter()]
     }
 
-    fn reward(&self, observation: &[f32]) -> f32 {
-        let distance = (observation[0] - self.goal[0]).hypot(observation[1] - self.goal[1]);
-        if distance <= GOAL_RADIUS { 1.0 } else { 0.0 }
+    fn at_goal(&self, observation: &[f32]) -> bool {
+        (observation[0] - self.goal[0]).hypot(observation[1] - self.goal[1]) <= GOAL_RADIUS
     }
 }
 
@@ -189,6 +192,10 @@ impl Env for Maze2d {
 
     fn dt(&self) -> f32 {
         DT
+    }
+
+    fn goal_state(&self) -> Vec<f32> {
+        self.goal_observation()
     }
 
     fn reset(&mut self, seed: u64) -> Vec<f32> {
@@ -225,8 +232,9 @@ impl Env for Maze2d {
         self.world.step();
         self.steps += 1;
         let observation = self.observation();
-        let reward = self.reward(&observation);
-        Step { observation, reward, terminated: false, truncated: self.steps >= self.max_episode_steps() }
+        let at_goal = self.at_goal(&observation);
+        let reward = if at_goal { 1.0 } else { 0.0 };
+        Step { observation, reward, terminated: false, truncated: self.steps >= self.max_episode_steps(), at_goal }
     }
 
     fn scene(&self) -> Scene {

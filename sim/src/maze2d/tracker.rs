@@ -1,9 +1,21 @@
-//! Diffuser's Maze2D controller (`scripts/plan_maze2d.py`; algorithms.md §1.10): it tracks the
+//! Diffuser's Maze2D controller (`scripts/plan_maze2d.py`; docs/ALGORITHMS.md §1.10): it tracks the
 //! planned *states*, not the planned actions.
 //!
 //! At step t of a plan the waypoint is the planned state t + 1 (past the plan's end: its last
 //! state with zero velocity), and action = (waypoint position − position) + (waypoint velocity −
 //! velocity); the environment clips it to [−1, 1].
+
+use crate::control::Tracker;
+
+/// Diffuser's controller as a [`Tracker`]: [`track`], clipped to the action bounds [−1, 1].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffuserTracker;
+
+impl Tracker for DiffuserTracker {
+    fn action(&mut self, plan: &[Vec<f32>], index: usize, observation: &[f32]) -> Vec<f32> {
+        track(plan, index, observation).map(|a| a.clamp(-1.0, 1.0)).to_vec()
+    }
+}
 
 /// The action that tracks `plan` (rows of (x, y, vx, vy)) at its step `t` from `observation`.
 #[must_use]

@@ -1,0 +1,200 @@
+//! The bridge over real Zenoh sessions on loopback, with a scripted planner as test double (the
+//! real planner is exercised end to end in the application's tests/app/network.rs): queries,
+//! streaming, and garbage on every input.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotMode, RobotState};
+use bridge::zenoh::Wait;
+use bridge::{BridgeError, Namespace, PlanClient, PlanHandler, PlannerService, RobotLink, Transport};
+
+/// Plans a straight line from the observation to the goal; refuses a 3-value observation.
+struct StraightLine;
+
+impl StraightLine {
+    fn line(observation: &[f32], goal: &[f32]) -> Plan {
+        let states: Vec<Vec<f32>> =
+            (0..8).map(|k| observation.iter().zip(goal).map(|(o, g)| o + (g - o) * k as f32 / 7.0).collect()).collect();
+        Plan {
+            plan_id: format!("line-{}", observation[0]),
+            request_id: None,
+            planner_id: "scripted".into(),
+            robot_id: None,
+            episode: 0,
+            from_step: 0,
+            dt: 0.01,
+            actions: states.iter().map(|s| vec![s[0], s[1]]).collect(),
+            states,
+            valid_steps: None,
+            value: None,
+            constraints: Vec::new(),
+            timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
+            model_calls: 0,
+            seed: 0,
+        }
+    }
+}
+
+impl PlanHandler for StraightLine {
+    fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply> {
+        if request.observation.len() != 4 {
+            return Err(ErrorReply {
+                request_id: None,
+                code: ErrorCode::BadRequest,
+                message: format!("observation has {} values, expected 4", request.observation.len()),
+            });
+        }
+        Ok(Self::line(&request.observation, request.goal.as_deref().unwrap_or(&[0.0; 4])))
+    }
+
+    fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
+        let mut plan = Self::line(&state.observation, state.goal.as_deref().unwrap_or(&[0.0; 4]));
+        plan.episode = state.episode;
+        plan.from_step = state.step;
+        Ok(plan)
+    }
+}
+
+/// A router on a free loopback port and a peer transport joining it.
+fn network() -> (bridge::zenoh::Session, Transport) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let router =
+        Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
+    (router.open().expect("router"), Transport::peer(Vec::new(), vec![endpoint]))
+}
+
+/// Runs a scripted planner service in a thread until the returned flag is set.
+fn serve(
+    transport: &Transport,
+    namespace: &Namespace,
+    stream: bool,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<bridge::ServiceReport>) {
+    let session = transport.open().expect("planner session");
+    let mut service = PlannerService::new(&session, namespace.clone(), "scripted").expect("service");
+    service.stream = stream;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let handle = std::thread::spawn(move || service.run(&mut StraightLine, &flag).expect("service runs"));
+    (stop, handle)
+}
+
+fn wait_for_worker(client: &PlanClient) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.workers(Duration::from_millis(500)).expect("liveliness").is_empty() {
+        assert!(Instant::now() < deadline, "the planner never came alive");
+    }
+}
+
+fn request(observation: Vec<f32>) -> PlanRequest {
+    PlanRequest {
+        request_id: "t-1".into(),
+        robot_id: None,
+        episode: 0,
+        from_step: 0,
+        observation,
+        goal: Some(vec![1.0, 1.0, 0.0, 0.0]),
+        waypoints: Vec::new(),
+        sampler: None,
+        seed: 0,
+        batch_size: None,
+        deadline_ms: None,
+    }
+}
+
+#[test]
+fn queries_are_answered_refused_or_rejected_with_a_code() {
+    let (_router, transport) = network();
+    let namespace = Namespace::new("linktest/query").expect("ns");
+    let (stop, service) = serve(&transport, &namespace, false);
+    let session = transport.open().expect("client session");
+    let client = PlanClient::new(&session, namespace.clone());
+    wait_for_worker(&client);
+    assert_eq!(client.workers(Duration::from_secs(1)).expect("workers"), vec!["scripted".to_string()]);
+    let timeout = Duration::from_secs(10);
+
+    let plan = client.request(&request(vec![0.0, 0.0, 0.0, 0.0]), timeout).expect("a plan");
+    assert_eq!(plan.body.request_id.as_deref(), Some("t-1"), "the request id is echoed");
+    assert_eq!(plan.body.states.last().expect("states"), &vec![1.0, 1.0, 0.0, 0.0]);
+    let same = client.request_from("scripted", &request(vec![0.0, 0.0, 0.0, 0.0]), timeout).expect("by id");
+    assert_eq!(same.body.states, plan.body.states);
+
+    match client.request(&request(vec![0.0; 3]), timeout) {
+        Err(BridgeError::Remote { code, message }) => {
+            assert_eq!(code, "bad_request");
+            assert!(message.contains("expected 4"), "{message}");
+        }
+        other => panic!("a 3-value observation was not refused: {other:?}"),
+    }
+    // Garbage and a future protocol version, sent raw.
+    let raw = |payload: Vec<u8>| -> ErrorReply {
+        let replies = session.get(namespace.shared_service()).payload(payload).timeout(timeout).wait().expect("get");
+        let reply = replies.recv().expect("one reply");
+        let error = reply.into_result().expect_err("an error reply");
+        bridge::codec::decode::<ErrorReply>(&error.payload().to_bytes(), 1 << 20).expect("a decodable Error").body
+    };
+    assert_eq!(raw(b"\xff\x00 not json".to_vec()).code, ErrorCode::BadRequest);
+    let future = String::from_utf8(bridge::codec::encode(&request(vec![0.0; 4])).expect("encodes"))
+        .expect("utf-8")
+        .replacen("\"v\":1", "\"v\":9", 1);
+    let refused = raw(future.into_bytes());
+    assert_eq!(refused.code, ErrorCode::UnsupportedVersion);
+    assert!(refused.message.contains("version 9"), "{}", refused.message);
+
+    stop.store(true, Ordering::Relaxed);
+    let report = service.join().expect("service thread");
+    assert_eq!((report.plans_served, report.errors_sent, report.payloads_rejected), (2, 3, 2));
+}
+
+#[test]
+fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans() {
+    let (_router, transport) = network();
+    let namespace = Namespace::new("linktest/stream").expect("ns");
+    let robot_session = transport.open().expect("robot session");
+    let mut link = RobotLink::new(&robot_session, &namespace, "r1", true).expect("link");
+    // Garbage on the robot's plan key is counted and skipped, never a plan.
+    let intruder = transport.open().expect("intruder session");
+    let garbage_key = namespace.plan_stream("intruder", "r1");
+    std::thread::sleep(Duration::from_millis(500));
+    intruder.put(&garbage_key, b"{\"v\":1,\"type\":\"Plan\",\"stamp_ns\":0,\"body\":{}}".to_vec()).wait().expect("put");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !link.counters().contains_key("plans_rejected") {
+        assert!(link.latest_plan().is_none(), "garbage became a plan");
+        assert!(Instant::now() < deadline, "the garbage plan never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let (stop, service) = serve(&transport, &namespace, true);
+    wait_for_worker(&PlanClient::new(&robot_session, namespace.clone()));
+    let state = RobotState {
+        robot_id: "r1".into(),
+        episode: 4,
+        step: 17,
+        time_s: 0.17,
+        observation: vec![0.5, 0.5, 0.0, 0.0],
+        goal: Some(vec![2.0, 1.0, 0.0, 0.0]),
+        joint_names: None,
+        mode: RobotMode::Running,
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let plan = loop {
+        link.publish_state(&state).expect("publish");
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(plan) = link.latest_plan() {
+            break plan;
+        }
+        assert!(Instant::now() < deadline, "no streamed plan arrived");
+    };
+    assert_eq!((plan.body.episode, plan.body.from_step), (4, 17), "the plan names the state it was made from");
+    assert_eq!(plan.body.robot_id.as_deref(), Some("r1"));
+    assert_eq!(plan.body.states[0], state.observation);
+    stop.store(true, Ordering::Relaxed);
+    service.join().expect("service thread");
+    link.publish_status(bridge::message::NodeStatus::Ok, None, 17).expect("status");
+    // The counters behind the status: one rejected plan, at least one received.
+    let mut counters = link.counters().clone();
+    assert_eq!(counters.remove("plans_rejected"), Some(1));
+    assert!(counters.remove("plans_received").is_some_and(|n| n >= 1));
+}

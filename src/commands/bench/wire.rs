@@ -1,0 +1,293 @@
+//! `diffplan bench wire`: the robot stack's network figures on loopback.
+//!
+//! 1. Plan delivery latency (p50 / p99) of a maze2d-large-sized plan (H = 384, 4 + 2 values per
+//!    step) from a publisher to a subscriber in another Zenoh session over TCP, encode and
+//!    decode included; baseline: encode + decode alone in one process.
+//! 2. The plan service's throughput with 1 and 2 workers (requests spread over the workers'
+//!    own keys, as `eval --remote` does); baseline: the same plans made in process.
+//! 3. The real-time robot's achieved replanning rate against one streaming worker; baseline:
+//!    the in-process planning rate.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bridge::codec::{self, MAX_PAYLOAD_BYTES};
+use bridge::message::{Plan, PlanTiming};
+use bridge::zenoh::Wait;
+use bridge::{Namespace, PlanClient, Transport};
+use sim::Env;
+
+use super::{BenchArgs, median};
+use crate::episode::{PlanQuery, plan_seed};
+use crate::nodes::launch_file::free_loopback_endpoint;
+use crate::nodes::planner::{PlannerNodeConfig, TaskPlanner};
+use crate::nodes::robot::{Clocking, RobotNodeConfig, run_episodes};
+use crate::nodes::service::serve;
+use crate::task::TaskFile;
+
+/// Runs the three measurements and prints their tables.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let endpoint = free_loopback_endpoint()?;
+    let hub = Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
+    let _hub = hub.open()?;
+    let node = Transport::peer(Vec::new(), vec![endpoint]);
+    let namespace = Namespace::new(&format!("bench-{}", std::process::id()))?;
+    delivery_latency(args, &node, &namespace)?;
+    service_throughput(args, &node, &namespace)?;
+    realtime_rate(args, &node, &namespace)
+}
+
+/// A plan the size of maze2d-large's (H = 384).
+fn large_plan() -> Plan {
+    let states: Vec<Vec<f32>> = (0..384).map(|k| vec![1.0 + k as f32 * 0.01, 2.5, 0.3, -0.7]).collect();
+    Plan {
+        plan_id: "bench".into(),
+        request_id: None,
+        planner_id: "bench".into(),
+        robot_id: Some("robot-0".into()),
+        episode: 0,
+        from_step: 0,
+        dt: 0.01,
+        actions: states.iter().map(|s| vec![s[2], s[3]]).collect(),
+        states,
+        valid_steps: None,
+        value: None,
+        constraints: Vec::new(),
+        timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
+        model_calls: 20,
+        seed: 0,
+    }
+}
+
+/// The value at quantile `q` of `values`.
+fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
+    let samples = args.iters.max(500);
+    let plan = large_plan();
+    let bytes = codec::encode(&plan)?.len();
+    let mut codec_ms = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        let payload = codec::encode(&plan)?;
+        codec::decode::<Plan>(&payload, MAX_PAYLOAD_BYTES)?;
+        codec_ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let sender = node.open()?;
+    let receiver = node.open()?;
+    let key = namespace.plan_stream("bench", "robot-0");
+    let (tx, rx) = mpsc::channel();
+    let _subscriber = receiver
+        .declare_subscriber(&key)
+        .callback(move |sample| {
+            let decoded = codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES);
+            let _ = tx.send(decoded.map(|p| codec::now_ns().saturating_sub(p.stamp_ns)));
+        })
+        .wait()
+        .map_err(bridge::BridgeError::zenoh)?;
+    let publisher = sender
+        .declare_publisher(&key)
+        .congestion_control(bridge::zenoh::qos::CongestionControl::Block)
+        .express(true)
+        .wait()
+        .map_err(bridge::BridgeError::zenoh)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let mut wire_ms = Vec::with_capacity(samples);
+    for i in 0..samples + 20 {
+        publisher.put(codec::encode(&plan)?).wait().map_err(bridge::BridgeError::zenoh)?;
+        let nanos = rx.recv_timeout(Duration::from_secs(5)).context("a published plan never arrived")??;
+        if i >= 20 {
+            wire_ms.push(nanos as f64 / 1e6);
+        }
+    }
+    let (c50, c99) = (quantile(codec_ms.clone(), 0.5), quantile(codec_ms, 0.99));
+    let (w50, w99) = (quantile(wire_ms.clone(), 0.5), quantile(wire_ms, 0.99));
+    println!("Plan delivery, maze2d-large plan (H = 384, {bytes} bytes of JSON), {samples} plans one at a time:\n");
+    println!("| path | p50 | p99 | p50 ratio to baseline |");
+    println!("|---|---|---|---|");
+    println!("| encode + decode in process (baseline) | {c50:.3} ms | {c99:.3} ms | 1.00 |");
+    println!(
+        "| publish → subscriber in another session over TCP loopback | {w50:.3} ms | {w99:.3} ms | {:.2} |\n",
+        w50 / c50
+    );
+    Ok(())
+}
+
+fn bench_task(args: &BenchArgs) -> anyhow::Result<TaskFile> {
+    TaskFile::read(&args.task)
+}
+
+/// The threads of bench workers.
+type Workers = Vec<std::thread::JoinHandle<anyhow::Result<bridge::ServiceReport>>>;
+
+/// Starts `workers` plan services in threads; returns their stop flag, their threads and a
+/// client that sees them all.
+fn start_workers(
+    args: &BenchArgs,
+    node: &Transport,
+    namespace: &Namespace,
+    workers: usize,
+    stream: bool,
+) -> anyhow::Result<(Arc<AtomicBool>, Workers, PlanClient)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let planner = PlannerNodeConfig {
+            config: args.task.clone(),
+            id: format!("w-{w}"),
+            workers: 1,
+            device: args.device.device,
+            stream,
+            queue: 64,
+            rerun_denoise_every: 1,
+        };
+        let session = node.open()?;
+        let namespace = namespace.clone();
+        let stop = Arc::clone(&stop);
+        handles.push(std::thread::spawn(move || serve(&planner, &session, &namespace, &stop, None)));
+    }
+    let client = PlanClient::new(&node.open()?, namespace.clone());
+    let asked = Instant::now();
+    while client.workers(Duration::from_secs(1))?.len() < workers {
+        anyhow::ensure!(asked.elapsed() < Duration::from_mins(1), "the bench workers did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok((stop, handles, client))
+}
+
+fn stop_workers(stop: &AtomicBool, handles: Workers) -> anyhow::Result<()> {
+    stop.store(true, Ordering::Relaxed);
+    for handle in handles {
+        handle.join().map_err(|_| anyhow::anyhow!("a bench worker panicked"))??;
+    }
+    Ok(())
+}
+
+/// The query of plan `i` of a throughput run: U-maze start cells to the goal.
+fn query(file: &TaskFile, i: usize) -> PlanQuery {
+    let mut env = file.task.make_env();
+    let observation = env.reset(i as u64);
+    PlanQuery { episode: i as u64, observation, goal: env.goal_state(), seed: plan_seed(i as u64, 0), step: 0 }
+}
+
+fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
+    let task = bench_task(args)?;
+    let plans = args.iters.max(8);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tch::set_num_threads(cores as i32);
+    let mut local = TaskPlanner::load(&task, args.device.device)?;
+    let start = Instant::now();
+    for i in 0..plans {
+        let q = query(&task, i);
+        local.plan("bench", 0, 0, &local.request(q.observation, Some(q.goal), q.seed, None), &mut ())?;
+    }
+    let baseline = plans as f64 / start.elapsed().as_secs_f64();
+    drop(local);
+    println!(
+        "Plan service throughput, {} ({}), {plans} requests, {cores} cores:\n",
+        task.label(),
+        task.config.sampler_label()
+    );
+    println!("| planner | libtorch threads per worker | plans / s | ratio to in-process |");
+    println!("|---|---|---|---|");
+    println!("| in process, one after another (baseline) | {cores} | {baseline:.1} | 1.00 |");
+    for workers in [1, 2] {
+        tch::set_num_threads((cores / workers).max(1) as i32);
+        let (stop, handles, client) = start_workers(args, node, namespace, workers, false)?;
+        let ids = client.workers(Duration::from_secs(1))?;
+        anyhow::ensure!(ids.len() == workers, "expected {workers} workers, found {ids:?}");
+        let n = ids.len();
+        let start = Instant::now();
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let handles: Vec<_> = ids
+                .iter()
+                .enumerate()
+                .map(|(k, id)| {
+                    let (client, task) = (&client, &task);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        for i in (k..plans).step_by(n) {
+                            let request = crate::nodes::wire::request("bench", &query(task, i), 60_000);
+                            client.request_from(id, &request, Duration::from_mins(1))?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| h.join().map_err(|_| anyhow::anyhow!("client panicked"))?)
+        })?;
+        let rate = plans as f64 / start.elapsed().as_secs_f64();
+        stop_workers(&stop, handles)?;
+        println!(
+            "| {workers} worker(s) over Zenoh | {} | {rate:.1} | {:.2} |",
+            (cores / workers).max(1),
+            rate / baseline
+        );
+    }
+    println!();
+    Ok(())
+}
+
+fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
+    let task = bench_task(args)?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tch::set_num_threads(cores as i32);
+    let mut local = TaskPlanner::load(&task, args.device.device)?;
+    let q = query(&task, 0);
+    let request = local.request(q.observation, Some(q.goal), q.seed, None);
+    let in_process_ms = median(
+        (0..args.iters.max(5))
+            .map(|_| {
+                let start = Instant::now();
+                local.plan("bench", 0, 0, &request, &mut ()).map(|_| start.elapsed().as_secs_f64() * 1e3)
+            })
+            .collect::<planner::Result<Vec<f64>>>()?,
+    );
+    drop(local);
+    // Replan on every state: the rate the loop achieves is then the planner's.
+    let dir = tempfile::tempdir()?;
+    let replanning_task = dir.path().join("task.toml");
+    let mut text: toml::Table = toml::from_str(&std::fs::read_to_string(&args.task)?)?;
+    let planner_table = text.get_mut("planner").and_then(toml::Value::as_table_mut).context("a [planner] table")?;
+    planner_table.insert("replan_every".into(), toml::Value::Integer(1));
+    std::fs::write(&replanning_task, toml::to_string(&text)?)?;
+    let streaming_args = BenchArgs { task: replanning_task.clone(), ..args.clone() };
+    let (stop, handles, _client) = start_workers(&streaming_args, node, namespace, 1, true)?;
+    let robot = RobotNodeConfig {
+        config: replanning_task,
+        id: "bench-robot".into(),
+        mode: Clocking::Realtime,
+        episodes: Some(1),
+        plan_timeout_ms: 500,
+        speed: 1.0,
+        query_timeout_ms: 60_000,
+    };
+    let session = node.open()?;
+    let seconds = task.task.make_env().max_episode_steps() as f64 * task.task.dt_secs();
+    let outcomes = run_episodes(&robot, &task, &session, namespace, &AtomicBool::new(false), &mut ())?;
+    stop_workers(&stop, handles)?;
+    let received = outcomes[0].plan_ms.len();
+    let rate = received as f64 / seconds;
+    let latency = median(outcomes[0].plan_ms.clone());
+    println!(
+        "Real-time robot ({}, {seconds:.0} s episode at real speed) against one streaming worker replanning on every state:\n",
+        task.label()
+    );
+    println!("| loop | replans / s | state → plan latency p50 | ratio to in-process rate |");
+    println!("|---|---|---|---|");
+    println!(
+        "| in-process planning, back to back (baseline) | {:.1} | {in_process_ms:.0} ms | 1.00 |",
+        1e3 / in_process_ms
+    );
+    println!(
+        "| robot ↔ streaming planner over Zenoh | {rate:.1} | {latency:.0} ms | {:.2} |",
+        rate * in_process_ms / 1e3
+    );
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `diffplan collect`: a D4RL-format dataset from a task's scripted expert (for Maze2D, the way
+//! D4RL's `generate_maze2d_datasets.py` does it; see `sim::maze2d::collect`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::task::TaskFile;
+
+/// Arguments of `diffplan collect`.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Task config (TOML) whose environment and expert record the data, e.g.
+    /// configs/tasks/maze2d-umaze.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// Number of steps to record (D4RL: 1 000 000).
+    #[arg(long, default_value_t = 1_000_000)]
+    samples: usize,
+    /// Add N(0, 0.5²) noise to the expert's actions (D4RL's `--noisy`).
+    #[arg(long)]
+    noisy: bool,
+    /// Seed of the start, the goals, the waypoint jitter and the action noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output HDF5 file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Collects and writes the dataset.
+pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
+    let file = TaskFile::read(&args.config)?;
+    let bar = ProgressBar::new(args.samples as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} steps {eta}").unwrap_or(ProgressStyle::default_bar()),
+    );
+    let dataset = file.task.collect(args.samples, args.noisy, args.seed, &mut || bar.inc(1));
+    bar.finish_and_clear();
+    dataset.write_hdf5(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    let goals_reached = dataset.timeouts.iter().filter(|&&t| t).count();
+    eprintln!("wrote {} steps to {} ({goals_reached} expert goals reached)", dataset.len(), args.out.display());
+    Ok(())
+}

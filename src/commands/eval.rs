@@ -1,0 +1,208 @@
+//! `diffplan eval`: a task's episodes with Diffuser's protocol ([`crate::episode::lockstep`]),
+//! planned in this process or by the plan service's workers, scored like D4RL
+//! ([`crate::episode::report`]). `--policy random` and `--policy expert` measure the task's own
+//! reference returns.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bridge::PlanClient;
+
+use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs};
+use crate::episode::lockstep::{Baseline, baseline_episode, planned_episode};
+use crate::episode::report::{ConstraintCheck, print_scores};
+use crate::episode::{EpisodeOutcome, EpisodeObserver};
+use crate::nodes::planner::TaskPlanner;
+use crate::nodes::sources::{LocalSource, RemoteSource};
+use crate::task::{PlannerConfig, RewardKind, TaskConfig, TaskFile};
+use crate::telemetry::Recorder;
+
+/// Arguments of `diffplan eval`. Records nothing unless `--rerun` says where.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Task config (TOML), e.g. configs/tasks/maze2d-umaze.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// Override `eval.episodes`.
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// Who acts: the diffusion planner, the scripted expert, or uniform random actions.
+    #[arg(long, value_enum, default_value = "planner")]
+    policy: PolicyArg,
+    /// Override the sampler steps.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Override `planner.replan_every` (0: plan once).
+    #[arg(long)]
+    replan_every: Option<usize>,
+    #[command(flatten)]
+    picard: PicardArgs,
+    /// Start each replan's Picard iteration from the previous plan's iterates, shifted by the
+    /// steps executed.
+    #[arg(long, requires = "picard_window")]
+    warm_start: bool,
+    /// Override `planner.batch_size` (candidates per plan).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Override `planner.reward`: rank the candidates by `collision` or `rollout`.
+    #[arg(long, value_enum)]
+    reward: Option<RewardKind>,
+    /// Plan without the task's hard constraints but still report how the plans and the executed
+    /// paths violate them: the baseline for constrained planning.
+    #[arg(long)]
+    unconstrained: bool,
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Plan over Zenoh instead: spread the episodes over every `diffplan serve` worker found on
+    /// the network (worker k of n plays episodes k, k + n, …). The workers' task config decides
+    /// the sampler; scores equal in-process planning with that config.
+    #[arg(long)]
+    remote: bool,
+    #[command(flatten)]
+    transport: TransportArgs,
+    #[command(flatten)]
+    rerun: RerunArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PolicyArg {
+    Planner,
+    Expert,
+    Random,
+}
+
+/// Runs the episodes and prints the table.
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    let read = TaskFile::read(&args.config)?;
+    let file = read.with_config(overridden(args, &read.config));
+    let task = file.task.as_ref();
+    let config = &file.config;
+    let episodes = args.episodes.unwrap_or(config.eval.episodes);
+    let seeds = (0..episodes).map(|e| config.eval.seed + e as u64);
+    match args.policy {
+        PolicyArg::Planner if args.remote => {
+            let outcomes = remote_episodes(args, &file, episodes)?;
+            print_scores(task, "Planner over Zenoh (workers)", &config.sampler_label(), &outcomes);
+        }
+        PolicyArg::Planner => local_episodes(args, &file, episodes)?,
+        PolicyArg::Expert | PolicyArg::Random => {
+            let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
+            let outcomes: Vec<EpisodeOutcome> = seeds.map(|seed| baseline_episode(task, baseline, seed)).collect();
+            print_scores(task, &format!("{:?}", args.policy), "–", &outcomes);
+        }
+    }
+    Ok(())
+}
+
+/// The task's planner and evaluation settings with the flags applied.
+fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
+    let mut config = config.clone();
+    let planner = &mut config.planner;
+    if let Some(steps) = args.steps {
+        planner.sampler.steps = Some(steps);
+    }
+    planner.replan_every = args.replan_every.unwrap_or(planner.replan_every);
+    if let Some(picard) = args.picard.settings(planner.picard.as_ref().map(|p| p.tolerance)) {
+        planner.picard = Some(picard);
+    }
+    planner.warm_start |= args.warm_start;
+    planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
+    planner.reward = args.reward.or(planner.reward);
+    config
+}
+
+/// Plays the episodes with the planner in this process, prints the score table and, where the
+/// task has constraints, the constraint table.
+fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::Result<()> {
+    let config = &file.config;
+    let task = file.task.as_ref();
+    let enforced = file.with_config(TaskConfig {
+        planner: PlannerConfig {
+            constraints: config.planner.constraints.clone().filter(|_| !args.unconstrained),
+            ..config.planner.clone()
+        },
+        ..config.clone()
+    });
+    let mut planner = TaskPlanner::load(&enforced, args.device.device)?;
+    let horizon = planner.spec().horizon;
+    let check = config.planner.constraints.as_ref().map(|c| ConstraintCheck::new(c, task, horizon)).transpose()?;
+    let mut recorder = Recorder::open(&args.rerun.sink("eval", "off")?, &format!("eval-{}", std::process::id()))?;
+    recorder.scene(Arc::clone(&file.task), config.planner.constraints.as_ref())?;
+    let recording = recorder.recording();
+    let task_arc = Arc::clone(&file.task);
+    let mut source = LocalSource { planner: &mut planner, check: check.as_ref(), recording, task: task_arc, plans: 0 };
+    let mut outcomes = Vec::with_capacity(episodes);
+    for e in 0..episodes {
+        let seed = config.eval.seed + e as u64;
+        let observer: &mut dyn EpisodeObserver = &mut recorder;
+        outcomes.push(planned_episode(task, seed, config.planner.replan_every, &mut source, observer)?);
+    }
+    let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
+    print_scores(task, policy, &enforced.config.sampler_label(), &outcomes);
+    if let Some(check) = &check {
+        check.print(&outcomes)?;
+    }
+    crate::telemetry::report(recorder.finish()?);
+    Ok(())
+}
+
+/// Plays the episodes against the plan service's workers, one thread per worker, and returns
+/// the outcomes in episode order.
+fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::Result<Vec<EpisodeOutcome>> {
+    let session = args.transport.transport().open()?;
+    let client = PlanClient::new(&session, args.transport.namespace()?);
+    let workers = find_workers(args, &client)?;
+    tracing::info!("eval: {episodes} episodes over {} workers: {}", workers.len(), workers.join(", "));
+    let n = workers.len();
+    let config = &file.config;
+    let shares: Vec<anyhow::Result<Vec<(usize, EpisodeOutcome)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = workers
+            .iter()
+            .enumerate()
+            .map(|(k, worker)| {
+                let client = &client;
+                scope.spawn(move || {
+                    let mut source = RemoteSource { client, worker, timeout: Duration::from_mins(1) };
+                    (k..episodes)
+                        .step_by(n)
+                        .map(|e| {
+                            let seed = config.eval.seed + e as u64;
+                            let task = file.task.as_ref();
+                            Ok((e, planned_episode(task, seed, config.planner.replan_every, &mut source, &mut ())?))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked"))))
+            .collect()
+    });
+    let mut outcomes = Vec::with_capacity(episodes);
+    for share in shares {
+        outcomes.extend(share?);
+    }
+    outcomes.sort_by_key(|(e, _)| *e);
+    Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
+}
+
+/// The workers alive on the network, waiting up to a minute for the first.
+fn find_workers(args: &EvalArgs, client: &PlanClient) -> anyhow::Result<Vec<String>> {
+    let asked = Instant::now();
+    loop {
+        let workers = client.workers(Duration::from_secs(1))?;
+        if !workers.is_empty() {
+            return Ok(workers);
+        }
+        anyhow::ensure!(
+            asked.elapsed() < Duration::from_mins(1),
+            "no `diffplan serve` worker on namespace {} after 60 s (endpoints: listen {:?}, connect {:?})",
+            args.transport.namespace,
+            args.transport.listen,
+            args.transport.connect
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

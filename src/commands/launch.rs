@@ -1,0 +1,202 @@
+//! `diffplan launch FILE`: start the nodes a launch file lists (launch/*.toml) on one Zenoh
+//! network, wait for the robot's episodes, stop the planners and print the score table.
+//! Records to runs/recordings/ unless `--rerun` says otherwise.
+//!
+//! The launcher opens a Zenoh router on the file's endpoint (`auto`: a free loopback port; no
+//! multicast) and every node joins it as a peer. By default the nodes are threads of this process,
+//! each with its own session; with `processes = "separate"` each is a child process,
+//! `diffplan launch FILE --node robot|planner-K --hub ENDPOINT`, which reads its own table of
+//! the same file. Ctrl-C stops everything cleanly.
+
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use bridge::{Namespace, Transport, TransportMode};
+
+use crate::cli::RerunArgs;
+use crate::nodes::launch_file::{LaunchFile, Processes, free_loopback_endpoint};
+use crate::nodes::robot::{run_and_report, run_episodes};
+use crate::nodes::service::{say_served, serve};
+use crate::task::TaskFile;
+use crate::telemetry::{Recorder, Sink};
+
+/// Arguments of `diffplan launch`.
+#[derive(Debug, clap::Args)]
+pub struct LaunchArgs {
+    /// Launch file (TOML), e.g. launch/maze2d-umaze.toml.
+    file: PathBuf,
+    /// Override the robot's episode count.
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// Override where the nodes run.
+    #[arg(long, value_enum)]
+    processes: Option<Processes>,
+    /// With separate processes only the robot records.
+    #[command(flatten)]
+    rerun: RerunArgs,
+    /// Run only this node of the file (`robot` or `planner-K`), joining the hub at `--hub`:
+    /// how a separate-process launch starts its children.
+    #[arg(long, requires = "hub", hide = true)]
+    node: Option<String>,
+    /// The running launch's hub endpoint (with `--node`).
+    #[arg(long, requires = "node", hide = true)]
+    hub: Option<String>,
+}
+
+/// Runs the launch file, or one node of it.
+pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
+    let mut launch = LaunchFile::read(&args.file)?;
+    if let Some(episodes) = args.episodes {
+        launch.robot.episodes = Some(episodes);
+    }
+    let namespace = Namespace::new(&launch.network.namespace)?;
+    let sink = args.rerun.sink("launch", "save")?;
+    if let (Some(node), Some(hub)) = (&args.node, &args.hub) {
+        return run_child(&launch, node, &peer(&launch, hub), &namespace, &sink);
+    }
+    let endpoint =
+        if launch.network.endpoint == "auto" { free_loopback_endpoint()? } else { launch.network.endpoint.clone() };
+    let hub = Transport {
+        mode: TransportMode::Router,
+        listen: vec![endpoint.clone()],
+        connect: Vec::new(),
+        zenoh_config: launch.network.zenoh_config.clone(),
+    }
+    .open()
+    .with_context(|| format!("starting the launch hub on {endpoint}"))?;
+    tracing::info!("launch hub on {endpoint}, namespace {}", namespace.root());
+    let result = match args.processes.unwrap_or(launch.processes) {
+        Processes::Single => run_in_process(&launch, &peer(&launch, &endpoint), &namespace, &sink),
+        Processes::Separate => run_as_processes(args, &launch, &endpoint, &sink),
+    };
+    drop(hub);
+    result
+}
+
+/// A node's transport: a peer of the hub at `endpoint`.
+fn peer(launch: &LaunchFile, endpoint: &str) -> Transport {
+    Transport {
+        mode: TransportMode::Peer,
+        listen: Vec::new(),
+        connect: vec![endpoint.to_owned()],
+        zenoh_config: launch.network.zenoh_config.clone(),
+    }
+}
+
+/// One node of a separate-process launch: the robot, or planner worker K.
+fn run_child(launch: &LaunchFile, node: &str, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
+    let session = transport.open()?;
+    if node == "robot" {
+        return run_and_report(&launch.robot, &session, namespace, sink);
+    }
+    let worker = node
+        .strip_prefix("planner-")
+        .and_then(|k| k.parse::<usize>().ok())
+        .filter(|&k| k < launch.planner.workers)
+        .with_context(|| format!("--node {node}: name `robot` or `planner-K` with K < {}", launch.planner.workers))?;
+    let planner = launch.worker(worker);
+    let report = serve(&planner, &session, namespace, &crate::nodes::shutdown::flag(), None)?;
+    say_served(&planner.id, &report);
+    Ok(())
+}
+
+fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
+    let file = TaskFile::read(&launch.robot.config)?;
+    let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
+    recorder.scene(Arc::clone(&file.task), None)?;
+    let recording = recorder.recording();
+    let stop = crate::nodes::shutdown::flag();
+    let planners_stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for k in 0..launch.planner.workers {
+        let node = launch.worker(k);
+        let session = transport.open()?;
+        let namespace = namespace.clone();
+        let planners_stop = Arc::clone(&planners_stop);
+        let recording = recording.clone();
+        workers.push(std::thread::spawn(move || serve(&node, &session, &namespace, &planners_stop, recording)));
+    }
+    let session = transport.open()?;
+    let outcomes = run_episodes(&launch.robot, &file, &session, namespace, &stop, &mut recorder);
+    planners_stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        let report = worker.join().map_err(|_| anyhow::anyhow!("a planner thread panicked"))??;
+        tracing::info!("planner served {} plans", report.plans_served);
+    }
+    drop(recording);
+    crate::telemetry::report(recorder.finish()?);
+    let outcomes = outcomes?;
+    if !outcomes.is_empty() {
+        let task = file.task.as_ref();
+        crate::episode::report::print_scores(task, launch.robot.mode.policy(), &file.config.sampler_label(), &outcomes);
+    }
+    Ok(())
+}
+
+fn run_as_processes(args: &LaunchArgs, launch: &LaunchFile, endpoint: &str, sink: &Sink) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating the diffplan executable")?;
+    let child = |node: &str| {
+        let mut command = Command::new(&exe);
+        command.arg("launch").arg(&args.file).args(["--node", node, "--hub", endpoint]);
+        if let Some(episodes) = args.episodes {
+            command.args(["--episodes", &episodes.to_string()]);
+        }
+        command
+    };
+    let mut planners = Children(Vec::new());
+    for k in 0..launch.planner.workers {
+        let mut command = child(&format!("planner-{k}"));
+        command.args(["--rerun", "off"]);
+        planners.0.push(command.spawn().context("starting a planner process")?);
+    }
+    let mut command = child("robot");
+    match sink {
+        Sink::Save(path) => command.arg("--rerun").arg("save").arg(path),
+        Sink::Spawn => command.args(["--rerun", "spawn"]),
+        Sink::Connect(url) => command.args(["--rerun", "connect"]).args(url.iter()),
+        Sink::Off => command.args(["--rerun", "off"]),
+    };
+    let mut robot_process = command.spawn().context("starting the robot process")?;
+    let stop = crate::nodes::shutdown::flag();
+    let status = loop {
+        if let Some(status) = robot_process.try_wait()? {
+            break status;
+        }
+        if stop.load(Ordering::Relaxed) {
+            // Ctrl-C: the robot finishes its step, prints the episodes it completed and exits.
+            terminate(&mut robot_process)?;
+            break robot_process.wait()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(planners);
+    anyhow::ensure!(status.success(), "the robot process failed ({status})");
+    Ok(())
+}
+
+/// Planner processes, stopped and reaped when dropped, so that an early error leaves none
+/// running.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            // Best effort: a child that already exited cannot be signalled, and is reaped below.
+            let _ = terminate(child);
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asks a child to stop with SIGTERM, so it undeclares its tokens and reports; SIGKILL only if
+/// that cannot be sent.
+fn terminate(child: &mut Child) -> anyhow::Result<()> {
+    let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    if !sent.is_ok_and(|s| s.success()) {
+        child.kill()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! One file per subcommand: its arguments and `run`. Commands import downwards only (nodes,
+//! episodes, tasks, telemetry, the libraries); nothing imports from here.
+
+pub mod bench;
+pub mod collect;
+pub mod doctor;
+pub mod eval;
+pub mod launch;
+pub mod plan;
+pub mod robot;
+pub mod router;
+pub mod serve;
+pub mod ship;
+pub mod train;

@@ -1,0 +1,130 @@
+//! The tables `eval`, `robot` and `launch` print. The score table: D4RL normalized score ×100
+//! (mean ± standard error), goal reached, return, plan latency and model calls per plan. The
+//! constraint table, where the task has hard constraints: how well they held, on the plans as
+//! returned (by construction ≤ 1e-6 when the planner enforces them) and on the paths the robot
+//! actually executed (tracking can cut corners a plan respects). With `eval --unconstrained` the
+//! same checks measure an unconstrained planner against the same constraints.
+
+use std::fmt::Write;
+
+use planner::Candidate;
+use planner::constraints::{ConstraintConfig, Constraints, Residual};
+
+use super::EpisodeOutcome;
+use crate::task::Task;
+
+/// Prints the Markdown score table of `outcomes` for `task`, acted on by `policy` with `sampler`.
+pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[EpisodeOutcome]) {
+    let n = outcomes.len() as f64;
+    let scores: Vec<f64> = outcomes.iter().map(|r| task.normalized_score(r.episode_return)).collect();
+    let mean = scores.iter().sum::<f64>() / n;
+    let standard_error =
+        (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt() / n.sqrt();
+    let returns = outcomes.iter().map(|r| r.episode_return).sum::<f64>() / n;
+    let reached = outcomes.iter().filter(|r| r.reached).count();
+    let mut plan_ms: Vec<f64> = outcomes.iter().flat_map(|r| r.plan_ms.iter().copied()).collect();
+    plan_ms.sort_by(f64::total_cmp);
+    let percentile = |p: f64| plan_ms.get(((plan_ms.len() as f64 - 1.0) * p).round() as usize).copied();
+    // Model calls of first plans and of replans separately: a warm start only helps the latter.
+    let average_calls = |calls: Vec<usize>| -> String {
+        if calls.is_empty() {
+            "–".into()
+        } else {
+            format!("{:.1}", calls.iter().sum::<usize>() as f64 / calls.len() as f64)
+        }
+    };
+    let first_calls = average_calls(outcomes.iter().filter_map(|r| r.model_calls.first().copied()).collect());
+    let replan_calls = average_calls(outcomes.iter().flat_map(|r| r.model_calls.iter().skip(1).copied()).collect());
+    println!(
+        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} |",
+        task.label(),
+        outcomes.len(),
+        outcomes.len(),
+        match (percentile(0.5), percentile(0.95)) {
+            (Some(p50), Some(p95)) => format!("{p50:.0} / {p95:.0} ms"),
+            _ => "–".into(),
+        },
+    );
+}
+
+/// Violations at or below this count as satisfied (the planner's own tolerance).
+const TOLERANCE: f64 = 1e-6;
+
+/// The task's constraints, prepared for plans of the model's horizon.
+pub struct ConstraintCheck<'a> {
+    config: ConstraintConfig,
+    task: &'a dyn Task,
+    plans: Constraints,
+}
+
+impl<'a> ConstraintCheck<'a> {
+    /// Checks `config` for `task`'s plans of `horizon` rows.
+    pub fn new(config: &ConstraintConfig, task: &'a dyn Task, horizon: usize) -> anyhow::Result<Self> {
+        let plans = Constraints::new(config, task.trajectory_layout(horizon))?;
+        Ok(Self { config: config.clone(), task, plans })
+    }
+
+    /// The largest violation of any constraint by `candidate` as handed out.
+    #[must_use]
+    pub fn plan_violation(&self, candidate: &Candidate) -> f64 {
+        self.plans.residuals(&candidate.transitions()).iter().map(|r| r.max_violation).fold(0.0, f64::max)
+    }
+
+    /// Per constraint, its largest violation on the executed `path` and, for obstacles, the
+    /// smallest barrier value (SafeDiffuser's safe1/safe2).
+    fn path_residuals(&self, path: &[Vec<f32>]) -> anyhow::Result<Vec<Residual>> {
+        let checker = Constraints::new(&self.config, self.task.trajectory_layout(path.len()))?;
+        let rows: Vec<f64> = path.iter().flatten().map(|&v| f64::from(v)).collect();
+        Ok(checker.residuals(&rows))
+    }
+
+    /// Prints the constraint table of `outcomes` under the score table.
+    pub fn print(&self, outcomes: &[EpisodeOutcome]) -> anyhow::Result<()> {
+        let plans_ok = outcomes
+            .iter()
+            .filter(|o| o.infeasible_plans == 0 && o.plan_violation.is_some_and(|v| v <= TOLERANCE))
+            .count();
+        let refused: usize = outcomes.iter().map(|o| o.infeasible_plans).sum();
+        let worst_plan = outcomes.iter().filter_map(|o| o.plan_violation).fold(0.0, f64::max);
+        let mut header = String::from(
+            "| episodes whose plans all satisfy | plans refused as infeasible | worst plan violation | executed paths violating |",
+        );
+        let mut rule = String::from("|---|---|---|---|");
+        let mut per_constraint: Vec<(String, f64, Option<f64>)> = Vec::new();
+        let mut paths_violating = 0;
+        for outcome in outcomes.iter().filter(|o| !o.path.is_empty()) {
+            let residuals = self.path_residuals(&outcome.path)?;
+            paths_violating += usize::from(residuals.iter().any(|r| r.max_violation > TOLERANCE));
+            if per_constraint.is_empty() {
+                per_constraint = residuals.iter().map(|r| (r.name.clone(), 0.0, None)).collect();
+            }
+            for (entry, r) in per_constraint.iter_mut().zip(&residuals) {
+                entry.1 = f64::max(entry.1, r.max_violation);
+                entry.2 = match (entry.2, r.min_barrier) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        let mut row = format!(
+            "| {plans_ok}/{} | {refused} | {worst_plan:.1e} | {paths_violating}/{} |",
+            outcomes.len(),
+            outcomes.iter().filter(|o| !o.path.is_empty()).count()
+        );
+        for (name, worst, min_barrier) in &per_constraint {
+            let barrier = if min_barrier.is_some() { " (min b)" } else { "" };
+            let _ = write!(header, " {name}: worst on path{barrier} |");
+            rule.push_str("---|");
+            let _ = match min_barrier {
+                Some(b) => write!(row, " {worst:.3} ({b:.3}) |"),
+                None => write!(row, " {worst:.3} |"),
+            };
+        }
+        println!("\n{header}\n{rule}\n{row}");
+        Ok(())
+    }
+}

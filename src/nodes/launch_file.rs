@@ -1,0 +1,94 @@
+//! Launch files (launch/*.toml): which nodes run, on which network. Each node's table is that
+//! node's own settings type, so `diffplan launch` and the node's command read the same fields,
+//! and a child process of a separate-process launch reads its own table from the same file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::planner::PlannerNodeConfig;
+use super::robot::{Clocking, RobotNodeConfig};
+
+/// A launch file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchFile {
+    /// Where the nodes run.
+    #[serde(default)]
+    pub processes: Processes,
+    /// The network the nodes join.
+    pub network: Network,
+    /// The planner workers.
+    pub planner: PlannerNodeConfig,
+    /// The robot.
+    pub robot: RobotNodeConfig,
+}
+
+/// Where a launch's nodes run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Processes {
+    /// Threads of the launcher, each node with its own Zenoh session.
+    #[default]
+    Single,
+    /// One child process per node.
+    Separate,
+}
+
+/// The network of a launch.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// The hub's endpoint: `auto` (a free port on 127.0.0.1) or e.g. `tcp/127.0.0.1:7447`.
+    #[serde(default = "auto")]
+    pub endpoint: String,
+    /// Key namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// A Zenoh JSON5 config passed through to every node (its endpoints are overridden).
+    #[serde(default)]
+    pub zenoh_config: Option<PathBuf>,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+fn default_namespace() -> String {
+    "diffplan".into()
+}
+
+impl LaunchFile {
+    /// Reads and checks `path`; task configs named relative to the repository root (the launch
+    /// folder's parent) resolve from there when they do not exist relative to the working folder.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let mut launch: Self = crate::config_file::read_toml(path, "launch file")?;
+        let base = path.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+        launch.robot.config = resolve(base, &launch.robot.config);
+        launch.planner.config = resolve(base, &launch.planner.config);
+        anyhow::ensure!(launch.planner.workers >= 1, "{}: planner.workers must be at least 1", path.display());
+        Ok(launch)
+    }
+
+    /// The settings of planner worker `k`: its id `<id>-<k>`, streaming when the robot runs on
+    /// the wall clock.
+    #[must_use]
+    pub fn worker(&self, k: usize) -> PlannerNodeConfig {
+        PlannerNodeConfig {
+            id: format!("{}-{k}", self.planner.id),
+            stream: self.robot.mode == Clocking::Realtime,
+            ..self.planner.clone()
+        }
+    }
+}
+
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_relative() && !path.exists() { base.join(path) } else { path.to_owned() }
+}
+
+/// `tcp/127.0.0.1:<port>` with a port free at the time of asking.
+pub fn free_loopback_endpoint() -> anyhow::Result<String> {
+    use anyhow::Context;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(format!("tcp/127.0.0.1:{}", listener.local_addr()?.port()))
+}

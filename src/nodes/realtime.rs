@@ -1,0 +1,226 @@
+//! The real-time robot's episode: the simulation runs on the wall clock (`speed` simulated
+//! seconds per second) and executes the newest streamed plan; the planner re-sends the current
+//! plan while it holds, which keeps the watchdog fed; past the plan's end it holds the last
+//! planned state. With no plan (new or re-sent) within `plan_timeout_ms`, past the plan's
+//! validity window, or when told to hold, it holds its position (zero velocity) and says so in
+//! its status and log; it resumes on the next fresh plan.
+//!
+//! The loop speaks the robot's link (states out, streamed plans and operator commands in, its
+//! status), so it lives with the robot node rather than in `episode/`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bridge::message::{CommandKind, NodeStatus, RobotMode};
+use bridge::{Health, RobotLink, Watchdog};
+use sim::Tracker;
+
+use super::robot::RobotNodeConfig;
+use super::wire;
+use crate::episode::{EpisodeObserver, EpisodeOutcome, Level, distance};
+use crate::task::Task;
+
+/// States published, remembered to time each plan's latency (a ring).
+const PUBLISHED_KEPT: usize = 4096;
+
+/// Whether the real-time robot executes its plan or holds, and where it holds.
+struct Hold {
+    /// Holding now (true until the first plan).
+    active: bool,
+    /// An operator's `hold` command is in force.
+    commanded: bool,
+    /// The state held, as a one-state plan: the tracker holds its position at zero velocity.
+    target: Vec<Vec<f32>>,
+    /// Step at which the hold began.
+    began: u64,
+}
+
+impl Hold {
+    fn new(observation: &[f32]) -> Self {
+        Self { active: true, commanded: false, target: vec![observation.to_vec()], began: 0 }
+    }
+}
+
+/// One real-time episode in progress.
+struct Episode<'a> {
+    node: &'a RobotNodeConfig,
+    task: &'a dyn Task,
+    link: &'a mut RobotLink,
+    observer: &'a mut dyn EpisodeObserver,
+    seed: u64,
+    watchdog: Watchdog,
+    outcome: EpisodeOutcome,
+    plan: Option<bridge::message::Plan>,
+    /// The step the plan's first state stands for: its `from_step`, or its arrival when it was
+    /// planned from a state the robot has been holding since (then the robot is still there).
+    origin: u64,
+    published: VecDeque<(u64, Instant)>,
+    hold: Hold,
+    start: Instant,
+    /// Seconds per step.
+    dt: f64,
+    /// Where the robot was one step ago, metres.
+    previous: [f32; 3],
+}
+
+/// Runs the episode reset with `seed` on the wall clock until its time limit or `stop`.
+pub fn realtime_episode(
+    node: &RobotNodeConfig,
+    task: &dyn Task,
+    link: &mut RobotLink,
+    seed: u64,
+    stop: &AtomicBool,
+    observer: &mut dyn EpisodeObserver,
+) -> anyhow::Result<EpisodeOutcome> {
+    let mut env = task.make_env();
+    let mut tracker = task.tracker();
+    let mut observation = env.reset(seed);
+    let goal = env.goal_state();
+    let dt = f64::from(env.dt());
+    observer.episode_began(seed, &goal, dt);
+    let period = Duration::from_secs_f64(dt / node.speed);
+    let mut episode = Episode {
+        node,
+        task,
+        link,
+        observer,
+        seed,
+        watchdog: Watchdog::new(node.plan_timeout_ms),
+        outcome: EpisodeOutcome::default(),
+        plan: None,
+        origin: 0,
+        published: VecDeque::new(),
+        hold: Hold::new(&observation),
+        start: Instant::now(),
+        dt,
+        previous: task.position(&observation),
+    };
+    for t in 0..env.max_episode_steps() as u64 {
+        if let Some(wait) = (episode.start + period * t as u32).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        episode.obey_commands(t, stop);
+        let mode = if episode.hold.active { RobotMode::Holding } else { RobotMode::Running };
+        episode.link.publish_state(&wire::robot_state(&node.id, (seed, t), dt, &observation, Some(&goal), mode))?;
+        episode.published.push_back((t, Instant::now()));
+        if episode.published.len() > PUBLISHED_KEPT {
+            episode.published.pop_front();
+        }
+        let now_ms = episode.start.elapsed().as_millis() as u64;
+        episode.receive(t, now_ms);
+        let index = episode.decide(t, now_ms, &observation)?;
+        let (action, wanted) = episode.act(tracker.as_mut(), index, &observation);
+        let result = env.step(&action);
+        episode.outcome.step(&result);
+        let error = wanted.map(|s| distance(task.position(&s), task.position(&result.observation)));
+        episode.observer.stepped(t + 1, &result.observation, result.reward, error);
+        episode.previous = task.position(&observation);
+        observation = result.observation;
+    }
+    let end = (seed, env.max_episode_steps() as u64);
+    episode.link.publish_state(&wire::robot_state(&node.id, end, dt, &observation, None, RobotMode::Done))?;
+    Ok(episode.outcome)
+}
+
+impl Episode<'_> {
+    /// Applies the operator's commands that arrived before step `t`.
+    fn obey_commands(&mut self, t: u64, stop: &AtomicBool) {
+        for command in self.link.commands() {
+            self.observer.event(Level::Info, &format!("command {:?} at step {t}", command.command));
+            match command.command {
+                CommandKind::Hold => self.hold.commanded = true,
+                CommandKind::Resume => self.hold.commanded = false,
+                CommandKind::Shutdown => stop.store(true, Ordering::Relaxed),
+            }
+        }
+    }
+
+    /// Takes the newest streamed plan at step `t`: a re-sent current plan feeds the watchdog, a
+    /// new one of this episode is adopted, anything else is counted and ignored.
+    fn receive(&mut self, t: u64, now_ms: u64) {
+        let Some(received) = self.link.latest_plan() else { return };
+        if self.plan.as_ref().is_some_and(|p| p.plan_id == received.body.plan_id) {
+            // The planner confirms the plan being executed: it is alive and the plan holds.
+            self.watchdog.feed(now_ms);
+        } else if received.body.episode == self.seed && received.body.from_step <= t {
+            let sent = self.published.iter().find(|(s, _)| *s == received.body.from_step);
+            if let Some((_, sent)) = sent {
+                self.outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
+            }
+            self.outcome.model_calls.push(received.body.model_calls as usize);
+            let latency_ms = self.outcome.plan_ms.last().copied().unwrap_or(f64::NAN);
+            self.observer.planned(t, &wire::received_path(received.body.clone(), latency_ms));
+            let from = received.body.from_step;
+            self.origin = if self.hold.active && from >= self.hold.began { t } else { from };
+            self.plan = Some(received.body);
+            self.watchdog.feed(now_ms);
+        } else {
+            self.link.count("plans_ignored");
+        }
+    }
+
+    /// Whether to execute the plan at step `t` or hold, starting or ending a hold as needed;
+    /// returns the plan's row index to execute (`None`: hold).
+    fn decide(&mut self, t: u64, now_ms: u64, observation: &[f32]) -> anyhow::Result<Option<usize>> {
+        let (health, _) = self.watchdog.check(now_ms);
+        let index = self.plan.as_ref().map(|_| (t - self.origin) as usize);
+        let expired =
+            self.plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i as u64 >= v));
+        let execute = health == Health::Fresh && self.plan.is_some() && !expired && !self.hold.commanded;
+        if execute && self.hold.active {
+            self.end_hold(t, observation)?;
+        } else if !execute && !self.hold.active {
+            let reason = if self.hold.commanded {
+                "told to hold".to_owned()
+            } else if expired {
+                "the plan's validity window passed".to_owned()
+            } else {
+                format!("no fresh plan for {} ms", self.watchdog.age(now_ms).unwrap_or(now_ms))
+            };
+            self.begin_hold(t, observation, reason)?;
+        }
+        Ok(index.filter(|_| execute))
+    }
+
+    /// The action at plan row `index` (or holding), and the state the plan wants next.
+    fn act(&self, tracker: &mut dyn Tracker, index: Option<usize>, observation: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+        match (&self.plan, index) {
+            (Some(plan), Some(i)) => {
+                let wanted = plan.states.get(i + 1).or(plan.states.last()).cloned();
+                (tracker.action(&plan.states, i, observation), wanted)
+            }
+            _ => (tracker.action(&self.hold.target, 0, observation), self.hold.target.first().cloned()),
+        }
+    }
+
+    /// Starts holding at `observation` (step `t`, for `reason`), logging and reporting it.
+    fn begin_hold(&mut self, t: u64, observation: &[f32], reason: String) -> anyhow::Result<()> {
+        self.hold = Hold { began: t, commanded: self.hold.commanded, ..Hold::new(observation) };
+        self.link.count("holds");
+        tracing::warn!("robot {}: holding at step {t}: {reason}", self.node.id);
+        self.observer.event(Level::Warn, &format!("holding at step {t}: {reason}"));
+        self.link.publish_status(NodeStatus::Holding, Some(reason), t)?;
+        Ok(())
+    }
+
+    /// Stops holding at step `t`, logging how still the robot stood: its speed over the last
+    /// step and how far it moved while it held.
+    fn end_hold(&mut self, t: u64, observation: &[f32]) -> anyhow::Result<()> {
+        self.hold.active = false;
+        let position = self.task.position(observation);
+        let speed = f64::from(distance(position, self.previous)) / self.dt;
+        let moved = distance(position, self.task.position(&self.hold.target[0]));
+        tracing::info!(
+            "robot {}: resumed at step {t} after holding {} steps (speed {speed:.3} m/s, moved {moved:.3} m)",
+            self.node.id,
+            t - self.hold.began
+        );
+        self.observer.event(Level::Info, &format!("resumed at step {t} after holding {} steps", t - self.hold.began));
+        self.link.publish_status(NodeStatus::Ok, None, t)?;
+        Ok(())
+    }
+}

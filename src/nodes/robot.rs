@@ -1,0 +1,179 @@
+//! The robot node: a task's simulator as a robot on Zenoh, behind the same protocol a real robot
+//! uses. It publishes its state, executes plans with the task's tracker and returns each
+//! episode's outcome.
+//!
+//! - **lockstep**: the simulation waits for the planner. At step 0 and every `replan_every`
+//!   steps it queries the plan service ([`super::sources::LinkSource`]) and steps only once the
+//!   plan is in; same seeds, same scores as `eval`.
+//! - **realtime**: the simulation runs on the wall clock and executes the newest streamed plan
+//!   ([`super::realtime`]).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bridge::message::NodeStatus;
+use bridge::{Namespace, RobotLink};
+use serde::Deserialize;
+
+use super::realtime::realtime_episode;
+use super::sources::LinkSource;
+use crate::episode::lockstep::planned_episode;
+use crate::episode::report::print_scores;
+use crate::episode::{EpisodeObserver, EpisodeOutcome};
+use crate::task::TaskFile;
+use crate::telemetry::{Recorder, Sink};
+
+/// Default robot id.
+const DEFAULT_ID: &str = "robot-0";
+/// Default real-time watchdog timeout, milliseconds.
+const DEFAULT_PLAN_TIMEOUT_MS: u64 = 500;
+/// Default simulated seconds per wall-clock second.
+const DEFAULT_SPEED: f64 = 1.0;
+/// Default lockstep query timeout, milliseconds.
+const DEFAULT_QUERY_TIMEOUT_MS: u64 = 30_000;
+
+/// A robot node's settings: the flags of `diffplan robot` and a launch file's `[robot]` table,
+/// one type with each default written once.
+#[derive(Debug, Clone, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobotNodeConfig {
+    /// Task config (TOML): the environment, replanning and evaluation seeds.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// This robot's id (letters, digits, '_', '-').
+    #[arg(long, default_value = DEFAULT_ID)]
+    #[serde(default = "default_id")]
+    pub id: String,
+    /// lockstep: the simulation waits for each plan; realtime: it runs on the wall clock.
+    #[arg(long, value_enum, default_value = "lockstep")]
+    #[serde(default)]
+    pub mode: Clocking,
+    /// Override `eval.episodes`.
+    #[arg(long)]
+    #[serde(default)]
+    pub episodes: Option<usize>,
+    /// realtime: hold still when no plan arrived for this long, milliseconds.
+    #[arg(long, default_value_t = DEFAULT_PLAN_TIMEOUT_MS)]
+    #[serde(default = "default_plan_timeout_ms")]
+    pub plan_timeout_ms: u64,
+    /// realtime: simulated seconds per wall-clock second.
+    #[arg(long, default_value_t = DEFAULT_SPEED)]
+    #[serde(default = "default_speed")]
+    pub speed: f64,
+    /// lockstep: give up a plan query after this long and ask again, milliseconds.
+    #[arg(long, default_value_t = DEFAULT_QUERY_TIMEOUT_MS)]
+    #[serde(default = "default_query_timeout_ms")]
+    pub query_timeout_ms: u64,
+}
+
+fn default_id() -> String {
+    DEFAULT_ID.into()
+}
+
+fn default_plan_timeout_ms() -> u64 {
+    DEFAULT_PLAN_TIMEOUT_MS
+}
+
+fn default_speed() -> f64 {
+    DEFAULT_SPEED
+}
+
+fn default_query_timeout_ms() -> u64 {
+    DEFAULT_QUERY_TIMEOUT_MS
+}
+
+/// How the simulation is clocked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clocking {
+    /// The simulation waits for the planner (deterministic).
+    #[default]
+    Lockstep,
+    /// The simulation runs on the wall clock.
+    Realtime,
+}
+
+impl Clocking {
+    /// The policy column of the score table.
+    #[must_use]
+    pub fn policy(self) -> &'static str {
+        match self {
+            Self::Lockstep => "Planner over Zenoh (lockstep)",
+            Self::Realtime => "Planner over Zenoh (realtime)",
+        }
+    }
+}
+
+/// Runs the robot's episodes of `file` on `session` until done or `stop` is set.
+pub fn run_episodes(
+    node: &RobotNodeConfig,
+    file: &TaskFile,
+    session: &bridge::zenoh::Session,
+    namespace: &Namespace,
+    stop: &AtomicBool,
+    observer: &mut dyn EpisodeObserver,
+) -> anyhow::Result<Vec<EpisodeOutcome>> {
+    let mut link = RobotLink::new(session, namespace, &node.id, node.mode == Clocking::Lockstep)?;
+    let episodes = node.episodes.unwrap_or(file.config.eval.episodes);
+    wait_for_planner(&link, stop)?;
+    let mut outcomes = Vec::with_capacity(episodes);
+    for e in 0..episodes {
+        if stop.load(Ordering::Relaxed) {
+            tracing::warn!("robot {}: stopped after {e} of {episodes} episodes", node.id);
+            break;
+        }
+        let seed = file.config.eval.seed + e as u64;
+        let outcome = match node.mode {
+            Clocking::Lockstep => {
+                let timeout = Duration::from_millis(node.query_timeout_ms);
+                let mut source = LinkSource { link: &mut link, timeout, stop };
+                let replan_every = file.config.planner.replan_every;
+                planned_episode(file.task.as_ref(), seed, replan_every, &mut source, observer)?
+            }
+            Clocking::Realtime => realtime_episode(node, file.task.as_ref(), &mut link, seed, stop, observer)?,
+        };
+        if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {
+            tracing::warn!("robot {}: episode {e} interrupted; it is left out of the table", node.id);
+            break;
+        }
+        outcomes.push(outcome);
+    }
+    link.publish_status(NodeStatus::Stopping, None, 0)?;
+    Ok(outcomes)
+}
+
+/// Blocks until a planner is alive (or `stop`), saying so every few seconds.
+fn wait_for_planner(link: &RobotLink, stop: &AtomicBool) -> anyhow::Result<()> {
+    let asked = Instant::now();
+    let mut said = Duration::ZERO;
+    while !stop.load(Ordering::Relaxed) {
+        if !link.planners(Duration::from_millis(500))?.is_empty() {
+            return Ok(());
+        }
+        if asked.elapsed() >= said {
+            tracing::info!("robot {}: waiting for a planner on the network", link.robot_id());
+            said += Duration::from_secs(5);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Runs robot `node` on `session`, recording to `sink`, and prints its score table: what
+/// `diffplan robot` and a separate-process launch's robot do.
+pub fn run_and_report(
+    node: &RobotNodeConfig,
+    session: &bridge::zenoh::Session,
+    namespace: &bridge::Namespace,
+    sink: &Sink,
+) -> anyhow::Result<()> {
+    let file = TaskFile::read(&node.config)?;
+    let mut recorder = Recorder::open(sink, &format!("robot-{}", std::process::id()))?;
+    recorder.scene(std::sync::Arc::clone(&file.task), None)?;
+    let stop = crate::nodes::shutdown::flag();
+    let outcomes = run_episodes(node, &file, session, namespace, &stop, &mut recorder);
+    crate::telemetry::report(recorder.finish()?);
+    print_scores(file.task.as_ref(), node.mode.policy(), &file.config.sampler_label(), &outcomes?);
+    Ok(())
+}

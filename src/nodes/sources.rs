@@ -1,0 +1,128 @@
+//! Where a lockstep episode's plans come from: the planner in this process ([`LocalSource`]), a
+//! chosen worker of the plan service ([`RemoteSource`], `eval --remote`), or the service behind
+//! a robot's link ([`LinkSource`], `diffplan robot`). All three plan the same query the same way,
+//! so their scores agree.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bridge::message::NodeStatus;
+use bridge::{BridgeError, PlanClient, RobotLink};
+
+use super::planner::TaskPlanner;
+use super::wire;
+use crate::episode::report::ConstraintCheck;
+use crate::episode::{PlanQuery, PlanSource, PlannedPath};
+use crate::task::Task;
+use crate::telemetry::DenoiseObserver;
+
+/// The task's planner in this process, recording each plan's denoising when asked.
+pub struct LocalSource<'a> {
+    /// The planner.
+    pub planner: &'a mut TaskPlanner,
+    /// Measures each plan against the task's constraints (also when the planner ignores them).
+    pub check: Option<&'a ConstraintCheck<'a>>,
+    /// Where the denoising goes (`None`: nothing is copied off the device).
+    pub recording: Option<rerun::RecordingStream>,
+    /// The task planned for: its clock and where its states are, for the recording.
+    pub task: Arc<dyn Task>,
+    /// Plans made so far (the recording's `plan` timeline).
+    pub plans: i64,
+}
+
+impl PlanSource for LocalSource<'_> {
+    fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
+        let request = self.planner.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
+        let spec = self.planner.spec();
+        let mut denoising =
+            self.recording.clone().map(|s| DenoiseObserver::new(s, spec.clone(), Arc::clone(&self.task)));
+        let observer: &mut dyn planner::observer::Observer = match &mut denoising {
+            Some(observer) => observer,
+            None => &mut (),
+        };
+        let plan = match self.planner.plan("eval", query.episode, query.step, &request, observer) {
+            Err(error @ planner::Error::Infeasible { .. }) => {
+                tracing::warn!("episode {}, step {}: {error}; the robot holds", query.episode, query.step);
+                return Ok(PlannedPath::hold(&query.observation));
+            }
+            plan => plan?,
+        };
+        if let Some(denoising) = denoising {
+            denoising.finish(self.plans, query.step as f64 * self.task.dt_secs())?;
+        }
+        self.plans += 1;
+        Ok(PlannedPath {
+            states: plan.best().states.clone(),
+            latency_ms: plan.timings.total_ms,
+            model_ms: plan.timings.model_ms,
+            model_calls: plan.stats.model_calls,
+            constraint_violation: self.check.map(|c| c.plan_violation(plan.best())),
+            infeasible: false,
+        })
+    }
+}
+
+/// One worker of the plan service, asked directly.
+pub struct RemoteSource<'a> {
+    /// The client.
+    pub client: &'a PlanClient,
+    /// The worker's id.
+    pub worker: &'a str,
+    /// How long to wait for a plan.
+    pub timeout: Duration,
+}
+
+impl PlanSource for RemoteSource<'_> {
+    fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
+        let request = wire::request("eval", query, self.timeout.as_millis() as u64);
+        let sent = Instant::now();
+        let plan = self
+            .client
+            .request_from(self.worker, &request, self.timeout)
+            .with_context(|| format!("episode {} on worker {}", query.episode, self.worker))?;
+        Ok(wire::path(plan, sent))
+    }
+}
+
+/// The plan service behind a lockstep robot's link: asks, and while no planner answers, holds
+/// and says so, then resumes.
+pub struct LinkSource<'a> {
+    /// The robot's link.
+    pub link: &'a mut RobotLink,
+    /// Give up a query after this long and ask again.
+    pub timeout: Duration,
+    /// Stops the waiting.
+    pub stop: &'a AtomicBool,
+}
+
+impl PlanSource for LinkSource<'_> {
+    fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
+        let robot = self.link.robot_id().to_owned();
+        let request = wire::request(&robot, query, self.timeout.as_millis() as u64);
+        let asked = Instant::now();
+        let mut waiting = false;
+        loop {
+            match self.link.request_plan(&request, self.timeout) {
+                Ok(plan) => {
+                    if waiting {
+                        tracing::info!("robot {robot}: a planner answered; resuming at step {}", query.step);
+                        self.link.publish_status(NodeStatus::Ok, None, query.step)?;
+                    }
+                    return Ok(wire::path(plan, asked));
+                }
+                Err(error @ BridgeError::NoReply { .. }) if !self.stop.load(Ordering::Relaxed) => {
+                    if !waiting {
+                        tracing::warn!("robot {robot}: holding at step {} until a planner answers: {error}", query.step);
+                        let reason = Some("waiting for a planner".into());
+                        self.link.publish_status(NodeStatus::Holding, reason, query.step)?;
+                        waiting = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! A task file's sections (configs/tasks/*.toml): the environment, the planner and the
+//! evaluation protocol. `eval`, `serve`, `robot` and `launch` all read them through
+//! [`super::TaskFile`], so a task means the same everywhere.
+
+use std::path::PathBuf;
+
+use planner::constraints::{ConstraintConfig, TrajectoryLayout};
+use planner::guidance::{CostContext, GuidanceConfig, SoftDecodingConfig};
+use planner::sampler::SamplerConfig;
+use serde::Deserialize;
+
+use super::picard::TaskPicard;
+use super::{RewardKind, TaskKind};
+
+/// A task config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    /// The environment: `kind` (default `maze2d`) and that kind's own keys, checked when the
+    /// task is built.
+    pub env: toml::Table,
+    /// The planner and how it is driven.
+    pub planner: PlannerConfig,
+    /// The evaluation protocol.
+    #[serde(default)]
+    pub eval: EvalConfig,
+}
+
+/// The checkpoint and its sampling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannerConfig {
+    /// Checkpoint folder (native or TorchScript).
+    pub checkpoint: PathBuf,
+    /// Replan every this many steps; 0: plan once at t = 0 (Diffuser's protocol).
+    #[serde(default)]
+    pub replan_every: usize,
+    /// Streaming to a real-time robot: also replan when its observation is farther than this
+    /// (Euclidean, observation units) from the plan's state for that step. Absent: never.
+    #[serde(default)]
+    pub replan_deviation: Option<f32>,
+    /// Sampler, steps, clipping.
+    pub sampler: SamplerConfig,
+    /// Sample by Picard iterations (the window may be `auto`).
+    #[serde(default)]
+    pub picard: Option<TaskPicard>,
+    /// Start each replan's Picard iteration from the previous plan's iterates.
+    #[serde(default)]
+    pub warm_start: bool,
+    /// Candidates sampled per plan; with a reward or a value model the best is executed
+    /// (best-of-N).
+    #[serde(default = "one")]
+    pub batch_size: usize,
+    /// A value model's checkpoint (same dataset and shapes as `checkpoint`): ranks the
+    /// candidates, and guidance or soft decoding may use it.
+    #[serde(default)]
+    pub value: Option<PathBuf>,
+    /// Gradient guidance by the value model and differentiable costs.
+    #[serde(default)]
+    pub guidance: Option<GuidanceConfig>,
+    /// Hard constraints every returned plan satisfies.
+    #[serde(default)]
+    pub constraints: Option<ConstraintConfig>,
+    /// A derivative-free reward that ranks the candidates and drives soft decoding.
+    #[serde(default)]
+    pub reward: Option<RewardKind>,
+    /// Soft value-based decoding: several noises per step, kept by reward (or value).
+    #[serde(default)]
+    pub soft_decoding: Option<SoftDecodingConfig>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Episodes and seeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Number of episodes.
+    pub episodes: usize,
+    /// Episode e resets the environment with seed `seed + e`.
+    pub seed: u64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { episodes: 100, seed: 0 }
+    }
+}
+
+impl TaskConfig {
+    /// The task kind `[env]` names and the rest of its keys.
+    pub fn env_table(&self) -> anyhow::Result<(TaskKind, toml::Table)> {
+        let mut env = self.env.clone();
+        let kind = match env.remove("kind") {
+            Some(kind) => kind.try_into()?,
+            None => TaskKind::default(),
+        };
+        Ok((kind, env))
+    }
+
+    /// Checks the planner sections against the task's `layout` before anything uses them:
+    /// sampler, soft decoding, guidance costs and constraints, each error naming its field as
+    /// `planner.…`.
+    pub fn validate(&self, layout: &TrajectoryLayout) -> anyhow::Result<()> {
+        let planner = &self.planner;
+        anyhow::ensure!(planner.batch_size >= 1, "invalid planner.batch_size: 0; sample at least one candidate");
+        let within = |error: planner::Error| error.within("planner");
+        planner.sampler.validate().map_err(within)?;
+        if let Some(soft) = &planner.soft_decoding {
+            soft.validate().map_err(within)?;
+        }
+        if let Some(guidance) = &planner.guidance {
+            // Every episode of a task pins a goal, so goal costs have one.
+            let goal = vec![0.0; layout.observation_dim];
+            let context = CostContext {
+                action_dim: layout.action_dim,
+                observation_dim: layout.observation_dim,
+                dt: layout.dt,
+                goal: Some(&goal),
+            };
+            for (i, cost) in guidance.costs.iter().enumerate() {
+                cost.validate(i, &context).map_err(within)?;
+            }
+        }
+        if let Some(constraints) = &planner.constraints {
+            constraints.validate(layout).map_err(within)?;
+        }
+        Ok(())
+    }
+
+    /// The sampler as a table shows it, e.g. `dpm_solver_pp × 20, replan every 10`.
+    #[must_use]
+    pub fn sampler_label(&self) -> String {
+        let planner = &self.planner;
+        let picard = planner.picard.as_ref().map_or(String::new(), |p| {
+            format!(", Picard p={} τ={}{}", p.window, p.tolerance, if planner.warm_start { " warm" } else { "" })
+        });
+        let replan = match planner.replan_every {
+            0 => String::new(),
+            k => format!(", replan every {k}"),
+        };
+        let steps = planner.sampler.steps.map_or("default".into(), |k| k.to_string());
+        let mut steering = Vec::new();
+        if planner.batch_size > 1 {
+            steering.push(format!("best of {}", planner.batch_size));
+        }
+        if let Some(reward) = planner.reward {
+            steering.push(format!("reward {reward:?}").to_lowercase());
+        }
+        if let Some(soft) = &planner.soft_decoding {
+            steering.push(format!("soft decoding M={}", soft.candidates));
+        }
+        if let Some(guidance) = &planner.guidance {
+            steering.push(format!("guided ×{}", guidance.scale));
+        }
+        if planner.constraints.is_some() {
+            steering.push("constrained".into());
+        }
+        let steering = if steering.is_empty() { String::new() } else { format!(", {}", steering.join(", ")) };
+        format!("{} × {steps}{picard}{replan}{steering}", planner.sampler.kind.name())
+    }
+}

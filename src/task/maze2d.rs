@@ -1,0 +1,217 @@
+//! Maze2D as a [`Task`]: D4RL's point mass in a walled maze (`sim::maze2d`). `[env]` names the
+//! layout and the goals; the obstacles of `[planner.constraints]` decide which cells resets avoid.
+
+use planner::constraints::ConstraintConfig;
+use planner::guidance::Reward;
+use planner::train::d4rl::{D4rlDataset, Table};
+use serde::Deserialize;
+use sim::maze2d::{DiffuserTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, steps_near_end};
+use sim::{Env, Policy, Tracker};
+
+use super::{RewardKind, Task};
+
+/// `[env]` of a Maze2D task.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maze2dConfig {
+    /// Maze layout: `umaze`, `medium` or `large`.
+    #[serde(deserialize_with = "layout")]
+    pub layout: Layout,
+    /// Goal of each episode.
+    pub goals: Goals,
+}
+
+/// Goal of each episode.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goals {
+    /// D4RL's maze2d-*-v1 goal cell.
+    Fixed,
+    /// A random open cell per episode (Diffuser's Multi2D).
+    Random,
+}
+
+fn layout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Layout, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Layout::from_name(&name)
+        .ok_or_else(|| serde::de::Error::custom(format!("{name:?} is not a maze layout: use umaze, medium or large")))
+}
+
+/// A Maze2D task: its layout, goals and the open cells its obstacles cover.
+pub struct Maze2dTask {
+    config: Maze2dConfig,
+    /// Open cells no reset uses (a plan cannot leave from inside a keep-out region).
+    excluded: Vec<(i64, i64)>,
+}
+
+impl Maze2dTask {
+    /// The task of `config`, whose resets avoid the cells `constraints`' obstacles cover.
+    pub fn new(config: Maze2dConfig, constraints: Option<&ConstraintConfig>) -> anyhow::Result<Self> {
+        let layout = config.layout;
+        let excluded = covered_cells(layout, constraints);
+        anyhow::ensure!(
+            excluded.len() < layout.open_cells().len(),
+            "the obstacles of [planner.constraints] cover every open cell of the {} maze; no episode \
+             could start outside them. Shrink or move them.",
+            layout.name()
+        );
+        anyhow::ensure!(
+            !(matches!(config.goals, Goals::Fixed) && excluded.contains(&layout.goal_cell())),
+            "an obstacle of [planner.constraints] covers the goal cell {:?} of the {} maze, so no plan \
+             could reach it. Move the obstacle, or use goals = \"random\".",
+            layout.goal_cell(),
+            layout.name()
+        );
+        Ok(Self { config, excluded })
+    }
+}
+
+impl Task for Maze2dTask {
+    fn label(&self) -> String {
+        let goals = match self.config.goals {
+            Goals::Fixed => "fixed goal",
+            Goals::Random => "random goals",
+        };
+        format!("maze2d-{} ({goals})", self.config.layout.name())
+    }
+
+    fn dims(&self) -> (usize, usize) {
+        (2, 4)
+    }
+
+    fn dt_secs(&self) -> f64 {
+        f64::from(sim::maze2d::DT)
+    }
+
+    fn make_env(&self) -> Box<dyn Env> {
+        let goal_mode = match self.config.goals {
+            Goals::Fixed => GoalMode::Fixed,
+            Goals::Random => GoalMode::Random,
+        };
+        Box::new(Maze2d::new(self.config.layout, goal_mode).without_cells(&self.excluded))
+    }
+
+    fn tracker(&self) -> Box<dyn Tracker> {
+        Box::new(DiffuserTracker)
+    }
+
+    fn expert(&self, seed: u64) -> Box<dyn Policy> {
+        Box::new(WaypointExpert::new(self.config.layout, seed))
+    }
+
+    fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
+        let data = sim::maze2d::collect(self.config.layout, samples, noisy, seed, on_step);
+        let column = |offset: usize| -> Table {
+            let values = data.observations.chunks(4).flat_map(|o| [o[offset], o[offset + 1]]).collect();
+            Table { values, width: 2 }
+        };
+        let (qpos, qvel) = (column(0), column(2));
+        D4rlDataset {
+            terminals: vec![false; data.rewards.len()],
+            observations: Table { values: data.observations, width: 4 },
+            actions: Table { values: data.actions, width: 2 },
+            rewards: data.rewards,
+            timeouts: data.timeouts,
+            infos: vec![
+                ("goal".into(), Table { values: data.goals, width: 2 }),
+                ("qpos".into(), qpos),
+                ("qvel".into(), qvel),
+            ],
+        }
+    }
+
+    fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {
+        Box::new(MazeReward { layout: self.config.layout, kind })
+    }
+
+    fn position(&self, state: &[f32]) -> [f32; 3] {
+        [state[0], state[1], 0.0]
+    }
+
+    fn normalized_score(&self, episode_return: f64) -> f64 {
+        self.config.layout.reference_returns().normalized(episode_return)
+    }
+}
+
+/// The Maze2D rewards: walls hit by the planned ball, or a Rapier rollout of the plan.
+struct MazeReward {
+    layout: Layout,
+    kind: RewardKind,
+}
+
+impl Reward for MazeReward {
+    fn reward(&self, states: &[Vec<f32>], _actions: &[Vec<f32>]) -> f64 {
+        match self.kind {
+            RewardKind::Collision => -(states.iter().filter(|s| self.layout.ball_overlaps_wall(s[0], s[1])).count() as f64),
+            RewardKind::Rollout => steps_near_end(self.layout, states) as f64,
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("{:?}", self.kind).to_lowercase()
+    }
+}
+
+/// Points per axis sampled over the square a reset may place the ball in (centre ± jitter).
+const SAMPLES_PER_AXIS: u32 = 9;
+
+/// The open cells of `layout` where some reset position (x, y) at rest lies inside one of the
+/// `constraints`' obstacles (its barrier below the margin), in the layout's order.
+fn covered_cells(layout: Layout, constraints: Option<&ConstraintConfig>) -> Vec<(i64, i64)> {
+    let Some(constraints) = constraints.filter(|c| !c.obstacle.is_empty()) else {
+        return Vec::new();
+    };
+    let jitter = f64::from(POSITION_JITTER);
+    let offsets: Vec<f64> = (0..SAMPLES_PER_AXIS)
+        .map(|k| -jitter + 2.0 * jitter * f64::from(k) / f64::from(SAMPLES_PER_AXIS - 1))
+        .collect();
+    let covered = |(i, j): (i64, i64)| {
+        offsets.iter().any(|dx| {
+            offsets.iter().any(|dy| {
+                let observation = [i as f64 + dx, j as f64 + dy, 0.0, 0.0];
+                constraints.obstacle.iter().any(|o| o.barrier(&observation) < constraints.margin)
+            })
+        })
+    };
+    layout.open_cells().into_iter().filter(|&cell| covered(cell)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obstacles(toml: &str) -> ConstraintConfig {
+        toml::from_str(toml).unwrap()
+    }
+
+    /// Oracle: SafeDiffuser's Maze2D-large obstacles (docs/ALGORITHMS.md §3.2) against D4RL's
+    /// large grid, by hand. The circle (4.5, 5.3), r = 1, holds the centres of (4, 6) and (5, 6)
+    /// (distance 0.86); the power-4 superellipse (1.5, 4.8), half-width 1, those of (1, 4) and
+    /// (2, 4) (0.5⁴ + 0.8⁴ = 0.47 < 1). The nearest other reset squares stay outside: (5, 4)
+    /// at distance 1.26 from the circle, (3, 4) at 1.4⁴ = 3.8 for the superellipse.
+    #[test]
+    fn safediffusers_large_obstacles_cover_four_cells() {
+        let config = obstacles(
+            "[[obstacle]]\ndims = [0, 1]\ncenter = [4.5, 5.3]\nradii = [1.0, 1.0]\npower = 2\n\
+             [[obstacle]]\ndims = [0, 1]\ncenter = [1.5, 4.8]\nradii = [1.0, 1.0]\npower = 4\n",
+        );
+        assert_eq!(covered_cells(Layout::Large, Some(&config)), vec![(1, 4), (2, 4), (4, 6), (5, 6)]);
+    }
+
+    /// A circle of radius 0.05 next to a cell centre reaches only into the jitter of that cell.
+    #[test]
+    fn an_obstacle_inside_one_reset_square_covers_that_cell_alone() {
+        let config = obstacles("[[obstacle]]\ndims = [0, 1]\ncenter = [3.08, 1.0]\nradii = [0.05, 0.05]\n");
+        assert_eq!(covered_cells(Layout::Umaze, Some(&config)), vec![(3, 1)]);
+        assert!(covered_cells(Layout::Umaze, None).is_empty());
+    }
+
+    #[test]
+    fn the_collision_reward_counts_states_in_a_wall() {
+        // Reference: (0.35, 1.0) lies 0.05 from the face of U-maze wall cell (0, 0), within the
+        // ball's radius 0.1; (1, 1) is an open cell's centre.
+        let reward = MazeReward { layout: Layout::Umaze, kind: RewardKind::Collision };
+        let states = vec![vec![0.35, 1.0, 0.0, 0.0], vec![1.0, 1.0, 0.0, 0.0]];
+        assert!((reward.reward(&states, &[]) + 1.0).abs() < f64::EPSILON);
+    }
+}

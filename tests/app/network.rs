@@ -1,0 +1,355 @@
+//! The robot stack over a real Zenoh network on loopback: planner and robot as separate
+//! processes, lockstep scores equal to in-process `eval`, a robot that holds when its planner
+//! dies and resumes when one returns, and a Python client that speaks docs/PROTOCOL.md.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn diffplan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diffplan"))
+}
+
+fn succeed(command: &mut Command) -> Output {
+    let output = command.output().expect("run diffplan");
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// The last row of a score table, split into cells.
+fn table_row(output: &Output) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout.lines().last().expect("a table row");
+    row.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
+}
+
+/// A free loopback endpoint.
+fn endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    format!("tcp/127.0.0.1:{}", listener.local_addr().expect("address").port())
+}
+
+/// The U-maze task with a 5-step sampler (fast) and absolute paths, in `dir`.
+fn fast_task(dir: &Path, replan_every: usize) -> PathBuf {
+    let text = format!(
+        "[env]\nlayout = \"umaze\"\ngoals = \"fixed\"\n\n[planner]\ncheckpoint = \"{ROOT}/models/maze2d-umaze\"\n\
+         replan_every = {replan_every}\n\n[planner.sampler]\nkind = \"dpm_solver_pp\"\nsteps = 5\nclip_x0 = true\n\n\
+         [eval]\nepisodes = 3\nseed = 11\n"
+    );
+    let path = dir.join("task.toml");
+    std::fs::write(&path, text).expect("write task");
+    path
+}
+
+#[test]
+fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
+    // Reference: `diffplan eval` on the same task and seeds, in one process without Zenoh.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 100);
+    // Zenoh's own JSON5 config passes through (multicast off, as the launcher's default).
+    let zenoh_config = dir.path().join("zenoh.json5");
+    std::fs::write(&zenoh_config, "{ scouting: { multicast: { enabled: false } } }\n").expect("write zenoh config");
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "[network]\nendpoint = \"auto\"\nnamespace = \"lockstep-test\"\nzenoh_config = \"{1}\"\n\n\
+             [planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nmode = \"lockstep\"\n",
+            task.display(),
+            zenoh_config.display()
+        ),
+    )
+    .expect("write launch file");
+    let reference = table_row(&succeed(diffplan().arg("eval").arg("--config").arg(&task)));
+    for processes in ["separate", "single"] {
+        let row = table_row(&succeed(diffplan().arg("launch").arg(&launch).args([
+            "--processes",
+            processes,
+            "--rerun",
+            "off",
+        ])));
+        assert_eq!(row[1], "Planner over Zenoh (lockstep)");
+        // Episodes, score ± s.e., goal reached, mean return: identical.
+        assert_eq!(row[3..7], reference[3..7], "{processes}: {row:?} vs eval {reference:?}");
+        // Three episodes replanning every 100 of 300 steps: 3 plans each, 5 model calls per plan.
+        assert_eq!(row[8], "5.0; 5.0", "{processes}: {row:?}");
+    }
+}
+
+/// Kills the watched children if the test panics, so a failing test leaves nothing running.
+#[derive(Default)]
+struct Reaper(Vec<String>);
+
+impl Reaper {
+    fn watch(&mut self, child: &Child) {
+        self.0.push(child.id().to_string());
+    }
+
+    /// Watches the process group that `child` leads (spawned with `process_group(0)`), so that
+    /// a launch's own children go too.
+    fn watch_group(&mut self, child: &Child) {
+        self.0.push(format!("-{}", child.id()));
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.0.is_empty() {
+            let _ = Command::new("kill").args(["-9", "--"]).args(&self.0).status();
+        }
+    }
+}
+
+/// A child's stderr lines, as they come.
+fn stderr_lines(child: &mut Child) -> Receiver<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits (at most `limit`) for a line that satisfies `wanted`; returns it.
+fn wait_for(
+    lines: &Receiver<String>,
+    wanted: impl Fn(&str) -> bool,
+    limit: Duration,
+    seen: &mut Vec<String>,
+) -> String {
+    let deadline = Instant::now() + limit;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if wanted(&line) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no such line within {limit:?}; saw:\n{}", seen.join("\n"));
+}
+
+/// The number after `key` in `line`.
+fn number_after(line: &str, key: &str) -> f64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("{key:?} in {line}")) + key.len()..];
+    rest.split(|c: char| !(c.is_ascii_digit() || c == '.')).next().expect("number").parse().expect("a number")
+}
+
+fn streaming_planner(task: &Path, connect: &str, namespace: &str) -> Child {
+    diffplan()
+        .args(["serve", "--stream", "--id", "planner-a", "--connect", connect, "--namespace", namespace])
+        .arg("--config")
+        .arg(task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the planner")
+}
+
+#[test]
+fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let endpoint = endpoint();
+    let namespace = "holdtest";
+    // 300 steps of 10 ms at a fifth of real time: a 15 s episode.
+    let mut robot = diffplan()
+        .args(["robot", "--mode", "realtime", "--speed", "0.2", "--plan-timeout-ms", "500", "--episodes", "1"])
+        .args(["--rerun", "off"])
+        .args(["--listen", &endpoint, "--namespace", namespace])
+        .arg("--config")
+        .arg(&task)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the robot");
+    let mut reaper = Reaper::default();
+    reaper.watch(&robot);
+    let lines = stderr_lines(&mut robot);
+    let mut seen = Vec::new();
+    let mut planner = streaming_planner(&task, &endpoint, namespace);
+    reaper.watch(&planner);
+    wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
+    planner.kill().expect("kill the planner");
+    planner.wait().expect("reap the planner");
+    // A slow plan may have caused a short hold before the kill; the kill's hold lasts.
+    wait_for(
+        &lines,
+        |l| l.contains("holding at step") && l.contains("no fresh plan"),
+        Duration::from_secs(10),
+        &mut seen,
+    );
+    // Hold for at least 1.5 s (30 steps at a fifth of real time) before a planner returns.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut planner = streaming_planner(&task, &endpoint, namespace);
+    reaper.watch(&planner);
+    // "... after holding N steps (speed S m/s, moved D m)": it stood still while holding.
+    let resume = wait_for(
+        &lines,
+        |l| l.contains("resumed at step") && number_after(l, "after holding ") >= 20.0,
+        Duration::from_mins(1),
+        &mut seen,
+    );
+    assert!(number_after(&resume, "speed ") < 0.1, "{resume}");
+    assert!(number_after(&resume, "moved ") < 0.1, "{resume}");
+    let output = robot.wait_with_output().expect("the robot finishes its episode");
+    planner.kill().expect("kill the planner");
+    planner.wait().expect("reap the planner");
+    assert!(output.status.success());
+    let row = table_row(&output);
+    assert_eq!(row[1], "Planner over Zenoh (realtime)");
+    assert_eq!(row[3], "1");
+}
+
+#[test]
+fn a_python_client_gets_a_plan_and_an_error_for_garbage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let endpoint = endpoint();
+    let mut planner = diffplan()
+        .args(["serve", "--id", "planner-py", "--listen", &endpoint, "--namespace", "pytest"])
+        .arg("--config")
+        .arg(&task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the planner");
+    let mut reaper = Reaper::default();
+    reaper.watch(&planner);
+    let python = std::env::var_os("DIFFPLAN_PYTHON")
+        .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
+    let output = Command::new(python)
+        .arg(Path::new(ROOT).join("tests/python/plan_client.py"))
+        .args([&endpoint, "pytest"])
+        .output()
+        .expect("run the Python client");
+    planner.kill().expect("stop the planner");
+    planner.wait().expect("reap the planner");
+    assert!(output.status.success(), "python client: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(report["states"], 128, "the U-maze model's horizon");
+    assert_eq!(report["state_dim"], 4);
+    assert_eq!(report["start"], serde_json::json!([3.0, 1.0, 0.0, 0.0]), "the start is pinned exactly");
+    assert_eq!(report["goal"], serde_json::json!([1.0, 1.0, 0.0, 0.0]), "the goal is pinned exactly");
+    assert_eq!(report["planner_id"], "planner-py");
+    assert_eq!(report["garbage_code"], "bad_request");
+}
+
+#[test]
+fn eval_spreads_episodes_over_two_workers_behind_a_router_with_unchanged_scores() {
+    // Reference: in-process `diffplan eval` on the same task and seeds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 100);
+    let endpoint = endpoint();
+    let router = diffplan().args(["router", "--listen", &endpoint]).stderr(Stdio::null()).spawn().expect("router");
+    let workers: Vec<Child> = ["w-0", "w-1"]
+        .iter()
+        .map(|id| {
+            diffplan()
+                .args(["serve", "--id", id, "--connect", &endpoint, "--namespace", "scaleout"])
+                .arg("--config")
+                .arg(&task)
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start a worker")
+        })
+        .collect();
+    let mut reaper = Reaper::default();
+    workers.iter().chain([&router]).for_each(|child| reaper.watch(child));
+    // Wait until both workers are up: eval uses every worker alive when it starts.
+    let deadline = Instant::now() + Duration::from_mins(1);
+    let remote = loop {
+        let output = succeed(
+            diffplan()
+                .args(["eval", "--remote", "--episodes", "4", "--connect", &endpoint, "--namespace", "scaleout"])
+                .arg("--config")
+                .arg(&task)
+                .env("RUST_LOG", "diffplan=info"),
+        );
+        if String::from_utf8_lossy(&output.stderr).contains("over 2 workers") || Instant::now() > deadline {
+            break output;
+        }
+    };
+    for mut child in workers.into_iter().chain([router]) {
+        child.kill().expect("stop");
+        child.wait().expect("reap");
+    }
+    assert!(String::from_utf8_lossy(&remote.stderr).contains("4 episodes over 2 workers: w-0, w-1"));
+    let reference = table_row(&succeed(diffplan().args(["eval", "--episodes", "4"]).arg("--config").arg(&task)));
+    let row = table_row(&remote);
+    assert_eq!(row[1], "Planner over Zenoh (workers)");
+    assert_eq!(row[3..7], reference[3..7], "over two workers {row:?} vs in process {reference:?}");
+}
+
+#[test]
+fn ctrl_c_stops_a_launch_cleanly_with_the_episodes_completed_so_far() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "processes = \"separate\"\n\n[network]\nnamespace = \"ctrlc-test\"\n\n[planner]\nconfig = \"{0}\"\n\n\
+             [robot]\nconfig = \"{0}\"\nmode = \"realtime\"\nepisodes = 100\n",
+            task.display()
+        ),
+    )
+    .expect("write launch file");
+    // The recording must survive the interruption, readable to its last flushed row.
+    let recording = dir.path().join("interrupted.rrd");
+    let mut launcher = diffplan()
+        .arg("launch")
+        .arg(&launch)
+        .args(["--rerun", "save"])
+        .arg(&recording)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("start the launch");
+    let mut reaper = Reaper::default();
+    reaper.watch_group(&launcher);
+    let lines = stderr_lines(&mut launcher);
+    let mut seen = Vec::new();
+    wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
+    // One 3 s episode completes, the next is interrupted.
+    std::thread::sleep(Duration::from_secs(4));
+    let interrupted = Instant::now();
+    let sent = Command::new("kill").args(["-INT", &launcher.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    wait_for(&lines, |l| l.contains("left out of the table"), Duration::from_secs(20), &mut seen);
+    let output = launcher.wait_with_output().expect("the launcher exits");
+    assert!(output.status.success(), "launch after Ctrl-C: {}", seen.join("\n"));
+    assert!(interrupted.elapsed() < Duration::from_secs(20), "shutting down took {:?}", interrupted.elapsed());
+    let row = table_row(&output);
+    let episodes: usize = row[3].parse().expect("an episode count");
+    assert!((1..100).contains(&episodes), "{row:?}");
+    let summary = common::read_recording(&recording);
+    let steps = summary["entities"]["/world/robot"]["rows"]["sim_time"].as_u64().expect("robot rows");
+    assert!(steps >= 300 * episodes as u64, "{steps} robot rows for {episodes} completed episodes");
+}
+
+#[test]
+fn a_launch_file_with_an_unknown_key_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(&launch, "[network]\nendpont = \"auto\"\n").expect("write");
+    let output = diffplan().arg("launch").arg(&launch).output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a launch file") && stderr.contains("endpont"), "{stderr}");
+}

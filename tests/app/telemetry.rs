@@ -1,0 +1,93 @@
+//! The main job's Rerun recording, read back with the Python rerun-sdk of the same version
+//! (tests/python/read_recording.py): the entities and timelines of docs/TELEMETRY.md, with the
+//! counts one episode must produce.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn a_launched_episode_is_recorded_with_every_documented_entity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // U-maze, 5-step DPM-Solver++, replanning every 100 of 300 steps: 3 plans.
+    let task = dir.path().join("task.toml");
+    std::fs::write(
+        &task,
+        format!(
+            "[env]\nlayout = \"umaze\"\ngoals = \"fixed\"\n\n[planner]\ncheckpoint = \"{ROOT}/models/maze2d-umaze\"\n\
+             replan_every = 100\n\n[planner.sampler]\nkind = \"dpm_solver_pp\"\nsteps = 5\nclip_x0 = true\n"
+        ),
+    )
+    .expect("task");
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "[network]\nnamespace = \"telemetry-test\"\n\n[planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nepisodes = 1\n",
+            task.display()
+        ),
+    )
+    .expect("launch");
+    let recording = dir.path().join("run.rrd");
+    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+        .arg("launch")
+        .arg(&launch)
+        .arg("--rerun")
+        .arg("save")
+        .arg(&recording)
+        .output()
+        .expect("run the launch");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = common::read_recording(&recording);
+    assert_eq!(summary["application_id"], "diffplan");
+    assert_eq!(summary["blueprints"], 1, "the default layout travels with the recording");
+    let entities = &summary["entities"];
+    let rows = |entity: &str, timeline: &str| -> u64 {
+        entities[entity]["rows"][timeline].as_u64().unwrap_or_else(|| panic!("{entity} on {timeline}: {entities}"))
+    };
+    assert!(entities["/world/scene/walls"]["static_rows"].as_u64() >= Some(1), "{entities}");
+    // 300 steps of 10 ms.
+    assert_eq!(rows("/world/robot", "sim_time"), 300);
+    assert_eq!(rows("/metrics/robot/reward", "sim_time"), 300);
+    assert_eq!(rows("/metrics/robot/tracking_error", "sim_time"), 300);
+    assert_eq!(rows("/world/executed", "sim_time"), 30, "the path every 10 steps");
+    assert_eq!(rows("/world/goal", "episode"), 1);
+    // Three plans, each with its latency and model calls, on the `plan` timeline.
+    assert_eq!(rows("/world/plan", "plan"), 3);
+    assert_eq!(rows("/metrics/plan/latency_ms", "plan"), 3);
+    assert_eq!(rows("/metrics/plan/model_calls", "plan"), 3);
+    assert_eq!(rows("/metrics/plan/model_ms", "plan"), 3);
+    // Their denoising: 5 steps each of x0_hat and x_t, scrubbable on `denoise_step`.
+    assert_eq!(rows("/world/denoise/x0_hat", "denoise_step"), 15);
+    assert_eq!(rows("/world/denoise/x_t", "denoise_step"), 15);
+    assert_eq!(rows("/world/denoise/x0_hat", "plan"), 15);
+    assert_eq!(rows("/world/denoise/candidates", "plan"), 3, "the batch each plan was chosen from");
+    // The episode's start and its three adopted plans.
+    assert!(rows("/events", "sim_time") >= 4);
+    let components = entities["/world/plan"]["components"].as_array().expect("components");
+    assert!(components.iter().any(|c| c == "LineStrips3D:strips"), "{components:?}");
+}
+
+#[test]
+fn picard_sweeps_are_recorded_per_plan() {
+    // One plan by Picard iterations over K = 5 steps: between 1 and K sweeps (ParaDiGMS never
+    // needs more sweeps than steps).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recording = dir.path().join("picard.rrd");
+    let config = Path::new(ROOT).join("configs/tasks/maze2d-umaze.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+        .args(["eval", "--episodes", "1", "--steps", "5", "--picard-window", "5", "--rerun", "save"])
+        .arg(&recording)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run eval");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = common::read_recording(&recording);
+    let sweeps = summary["entities"]["/metrics/plan/picard_residual"]["rows"]["picard_sweep"].as_u64();
+    assert!(sweeps.is_some_and(|n| (1..=5).contains(&n)), "{sweeps:?} sweeps: {summary}");
+    assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 1);
+}
