@@ -11,13 +11,12 @@
 
 pub mod condition;
 pub mod constraints;
+pub mod driver;
 pub mod error;
 pub mod guidance;
 pub mod model;
 pub mod noise;
 pub mod observer;
-pub mod picard;
-pub mod picard_auto;
 pub mod plan;
 mod planner;
 pub mod projection;
@@ -26,7 +25,6 @@ pub mod runtime;
 pub mod sampler;
 pub mod schedule;
 mod staged;
-pub mod step_map;
 pub mod train;
 
 pub use error::{Error, Result};

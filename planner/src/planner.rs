@@ -7,17 +7,17 @@ use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
 use crate::constraints::{ConstraintConfig, FINAL_TOLERANCE};
+use crate::driver::step_map::StepMap;
+use crate::driver::{self, DriverChoice};
 use crate::error::{Error, Result};
 use crate::guidance::{GuidanceConfig, Guide, Reward};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
-use crate::picard::sample_picard;
-use crate::plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
+use crate::plan::{Candidate, Plan, SamplerStats, Timings};
 use crate::projection::{ConstraintSet, Projection, host_trajectories};
 use crate::request::PlanRequest;
-use crate::sampler::{Sampler, SequentialRun, sample_sequential, sample_soft_decoding};
-use crate::step_map::StepMap;
+use crate::sampler::Sampler;
 
 /// A denoiser, optionally with a value model, gradient guidance, hard constraints and a reward.
 pub struct Planner {
@@ -126,7 +126,7 @@ impl Planner {
 
     /// [`Planner::plan_observed`] for receding-horizon replanning with Picard: starts the
     /// iteration from `warm_start` (the iterates of an earlier plan, usually moved along the
-    /// horizon by [`crate::picard::shift_iterates`]) and also returns this plan's iterates (empty
+    /// horizon by [`crate::driver::picard::shift_iterates`]) and also returns this plan's iterates (empty
     /// for the other drivers).
     pub fn plan_warm(
         &self,
@@ -154,24 +154,14 @@ impl Planner {
         let map = StepMap::new(self.denoiser.as_ref(), &sampler, &inpainting)
             .with_guide(guide.as_ref())
             .with_projection(projection.as_ref());
-        let (run, picard, iterates) = match (&request.picard, &request.soft_decoding) {
-            (Some(config), _) => {
-                let run = sample_picard(&map, &tape, config, warm_start, observer)?;
-                let stats = PicardStats {
-                    sweeps: run.sweeps,
-                    model_evaluations: run.model_evaluations,
-                    residual: run.residual,
-                    converged: run.converged,
-                };
-                let sequential = SequentialRun { x: run.x, model_time: run.model_time, model_calls: run.sweeps };
-                (sequential, Some(stats), run.iterates)
-            }
-            (None, Some(config)) => {
-                let score = |estimates: &Tensor| self.score(estimates);
-                (sample_soft_decoding(&map, &tape, config, &score, request.seed, observer)?, None, Vec::new())
-            }
-            (None, None) => (sample_sequential(&map, &tape, observer)?, None, Vec::new()),
+        let choice = DriverChoice {
+            picard: request.picard.as_ref(),
+            warm_start,
+            soft_decoding: request.soft_decoding.as_ref(),
+            seed: request.seed,
         };
+        let score = |estimates: &Tensor| self.score(estimates);
+        let run = driver::run(&map, &tape, choice, &score, observer)?;
         let diverged = |what: &str| Error::Diverged {
             what: what.into(),
             steps: sampler.steps(),
@@ -180,7 +170,7 @@ impl Planner {
                    normalizer against the request, or set clip_x0"
                 .into(),
         };
-        let x = run.x;
+        let x = &run.x;
         if !bool::try_from(x.isfinite().all())? {
             return Err(diverged("the sampled trajectory"));
         }
@@ -188,7 +178,7 @@ impl Planner {
         let value_started = Instant::now();
         let values = match &self.value_model {
             Some(value_model) => {
-                let values = score_by_value(value_model.as_ref(), &x)?;
+                let values = score_by_value(value_model.as_ref(), x)?;
                 if values.iter().any(|v| !v.is_finite()) {
                     return Err(diverged("the value model's output"));
                 }
@@ -200,10 +190,10 @@ impl Planner {
 
         let (trajectories, projection) = match &projection {
             Some(projection) => {
-                let (rows, stats) = projection.finish(&x)?;
+                let (rows, stats) = projection.finish(x)?;
                 (rows, Some(stats))
             }
-            None => (host_trajectories(spec, &x)?, None),
+            None => (host_trajectories(spec, x)?, None),
         };
         let mut candidates = Vec::with_capacity(trajectories.len());
         for (b, trajectory) in trajectories.iter().enumerate() {
@@ -227,13 +217,13 @@ impl Planner {
                 sampler: sampler.config().kind,
                 timesteps: sampler.timesteps().to_vec(),
                 model_calls: run.model_calls,
-                picard,
+                picard: run.picard,
                 seed: request.seed,
                 device: self.device_name(),
             },
             projection,
         };
-        Ok((plan, iterates))
+        Ok((plan, run.iterates))
     }
 
     /// Scores of candidate clean estimates for soft decoding: the reward if one is set, else the
