@@ -19,7 +19,6 @@ pub mod noise;
 pub mod observer;
 pub mod plan;
 mod planner;
-pub mod projection;
 pub mod request;
 pub mod runtime;
 pub mod sampler;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
-use crate::constraints::{ConstraintConfig, FINAL_TOLERANCE};
+use crate::constraints::{ConstraintConfig, ConstraintSet, FINAL_TOLERANCE, Projection, host_trajectories};
 use crate::driver::step_map::StepMap;
 use crate::driver::{self, DriverChoice};
 use crate::error::{Error, Result};
@@ -15,7 +15,6 @@ use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_outp
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
 use crate::plan::{Candidate, Plan, SamplerStats, Timings};
-use crate::projection::{ConstraintSet, Projection, host_trajectories};
 use crate::request::PlanRequest;
 use crate::sampler::Sampler;
 

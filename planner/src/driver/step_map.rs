@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 use crate::condition::Inpainting;
+use crate::constraints::Projection;
 use crate::error::Result;
 use crate::guidance::Guide;
 use crate::model::Denoiser;
-use crate::projection::Projection;
 use crate::sampler::Sampler;
 
 /// The parts of one plan's step map.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use crate::constraints::barrier;
 use crate::error::{Error, Result};
 
 /// One cost term. `dims` index the observations, except where a term says otherwise.
@@ -23,7 +24,8 @@ pub enum CostConfig {
         weight: f64,
     },
     /// Σ_h max(0, clearance − b(p_h))² with the obstacle's barrier
-    /// b(p) = Σ_i |(p_i − c_i)/r_i|^power − 1 (0 on its boundary, > 0 outside).
+    /// b(p) = Σ_i |(p_i − c_i)/r_i|^power − 1 (0 on its boundary, > 0 outside), the
+    /// constraints' own superellipse barrier.
     ObstacleClearance {
         /// Observation dimensions of p.
         dims: Vec<usize>,
@@ -189,10 +191,8 @@ impl CostConfig {
                     .mean_dim(&[1i64][..], false, trajectory.kind())
             }
             Self::ObstacleClearance { dims, center, radii, power, clearance, .. } => {
-                let barrier = ((columns(dims, context.action_dim) - constant(center)) / constant(radii))
-                    .pow_tensor_scalar(i64::from(*power))
-                    .sum_dim_intlist(&[2i64][..], false, trajectory.kind())
-                    - 1.0;
+                let p = columns(dims, context.action_dim);
+                let barrier = barrier::superellipse(&p, &constant(center), &constant(radii), i64::from(*power));
                 sum_rows((-barrier + *clearance).relu().square())
             }
             Self::Smoothness { dims, .. } => {

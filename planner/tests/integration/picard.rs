@@ -2,7 +2,7 @@
 //! τ > 0 must take fewer sweeps than steps and land close.
 
 use planner::condition::{Inpainting, Pin};
-use planner::constraints::ConstraintConfig;
+use planner::constraints::{ConstraintConfig, ConstraintSet, Projection};
 use planner::driver::picard::{PicardConfig, sample_picard};
 use planner::driver::step_map::StepMap;
 use planner::driver::{DriverRun, sample_sequential};
@@ -10,7 +10,6 @@ use planner::guidance::{CostConfig, GuidanceConfig, Guide};
 use planner::model::{Denoiser, Model, ModelOutput};
 use planner::noise::NoiseTape;
 use planner::observer::PicardSweep;
-use planner::projection::{ConstraintSet, Projection};
 use planner::sampler::{Sampler, SamplerConfig, SamplerKind};
 use planner::{DenoisingStep, Observer, PicardStats};
 use tch::Device;
