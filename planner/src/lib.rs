@@ -23,7 +23,6 @@ pub mod request;
 pub mod runtime;
 pub mod sampler;
 pub mod schedule;
-mod staged;
 pub mod train;
 
 pub use error::{Error, Result};

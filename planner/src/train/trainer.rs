@@ -22,12 +22,12 @@ use tch::{Device, Kind, Tensor};
 use super::adam::Adam;
 use super::config::TrainConfig;
 use super::d4rl::D4rlDataset;
+use super::staged::write_staged;
 use super::windows::Windows;
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, Model, ModelSpec, NativeModel, Normalizer, Provenance};
 use crate::noise::standard_normals;
 use crate::schedule::{Schedule, ScheduleSpec};
-use crate::staged::write_staged;
 
 /// Folder inside the checkpoint that holds what resuming needs.
 const STATE_DIR: &str = "training";
