@@ -68,7 +68,7 @@ impl Planner {
     pub fn with_value_model(mut self, value_model: Box<dyn ValueModel>) -> Result<Self> {
         let (d, v) = (self.denoiser.spec(), value_model.spec());
         let mismatch = |what: &str, message: String| {
-            Err(Error::InvalidSpec {
+            Err(Error::Config {
                 field: format!("value model {what}"),
                 message: format!("{message}; train or export the value model for the denoiser's dataset"),
             })
@@ -259,7 +259,7 @@ impl Planner {
         }
         match &self.value_model {
             Some(value_model) => score_by_value(value_model.as_ref(), estimates),
-            None => Err(Error::InvalidSpec {
+            None => Err(Error::Request {
                 field: "soft_decoding".into(),
                 message: "needs a reward or a value model to choose by; set planner.reward or planner.value".into(),
             }),
@@ -319,7 +319,7 @@ fn diverged(sampler: &Sampler, what: &str) -> Error {
 
 /// Errors unless the request asks for at most one driver and at least one candidate.
 fn check_drivers(request: &PlanRequest) -> Result<()> {
-    let invalid = |field: &str, message: &str| Err(Error::InvalidSpec { field: field.into(), message: message.into() });
+    let invalid = |field: &str, message: &str| Err(Error::Request { field: field.into(), message: message.into() });
     if request.batch_size == 0 {
         return invalid("request.batch_size", "must be at least 1");
     }

@@ -57,10 +57,7 @@ impl ObstacleConfig {
     pub fn barrier(&self, observation: &[f64]) -> Result<f64> {
         let which = self.name.as_ref().map_or(String::new(), |name| format!("obstacle {name:?}: "));
         let invalid = |field: &str, message: String| {
-            Err(Error::InvalidSpec {
-                field: format!("constraints.obstacle.{field}"),
-                message: format!("{which}{message}"),
-            })
+            Err(Error::Config { field: format!("constraints.obstacle.{field}"), message: format!("{which}{message}") })
         };
         for (name, values) in [("center", &self.center), ("radii", &self.radii)] {
             if values.len() != self.dims.len() {

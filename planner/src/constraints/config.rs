@@ -135,7 +135,7 @@ impl ObstacleConfig {
 }
 
 fn invalid(field: &str, message: String) -> Error {
-    Error::InvalidSpec { field: format!("constraints.{field}"), message }
+    Error::Config { field: format!("constraints.{field}"), message }
 }
 
 /// Non-empty, in range, each dim once.

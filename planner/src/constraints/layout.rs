@@ -49,13 +49,13 @@ impl TrajectoryLayout {
     /// Rejects an empty horizon and a `dt` that is not a positive number of seconds.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.horizon == 0 {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "layout.horizon".into(),
                 message: "0 rows; a trajectory needs at least one row".into(),
             });
         }
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "layout.dt".into(),
                 message: format!("{} s; the time between rows must be a positive number of seconds", self.dt),
             });

@@ -106,36 +106,29 @@ impl Constraints {
         }
     }
 
-    /// A trajectory of the wrong length, a pinned row outside the horizon, or NaN/∞ values.
+    /// A trajectory of the wrong length, a pinned row outside the horizon, or NaN/∞ values: the
+    /// planner passes none of them unless sampling diverged, so each is an [`Error::Internal`].
     fn check_input(&self, trajectory: &[f64], pinned_rows: &[usize]) -> Result<()> {
         let layout = &self.layout;
+        let broken = |what: String| Err(Error::Internal { what });
         if trajectory.len() != layout.values() {
-            return Err(Error::InvalidSpec {
-                field: "trajectory".into(),
-                message: format!(
-                    "{} values, the constraints were prepared for {} rows of {} (actions, then observations)",
-                    trajectory.len(),
-                    layout.horizon,
-                    layout.row_width()
-                ),
-            });
+            return broken(format!(
+                "trajectory: {} values, the constraints were prepared for {} rows of {} (actions, then observations)",
+                trajectory.len(),
+                layout.horizon,
+                layout.row_width()
+            ));
         }
         if let Some(&h) = pinned_rows.iter().find(|&&h| h >= layout.horizon) {
-            return Err(Error::InvalidSpec {
-                field: "pinned_rows".into(),
-                message: format!("row {h} is pinned, the horizon has rows 0..{}", layout.horizon),
-            });
+            return broken(format!("pinned_rows: row {h} is pinned, the horizon has rows 0..{}", layout.horizon));
         }
         if let Some(i) = trajectory.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidSpec {
-                field: "trajectory".into(),
-                message: format!(
-                    "row {}, column {} is {}; only finite trajectories can be projected",
-                    i / layout.row_width(),
-                    i % layout.row_width(),
-                    trajectory[i]
-                ),
-            });
+            return broken(format!(
+                "trajectory: row {}, column {} is {}; only finite trajectories can be projected",
+                i / layout.row_width(),
+                i % layout.row_width(),
+                trajectory[i]
+            ));
         }
         Ok(())
     }

@@ -73,7 +73,7 @@ pub fn sample_picard(
 ) -> Result<DriverRun> {
     let steps = map.sampler().steps();
     if config.window == 0 || !(config.tolerance.is_finite() && config.tolerance >= 0.0) {
-        return Err(Error::InvalidSpec {
+        return Err(Error::Request {
             field: "picard".into(),
             message: format!("window {} must be ≥ 1 and tolerance {} ≥ 0", config.window, config.tolerance),
         });
@@ -168,7 +168,7 @@ fn initial_iterates(
     let mut xs: Vec<Tensor> = match warm_start {
         Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
         Some(iterates) => {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Request {
                 field: "picard warm start".into(),
                 message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
             });

@@ -36,7 +36,7 @@ pub fn sample_soft_decoding(
     config.validate()?;
     let sampler = map.sampler();
     if (0..sampler.steps()).all(|k| !sampler.needs_noise(k)) {
-        return Err(Error::InvalidSpec {
+        return Err(Error::Request {
             field: "soft_decoding".into(),
             message: format!(
                 "{} adds no noise, so there is nothing to choose between; use ddpm or ddim with eta > 0",
@@ -108,9 +108,12 @@ fn candidate_noises(
 /// ∝ exp(score / temperature).
 fn choose(scores: &[f64], draws: usize, batch: usize, temperature: f64, rng: &mut ChaCha8Rng) -> Result<Vec<i64>> {
     if scores.len() != draws * batch || scores.iter().any(|s| !s.is_finite()) {
-        return Err(Error::InvalidSpec {
-            field: "soft_decoding reward".into(),
-            message: format!("{} scores for {} candidates, or a non-finite score", scores.len(), draws * batch),
+        return Err(Error::Internal {
+            what: format!(
+                "soft_decoding reward: {} scores for {} candidates, or a non-finite score",
+                scores.len(),
+                draws * batch
+            ),
         });
     }
     Ok((0..batch)

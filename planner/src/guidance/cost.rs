@@ -90,7 +90,7 @@ impl CostConfig {
     /// Checks dims, lengths and numbers against `context`; `index` names the term in errors.
     pub fn validate(&self, index: usize, context: &CostContext<'_>) -> Result<()> {
         let field = |name: &str| format!("guidance.costs[{index}].{name}");
-        let invalid = |name: &str, message: String| Err(Error::InvalidSpec { field: field(name), message });
+        let invalid = |name: &str, message: String| Err(Error::Config { field: field(name), message });
         let (dims, width, part) = match self {
             Self::JointLimitMargin { dims, actions: true, .. } => (dims, context.action_dim, "actions"),
             Self::GoalDistance { dims, .. }
@@ -112,7 +112,9 @@ impl CostConfig {
             Self::GoalDistance { target: Some(target), .. } => vec![("target", target)],
             Self::GoalDistance { target: None, .. } => {
                 if context.goal.is_none() {
-                    return invalid("target", "is absent and the request has no goal; give a target".into());
+                    // The task's guidance is fine; this request left out the goal it needs.
+                    let message = "is absent and the request has no goal; give a target".into();
+                    return Err(Error::Request { field: field("target"), message });
                 }
                 vec![]
             }

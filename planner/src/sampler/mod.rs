@@ -146,9 +146,8 @@ impl Sampler {
         noise: Option<&Tensor>,
     ) -> Result<Tensor> {
         let c = self.coefficients[k];
-        let missing = |what: &str| Error::InvalidSpec {
-            field: "sampler".into(),
-            message: format!("step {k} of {} needs {what}, none was given", self.config.kind.name()),
+        let missing = |what: &str| Error::Internal {
+            what: format!("sampler: step {k} of {} needs {what}, none was given", self.config.kind.name()),
         };
         let mut x_next = x_t * c.x_t + x0_hat * c.x0_hat;
         if c.x0_prev != 0.0 {

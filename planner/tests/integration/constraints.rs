@@ -304,7 +304,7 @@ fn disjoint_boxes_on_one_dim_are_refused_at_new() {
     let toml = "[[state_box]]\ndims = [0]\nlower = [0]\nupper = [1]\n[[state_box]]\ndims = [2, 0]\nlower = [0, 2]\nupper = [1, 3]\n";
     let config: ConstraintConfig = toml::from_str(toml).unwrap();
     match Constraints::new(&config, LAYOUT) {
-        Err(Error::InvalidSpec { field, message }) => {
+        Err(Error::Config { field, message }) => {
             assert_eq!(field, "constraints.state_box[1].lower");
             assert!(message.contains("do not overlap"), "{message}");
         }
@@ -401,8 +401,8 @@ fn pinned_observations_never_move() {
 fn refused_field(toml: &str) -> String {
     let config: ConstraintConfig = toml::from_str(toml).unwrap_or_else(|e| panic!("{toml}: {e}"));
     match Constraints::new(&config, LAYOUT) {
-        Err(error @ Error::InvalidSpec { .. }) => {
-            let Error::InvalidSpec { field, message } = &error else { unreachable!() };
+        Err(error @ Error::Config { .. }) => {
+            let Error::Config { field, message } = &error else { unreachable!() };
             assert!(error.to_string().contains(field.as_str()) && message.len() > 20, "{error}");
             field.clone()
         }
@@ -462,7 +462,32 @@ fn every_validation_error_names_its_field() {
     }
     let config = ConstraintConfig::default();
     let bad_dt = TrajectoryLayout { dt: 0.0, ..LAYOUT };
-    assert!(matches!(Constraints::new(&config, bad_dt), Err(Error::InvalidSpec { field, .. }) if field == "layout.dt"));
+    assert!(matches!(Constraints::new(&config, bad_dt), Err(Error::Config { field, .. }) if field == "layout.dt"));
+}
+
+// Regression: a task with `dims = [0, 7]` on a 4-dim observation once panicked at an index
+// (the app evaluated a barrier before validating). Validation names the field instead.
+#[test]
+fn a_constraint_on_a_dimension_the_observation_lacks_is_refused_by_name() {
+    let maze = TrajectoryLayout { horizon: 8, action_dim: 2, observation_dim: 4, dt: 0.1 };
+    let refused = |toml: &str| {
+        let config: ConstraintConfig = toml::from_str(toml).expect("parses");
+        let error = config.validate(&maze).expect_err("validated");
+        assert!(matches!(&error, Error::Config { .. }), "{error:?}");
+        error.to_string()
+    };
+    let out_of_range = refused("[[obstacle]]\ndims = [0, 7]\ncenter = [0, 0]\nradii = [1, 1]");
+    assert!(out_of_range.starts_with("invalid constraints.obstacle[0].dims:"), "{out_of_range}");
+    assert!(out_of_range.contains("index 7"), "{out_of_range}");
+    let short_center = refused("[[obstacle]]\ndims = [0, 1]\ncenter = [0]\nradii = [1, 1]");
+    assert!(short_center.starts_with("invalid constraints.obstacle[0].center:"), "{short_center}");
+    let short_radii = refused("[[obstacle]]\ndims = [0, 1]\ncenter = [0, 0]\nradii = [1]");
+    assert!(short_radii.starts_with("invalid constraints.obstacle[0].radii:"), "{short_radii}");
+    // Embedded in a task file, the field names its table.
+    let config: ConstraintConfig =
+        toml::from_str("[[obstacle]]\ndims = [0, 7]\ncenter = [0, 0]\nradii = [1, 1]").expect("parses");
+    let error = config.validate(&maze).expect_err("validated").within("planner");
+    assert!(error.to_string().starts_with("invalid planner.constraints.obstacle[0].dims:"), "{error}");
 }
 
 // Reference: STYLE.md, descriptors reject unknown fields (a typo must not silently drop a
