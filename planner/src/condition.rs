@@ -32,7 +32,7 @@ impl Inpainting {
     /// Rejects an index outside the horizon, an observation of the wrong width or with NaN or
     /// infinity, and two different observations pinned at one index.
     pub fn new(spec: &ModelSpec, pins: &[Pin], device: Device) -> Result<Self> {
-        let invalid = |message: String| Error::InvalidSpec { field: "conditions".into(), message };
+        let invalid = |message: String| Error::Request { field: "conditions".into(), message };
         let mut prepared: Vec<(i64, Tensor)> = Vec::with_capacity(pins.len());
         for (i, pin) in pins.iter().enumerate() {
             if pin.index >= spec.horizon {

@@ -1,5 +1,12 @@
 //! The planner's one error type. Every variant names the thing that is wrong and, where there
-//! is one, the fix.
+//! is one, the fix, and says whose fault it is: the caller's request ([`Error::Request`]), the
+//! files and configs the planner was built from ([`Error::Config`] and the checkpoint and
+//! dataset variants), or the planner itself ([`Error::Internal`]).
+//!
+//! On the wire (the bridge's `ErrorCode`): `Request` → `bad_request`; `Infeasible` →
+//! `infeasible`; `Internal`, `Torch` and `Diverged` → `internal`. A served planner has
+//! validated its configs and checkpoint when it loaded, so a `Config` error (or a checkpoint or
+//! dataset error) while planning is the deployment's fault: `internal`.
 
 use std::path::PathBuf;
 
@@ -35,13 +42,35 @@ pub enum Error {
         /// The version this build reads.
         expected: u32,
     },
-    /// A field of a spec or config has a value that cannot work.
+    /// The caller's plan request is wrong: anything validated from a
+    /// [`crate::PlanRequest`] (observation width, NaN, a pin outside the horizon, too many steps,
+    /// η for a sampler other than DDIM, the batch size, Picard and soft-decoding settings, a
+    /// warm start of the wrong length). On the wire: `bad_request`.
     #[error("invalid {field}: {message}")]
-    InvalidSpec {
-        /// Dotted name of the field, e.g. `spec.horizon`.
+    Request {
+        /// Dotted name of the field, e.g. `sampler.steps`.
         field: String,
         /// What is wrong and what would be right.
         message: String,
+    },
+    /// A field of a spec, checkpoint manifest, sampler, guidance, constraint or training config,
+    /// or of a dataset's shape, has a value that cannot work. On the wire: `internal` (the
+    /// server's own files are at fault, not the request).
+    #[error("invalid {field}: {message}")]
+    Config {
+        /// Dotted name of the field, e.g. `spec.horizon`, `constraints.obstacle[0].dims`.
+        field: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+    /// An invariant the planner keeps for its own calls failed: reached through
+    /// [`crate::Planner::plan`] it is a bug in the planner, never the caller's fault; from a
+    /// direct call of a lower-level API (`Denoiser::predict`, `Constraints::project`,
+    /// `Sampler::step`) the call broke that API's documented contract. On the wire: `internal`.
+    #[error("internal error: {what}")]
+    Internal {
+        /// What broke, with the values involved.
+        what: String,
     },
     /// A tensor the architecture needs is not in the weights file.
     #[error(
@@ -135,5 +164,35 @@ pub enum Error {
     Torch(#[from] tch::TchError),
 }
 
+impl Error {
+    /// The same error with `prefix.` in front of the field of a [`Error::Request`] or
+    /// [`Error::Config`], for a caller that embeds the config under a key of its own:
+    /// `within("planner")` turns `constraints.obstacle[0].dims` into
+    /// `planner.constraints.obstacle[0].dims`. Other variants are returned unchanged.
+    #[must_use]
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Self::Request { field, message } => Self::Request { field: format!("{prefix}.{field}"), message },
+            Self::Config { field, message } => Self::Config { field: format!("{prefix}.{field}"), message },
+            other => other,
+        }
+    }
+}
+
 /// Short for `Result<T, planner::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_prefixes_the_field_of_request_and_config_errors_only() {
+        let config = Error::Config { field: "constraints.obstacle[0].dims".into(), message: "empty".into() };
+        assert_eq!(config.within("planner").to_string(), "invalid planner.constraints.obstacle[0].dims: empty");
+        let request = Error::Request { field: "sampler.steps".into(), message: "0".into() };
+        assert!(matches!(request.within("plan"), Error::Request { field, .. } if field == "plan.sampler.steps"));
+        let internal = Error::Internal { what: "x_t: shape [1]".into() };
+        assert_eq!(internal.within("planner").to_string(), "internal error: x_t: shape [1]");
+    }
+}

@@ -11,22 +11,18 @@
 
 pub mod condition;
 pub mod constraints;
+pub mod driver;
 pub mod error;
 pub mod guidance;
 pub mod model;
 pub mod noise;
 pub mod observer;
-pub mod picard;
-pub mod picard_auto;
 pub mod plan;
 mod planner;
-pub mod projection;
 pub mod request;
 pub mod runtime;
 pub mod sampler;
 pub mod schedule;
-mod staged;
-pub mod step_map;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -1,8 +1,7 @@
-//! A hook that sees every denoising step, for logging (Rerun) and debugging.
+//! A hook that sees every denoising step and every Picard sweep, for logging (Rerun) and
+//! debugging.
 
 use tch::Tensor;
-
-use crate::picard::PicardSweep;
 
 /// One denoising step as the sampler saw it. Tensors stay on the model's device; an observer
 /// that needs them on the host copies them itself.
@@ -16,6 +15,17 @@ pub struct DenoisingStep<'a> {
     pub x_t: &'a Tensor,
     /// The model's clean estimate (after clipping), `[B, H, A + O]`, normalized.
     pub x0_hat: &'a Tensor,
+}
+
+/// One Picard sweep as the driver saw it ([`crate::driver::picard`]).
+#[derive(Debug)]
+pub struct PicardSweep {
+    /// Sweep number, from 0.
+    pub sweep: usize,
+    /// The window's first step b and its end e (exclusive).
+    pub window: (usize, usize),
+    /// Per state of the window, its error relative to τ² (≤ 1: converged).
+    pub errors: Vec<f64>,
 }
 
 /// Receives each step of a plan as it is computed.

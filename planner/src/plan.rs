@@ -3,8 +3,7 @@
 
 use serde::Serialize;
 
-use crate::constraints::Residual;
-use crate::projection::ProjectionStats;
+use crate::constraints::{ProjectionStats, Residual};
 use crate::sampler::SamplerKind;
 
 /// The result of one [`crate::Planner::plan`] call.

@@ -6,18 +6,17 @@ use std::time::Instant;
 use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
-use crate::constraints::{ConstraintConfig, FINAL_TOLERANCE};
+use crate::constraints::{ConstraintConfig, ConstraintSet, FINAL_TOLERANCE, Projection, host_trajectories};
+use crate::driver::step_map::StepMap;
+use crate::driver::{self, DriverChoice, DriverRun};
 use crate::error::{Error, Result};
 use crate::guidance::{GuidanceConfig, Guide, Reward};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
-use crate::picard::sample_picard;
-use crate::plan::{Candidate, PicardStats, Plan, SamplerStats, Timings};
-use crate::projection::{ConstraintSet, Projection, host_trajectories};
+use crate::plan::{Candidate, Plan, SamplerStats, Timings};
 use crate::request::PlanRequest;
-use crate::sampler::{Sampler, SequentialRun, sample_sequential, sample_soft_decoding};
-use crate::step_map::StepMap;
+use crate::sampler::Sampler;
 
 /// A denoiser, optionally with a value model, gradient guidance, hard constraints and a reward.
 pub struct Planner {
@@ -69,7 +68,7 @@ impl Planner {
     pub fn with_value_model(mut self, value_model: Box<dyn ValueModel>) -> Result<Self> {
         let (d, v) = (self.denoiser.spec(), value_model.spec());
         let mismatch = |what: &str, message: String| {
-            Err(Error::InvalidSpec {
+            Err(Error::Config {
                 field: format!("value model {what}"),
                 message: format!("{message}; train or export the value model for the denoiser's dataset"),
             })
@@ -126,8 +125,11 @@ impl Planner {
 
     /// [`Planner::plan_observed`] for receding-horizon replanning with Picard: starts the
     /// iteration from `warm_start` (the iterates of an earlier plan, usually moved along the
-    /// horizon by [`crate::picard::shift_iterates`]) and also returns this plan's iterates (empty
-    /// for the other drivers).
+    /// horizon by [`crate::driver::picard::shift_iterates`]) and also returns this plan's
+    /// iterates (empty for the other drivers).
+    ///
+    /// Three phases: `prepare` (the request checked, the step map built), [`driver::run`],
+    /// `finish` (divergence check, value scoring, final projection, ranking).
     pub fn plan_warm(
         &self,
         request: &PlanRequest,
@@ -135,6 +137,25 @@ impl Planner {
         observer: &mut dyn Observer,
     ) -> Result<(Plan, Vec<Tensor>)> {
         let started = Instant::now();
+        let prepared = self.prepare(request)?;
+        let map = StepMap::new(self.denoiser.as_ref(), &prepared.sampler, &prepared.inpainting)
+            .with_guide(prepared.guide.as_ref())
+            .with_projection(prepared.projection.as_ref());
+        let choice = DriverChoice {
+            picard: request.picard.as_ref(),
+            warm_start,
+            soft_decoding: request.soft_decoding.as_ref(),
+            seed: request.seed,
+        };
+        let score = |estimates: &Tensor| self.score(estimates);
+        let run = driver::run(&map, &prepared.tape, choice, &score, observer)?;
+        let plan = self.finish(request, &prepared, &run, started)?;
+        Ok((plan, run.iterates))
+    }
+
+    /// Checks `request` and prepares what its step map needs: the pins, the sampler and its
+    /// noise tape, the guide and the projection.
+    fn prepare<'a>(&'a self, request: &'a PlanRequest) -> Result<Prepared<'a>> {
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
         check_drivers(request)?;
@@ -151,73 +172,34 @@ impl Planner {
         };
         let projection =
             self.constraints.as_ref().map(|c| Projection::new(c, spec, pins.iter().map(|p| p.index).collect()));
-        let map = StepMap::new(self.denoiser.as_ref(), &sampler, &inpainting)
-            .with_guide(guide.as_ref())
-            .with_projection(projection.as_ref());
-        let (run, picard, iterates) = match (&request.picard, &request.soft_decoding) {
-            (Some(config), _) => {
-                let run = sample_picard(&map, &tape, config, warm_start, observer)?;
-                let stats = PicardStats {
-                    sweeps: run.sweeps,
-                    model_evaluations: run.model_evaluations,
-                    residual: run.residual,
-                    converged: run.converged,
-                };
-                let sequential = SequentialRun { x: run.x, model_time: run.model_time, model_calls: run.sweeps };
-                (sequential, Some(stats), run.iterates)
-            }
-            (None, Some(config)) => {
-                let score = |estimates: &Tensor| self.score(estimates);
-                (sample_soft_decoding(&map, &tape, config, &score, request.seed, observer)?, None, Vec::new())
-            }
-            (None, None) => (sample_sequential(&map, &tape, observer)?, None, Vec::new()),
-        };
-        let diverged = |what: &str| Error::Diverged {
-            what: what.into(),
-            steps: sampler.steps(),
-            sampler: sampler.config().kind.name().into(),
-            hint: "the model or its inputs are broken: run `diffplan doctor`, check the checkpoint's \
-                   normalizer against the request, or set clip_x0"
-                .into(),
-        };
-        let x = run.x;
-        if !bool::try_from(x.isfinite().all())? {
-            return Err(diverged("the sampled trajectory"));
+        Ok(Prepared { pins, inpainting, sampler, tape, guide, projection })
+    }
+
+    /// The plan from the driver's `run`: checked for divergence, scored by the value model,
+    /// projected one last time, and its candidates assembled and ranked.
+    fn finish(
+        &self,
+        request: &PlanRequest,
+        prepared: &Prepared<'_>,
+        run: &DriverRun,
+        started: Instant,
+    ) -> Result<Plan> {
+        let sampler = &prepared.sampler;
+        if !bool::try_from(run.x.isfinite().all())? {
+            return Err(diverged(sampler, "the sampled trajectory"));
         }
-
         let value_started = Instant::now();
-        let values = match &self.value_model {
-            Some(value_model) => {
-                let values = score_by_value(value_model.as_ref(), &x)?;
-                if values.iter().any(|v| !v.is_finite()) {
-                    return Err(diverged("the value model's output"));
-                }
-                Some(values)
-            }
-            None => None,
-        };
+        let values = self.values(&run.x, sampler)?;
         let value_ms = value_started.elapsed().as_secs_f64() * 1e3;
-
-        let (trajectories, projection) = match &projection {
+        let (trajectories, projection) = match &prepared.projection {
             Some(projection) => {
-                let (rows, stats) = projection.finish(&x)?;
+                let (rows, stats) = projection.finish(&run.x)?;
                 (rows, Some(stats))
             }
-            None => (host_trajectories(spec, &x)?, None),
+            None => (host_trajectories(self.denoiser.spec(), &run.x)?, None),
         };
-        let mut candidates = Vec::with_capacity(trajectories.len());
-        for (b, trajectory) in trajectories.iter().enumerate() {
-            let mut candidate = self.candidate(b, trajectory, &pins)?;
-            candidate.value = values.as_ref().map(|v| v[b] as f32);
-            candidates.push(candidate);
-        }
-        if self.reward.is_some() {
-            candidates.sort_by(|a, b| b.reward.partial_cmp(&a.reward).unwrap_or(std::cmp::Ordering::Equal));
-        } else if values.is_some() {
-            candidates.sort_by(|a, b| b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal));
-        }
-        let plan = Plan {
-            candidates,
+        Ok(Plan {
+            candidates: self.ranked(&trajectories, values.as_deref(), &prepared.pins)?,
             timings: Timings {
                 total_ms: started.elapsed().as_secs_f64() * 1e3,
                 model_ms: run.model_time.as_secs_f64() * 1e3,
@@ -227,13 +209,39 @@ impl Planner {
                 sampler: sampler.config().kind,
                 timesteps: sampler.timesteps().to_vec(),
                 model_calls: run.model_calls,
-                picard,
+                picard: run.picard.clone(),
                 seed: request.seed,
                 device: self.device_name(),
             },
             projection,
-        };
-        Ok((plan, iterates))
+        })
+    }
+
+    /// The value model's estimate of each trajectory of `x`, if there is a value model.
+    fn values(&self, x: &Tensor, sampler: &Sampler) -> Result<Option<Vec<f64>>> {
+        let Some(value_model) = &self.value_model else { return Ok(None) };
+        let values = score_by_value(value_model.as_ref(), x)?;
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(diverged(sampler, "the value model's output"));
+        }
+        Ok(Some(values))
+    }
+
+    /// The candidates of `trajectories` (data units) with their `values`: ranked by reward if
+    /// there is one, else by value if there are values, else in batch order.
+    fn ranked(&self, trajectories: &[Vec<f64>], values: Option<&[f64]>, pins: &[Pin]) -> Result<Vec<Candidate>> {
+        let mut candidates = Vec::with_capacity(trajectories.len());
+        for (b, trajectory) in trajectories.iter().enumerate() {
+            let mut candidate = self.candidate(b, trajectory, pins)?;
+            candidate.value = values.map(|v| v[b] as f32);
+            candidates.push(candidate);
+        }
+        if self.reward.is_some() {
+            candidates.sort_by(|a, b| b.reward.partial_cmp(&a.reward).unwrap_or(std::cmp::Ordering::Equal));
+        } else if values.is_some() {
+            candidates.sort_by(|a, b| b.value.partial_cmp(&a.value).unwrap_or(std::cmp::Ordering::Equal));
+        }
+        Ok(candidates)
     }
 
     /// Scores of candidate clean estimates for soft decoding: the reward if one is set, else the
@@ -251,7 +259,7 @@ impl Planner {
         }
         match &self.value_model {
             Some(value_model) => score_by_value(value_model.as_ref(), estimates),
-            None => Err(Error::InvalidSpec {
+            None => Err(Error::Request {
                 field: "soft_decoding".into(),
                 message: "needs a reward or a value model to choose by; set planner.reward or planner.value".into(),
             }),
@@ -287,9 +295,31 @@ impl Planner {
     }
 }
 
+/// What `Planner::prepare` makes of one request, for its step map and for `Planner::finish`.
+struct Prepared<'a> {
+    pins: Vec<Pin>,
+    inpainting: Inpainting,
+    sampler: Sampler,
+    tape: NoiseTape,
+    guide: Option<Guide<'a>>,
+    projection: Option<Projection<'a>>,
+}
+
+/// The error of a plan whose `what` holds NaN or infinity after `sampler`'s steps.
+fn diverged(sampler: &Sampler, what: &str) -> Error {
+    Error::Diverged {
+        what: what.into(),
+        steps: sampler.steps(),
+        sampler: sampler.config().kind.name().into(),
+        hint: "the model or its inputs are broken: run `diffplan doctor`, check the checkpoint's \
+               normalizer against the request, or set clip_x0"
+            .into(),
+    }
+}
+
 /// Errors unless the request asks for at most one driver and at least one candidate.
 fn check_drivers(request: &PlanRequest) -> Result<()> {
-    let invalid = |field: &str, message: &str| Err(Error::InvalidSpec { field: field.into(), message: message.into() });
+    let invalid = |field: &str, message: &str| Err(Error::Request { field: field.into(), message: message.into() });
     if request.batch_size == 0 {
         return invalid("request.batch_size", "must be at least 1");
     }

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::condition::Pin;
+use crate::driver::picard::PicardConfig;
 use crate::guidance::SoftDecodingConfig;
 use crate::model::ModelSpec;
-use crate::picard::PicardConfig;
 use crate::sampler::SamplerConfig;
 
 /// One planning request. Observations are in the data's (robot's) units.

@@ -40,14 +40,14 @@ impl ScheduleSpec {
     /// Checks that the parameters describe a valid schedule.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            Self::Cosine { s } if !(s.is_finite() && s > 0.0) => Err(Error::InvalidSpec {
+            Self::Cosine { s } if !(s.is_finite() && s > 0.0) => Err(Error::Config {
                 field: "spec.schedule.s".into(),
                 message: format!("{s} must be a positive number (Diffuser uses 0.008)"),
             }),
             Self::Linear { beta_start, beta_end }
                 if !(0.0 < beta_start && beta_start <= beta_end && beta_end < 1.0) =>
             {
-                Err(Error::InvalidSpec {
+                Err(Error::Config {
                     field: "spec.schedule".into(),
                     message: format!("linear betas {beta_start}..{beta_end} must satisfy 0 < start <= end < 1"),
                 })
@@ -87,10 +87,7 @@ impl Schedule {
     pub fn new(spec: &ScheduleSpec, diffusion_steps: usize) -> Result<Self> {
         spec.validate()?;
         if diffusion_steps == 0 {
-            return Err(Error::InvalidSpec {
-                field: "spec.diffusion_steps".into(),
-                message: "must be at least 1".into(),
-            });
+            return Err(Error::Config { field: "spec.diffusion_steps".into(), message: "must be at least 1".into() });
         }
         let n = diffusion_steps;
         let betas: Vec<f64> = match *spec {
@@ -174,7 +171,7 @@ impl Schedule {
     pub fn timesteps(&self, steps: usize) -> Result<Vec<usize>> {
         let n = self.len();
         if steps == 0 || steps > n {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Request {
                 field: "sampler.steps".into(),
                 message: format!("{steps} steps requested; the model was trained with {n}, so use 1..={n}"),
             });

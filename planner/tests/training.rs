@@ -1,8 +1,9 @@
 //! The training loop on a tiny synthetic dataset: the loss falls, a resumed run is the same
 //! run, bit for bit, and a run initialized from a checkpoint starts from its weights.
 //!
-//! A binary of its own, with its tests serialized: initial weights come from libtorch's global
-//! generator (seeded by the run's seed), which tests running in parallel threads would share.
+//! A binary of its own, not a module of `tests/integration/`, with its tests serialized: initial
+//! weights come from libtorch's global generator (seeded by the run's seed), which tests running
+//! in parallel threads, or other tests of the same process, would share.
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -2,8 +2,9 @@
 //! (re-cut) episode, its loss falls, its checkpoint pairs with a denoiser trained on the same
 //! data, and a malformed config is refused with the field's name.
 //!
-//! A binary of its own, with its tests serialized: initial weights come from libtorch's global
-//! generator (seeded by the run's seed), which tests running in parallel threads would share.
+//! A binary of its own, not a module of `tests/integration/`, with its tests serialized: initial
+//! weights come from libtorch's global generator (seeded by the run's seed), which tests running
+//! in parallel threads, or other tests of the same process, would share.
 
 use std::path::Path;
 use std::sync::Mutex;

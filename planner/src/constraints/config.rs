@@ -1,10 +1,10 @@
 //! `[planner.constraints]` in a task file: hard constraints in the data's (user's) units, parsed
-//! by serde (unknown keys refused) and then checked against a [`Layout`] by
+//! by serde (unknown keys refused) and then checked against a [`TrajectoryLayout`] by
 //! [`ConstraintConfig::validate`], which names the field and the fix of every problem.
 
 use serde::{Deserialize, Serialize};
 
-use super::layout::Layout;
+use super::layout::TrajectoryLayout;
 use crate::error::{Error, Result};
 
 /// Every hard constraint of a plan. The default has none.
@@ -125,13 +125,6 @@ impl ObstacleConfig {
         self.name.clone().unwrap_or_else(|| i.to_string())
     }
 
-    /// `b` at one observation: 0 on the boundary, < 0 inside (see the type's docs).
-    #[must_use]
-    pub fn barrier(&self, observation: &[f64]) -> f64 {
-        let q = self.dims.iter().enumerate().map(|(i, &d)| (observation[d] - self.center[i]) / self.radii[i]);
-        super::obstacle::barrier_of(q, self.superellipse_exponent())
-    }
-
     /// The superellipse's exponent, `None` for a box.
     pub(crate) fn superellipse_exponent(&self) -> Option<i32> {
         match self.shape {
@@ -142,7 +135,7 @@ impl ObstacleConfig {
 }
 
 fn invalid(field: &str, message: String) -> Error {
-    Error::InvalidSpec { field: format!("constraints.{field}"), message }
+    Error::Config { field: format!("constraints.{field}"), message }
 }
 
 /// Non-empty, in range, each dim once.
@@ -270,7 +263,7 @@ impl ConstraintConfig {
     /// finite numbers, `lower ≤ upper`, positive limits and radii, even exponents ≥ 2, nonzero
     /// normals, ReS settings only with `obstacle_mode = "relaxed"`, and boxes (and half-spaces
     /// against them) that leave some value feasible.
-    pub fn validate(&self, layout: &Layout) -> Result<()> {
+    pub fn validate(&self, layout: &TrajectoryLayout) -> Result<()> {
         layout.validate()?;
         self.validate_scalars()?;
         let (obs, act) = (layout.observation_dim, layout.action_dim);

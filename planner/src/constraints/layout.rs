@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 /// The shape of one trajectory: `horizon` rows of `action_dim + observation_dim` values,
 /// row-major, actions first and observations after them (Diffuser's layout), in the data's units.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Layout {
+pub struct TrajectoryLayout {
     /// H: rows of the trajectory (≥ 1).
     pub horizon: usize,
     /// A: action values at the start of each row.
@@ -16,7 +16,7 @@ pub struct Layout {
     pub dt: f64,
 }
 
-impl Layout {
+impl TrajectoryLayout {
     /// Values per row, A + O.
     #[must_use]
     pub fn row_width(&self) -> usize {
@@ -49,13 +49,13 @@ impl Layout {
     /// Rejects an empty horizon and a `dt` that is not a positive number of seconds.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.horizon == 0 {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "layout.horizon".into(),
                 message: "0 rows; a trajectory needs at least one row".into(),
             });
         }
         if !(self.dt.is_finite() && self.dt > 0.0) {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "layout.dt".into(),
                 message: format!("{} s; the time between rows must be a positive number of seconds", self.dt),
             });

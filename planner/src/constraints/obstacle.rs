@@ -1,9 +1,10 @@
 //! Keep-out regions as barriers `b(p) ≥ margin` on some observation dims `p` (SafeDiffuser §3.1,
 //! algorithms.md): a superellipse `b(p) = Σ_i ((p_i − c_i)/r_i)^n − 1` with even `n ≥ 2`, or a box
-//! `b(p) = max_i |p_i − c_i|/r_i − 1`. Both are convex, so the linearisation of `b` at any point
-//! is a lower bound of it, and every point that satisfies the linearised constraint satisfies
-//! the true one.
+//! `b(p) = max_i |p_i − c_i|/r_i − 1` (the formula itself is `barrier.rs`). Both are convex, so
+//! the linearisation of `b` at any point is a lower bound of it, and every point that satisfies
+//! the linearised constraint satisfies the true one.
 
+use super::barrier;
 use super::config::ObstacleConfig;
 
 /// Newton iterations of the landing on the boundary (each from the feasible side).
@@ -39,15 +40,6 @@ impl Scratch {
     }
 }
 
-/// `b` from the scaled offsets `q_i = (p_i − c_i)/r_i`: `Σ q_i^n − 1` for a superellipse of
-/// exponent `n`, `max |q_i| − 1` for a box (`power` is `None`).
-pub(super) fn barrier_of(q: impl Iterator<Item = f64>, power: Option<i32>) -> f64 {
-    match power {
-        Some(n) => q.map(|q| q.powi(n)).sum::<f64>() - 1.0,
-        None => q.map(f64::abs).fold(f64::NEG_INFINITY, f64::max) - 1.0,
-    }
-}
-
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
@@ -75,23 +67,13 @@ impl Obstacle {
     }
 
     fn barrier_by(&self, value: impl Fn(usize) -> f64) -> f64 {
-        barrier_of((0..self.dims.len()).map(|i| (value(i) - self.center[i]) / self.radii[i]), self.power)
+        barrier::value((0..self.dims.len()).map(|i| (value(i) - self.center[i]) / self.radii[i]), self.power)
     }
 
     /// `∇b` at a point given on the obstacle's own dims (units of b per observation unit). For
     /// a box, the gradient of the face with the largest `|p_i − c_i|/r_i` (the first on ties).
     pub(crate) fn gradient_at(&self, point: &[f64], gradient: &mut [f64]) {
-        let q = |i: usize| (point[i] - self.center[i]) / self.radii[i];
-        if let Some(n) = self.power {
-            for (i, g) in gradient.iter_mut().enumerate().take(self.dims.len()) {
-                *g = f64::from(n) * q(i).powi(n - 1) / self.radii[i];
-            }
-        } else {
-            let face = (0..self.dims.len()).fold(0, |best, i| if q(i).abs() > q(best).abs() { i } else { best });
-            gradient[..self.dims.len()].fill(0.0);
-            let sign = if q(face) >= 0.0 { 1.0 } else { -1.0 };
-            gradient[face] = sign / self.radii[face];
-        }
+        barrier::gradient(|i| (point[i] - self.center[i]) / self.radii[i], &self.radii, self.power, gradient);
     }
 
     fn scatter(&self, point: &[f64], obs: &mut [f64]) {

@@ -29,7 +29,7 @@
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettings, DefaultSolution, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 
-use super::layout::Layout;
+use super::layout::TrajectoryLayout;
 use super::obstacle::Scratch;
 use super::rates::{merged_limits, stencil};
 use super::{Constraints, FEASIBLE_TOLERANCE};
@@ -86,7 +86,7 @@ impl Variables {
     }
 
     /// The free entries of `trajectory`, in column order.
-    fn gather(&self, layout: &Layout, trajectory: &[f64]) -> Vec<f64> {
+    fn gather(&self, layout: &TrajectoryLayout, trajectory: &[f64]) -> Vec<f64> {
         let mut y = vec![0.0; self.count];
         for (h, rank) in self.rank.iter().enumerate() {
             if let Some(r) = rank {
@@ -99,7 +99,7 @@ impl Variables {
     }
 
     /// Writes `y` back into the free entries of `trajectory`.
-    fn scatter(&self, layout: &Layout, y: &[f64], trajectory: &mut [f64]) {
+    fn scatter(&self, layout: &TrajectoryLayout, y: &[f64], trajectory: &mut [f64]) {
         for (h, rank) in self.rank.iter().enumerate() {
             if let Some(r) = rank {
                 for (j, &d) in self.dims.iter().enumerate() {
@@ -125,7 +125,7 @@ impl Rows {
     fn push(
         &mut self,
         vars: &Variables,
-        layout: &Layout,
+        layout: &TrajectoryLayout,
         trajectory: &[f64],
         terms: impl IntoIterator<Item = (usize, usize, f64)>,
         rhs: f64,
@@ -524,10 +524,10 @@ fn solve_equalities(goal: &[f64], rows: &Rows) -> Option<(Vec<f64>, Vec<f64>)> {
 #[allow(clippy::float_cmp)] // The expected values are exact by construction.
 mod tests {
     use super::*;
-    use crate::constraints::{BoxConfig, ConstraintConfig, HalfSpaceConfig, Layout};
+    use crate::constraints::{BoxConfig, ConstraintConfig, HalfSpaceConfig, TrajectoryLayout};
 
-    fn layout(horizon: usize) -> Layout {
-        Layout { horizon, action_dim: 1, observation_dim: 3, dt: 0.1 }
+    fn layout(horizon: usize) -> TrajectoryLayout {
+        TrajectoryLayout { horizon, action_dim: 1, observation_dim: 3, dt: 0.1 }
     }
 
     // Reference: Euclidean projection onto a half-space, p − max(0, n·p − o)/|n|² n.

@@ -3,7 +3,7 @@
 //! ([`super::qp`]) enforces them.
 
 use super::config::RateLimitConfig;
-use super::layout::Layout;
+use super::layout::TrajectoryLayout;
 
 /// A velocity (`order` 1) or acceleration (`order` 2) limit.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl RateLimit {
 
     /// Largest excess of the rate over its limit in the window starting at row `h` (0 within),
     /// units per second^order.
-    pub(crate) fn window_violation(&self, trajectory: &[f64], layout: &Layout, h: usize) -> f64 {
+    pub(crate) fn window_violation(&self, trajectory: &[f64], layout: &TrajectoryLayout, h: usize) -> f64 {
         let scale = layout.dt.powi(self.order as i32);
         let weights = stencil(self.order);
         self.dims.iter().zip(&self.max).fold(0.0, |worst, (&d, &max)| {
@@ -64,7 +64,7 @@ mod tests {
     // Reference: the second central difference x[h+1] − 2x[h] + x[h−1] over dt².
     #[test]
     fn violations_are_rates_in_units_per_second() {
-        let layout = Layout { horizon: 3, action_dim: 1, observation_dim: 1, dt: 0.5 };
+        let layout = TrajectoryLayout { horizon: 3, action_dim: 1, observation_dim: 1, dt: 0.5 };
         let trajectory = [0.0, 0.0, 0.0, 1.0, 0.0, 3.0];
         let velocity = RateLimit::new(&RateLimitConfig { dims: vec![0], max: vec![1.0] }, 1);
         let acceleration = RateLimit::new(&RateLimitConfig { dims: vec![0], max: vec![2.0] }, 2);

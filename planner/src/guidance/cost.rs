@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
+use crate::constraints::barrier;
 use crate::error::{Error, Result};
 
 /// One cost term. `dims` index the observations, except where a term says otherwise.
@@ -23,7 +24,8 @@ pub enum CostConfig {
         weight: f64,
     },
     /// Σ_h max(0, clearance − b(p_h))² with the obstacle's barrier
-    /// b(p) = Σ_i |(p_i − c_i)/r_i|^power − 1 (0 on its boundary, > 0 outside).
+    /// b(p) = Σ_i |(p_i − c_i)/r_i|^power − 1 (0 on its boundary, > 0 outside), the
+    /// constraints' own superellipse barrier.
     ObstacleClearance {
         /// Observation dimensions of p.
         dims: Vec<usize>,
@@ -88,7 +90,7 @@ impl CostConfig {
     /// Checks dims, lengths and numbers against `context`; `index` names the term in errors.
     pub fn validate(&self, index: usize, context: &CostContext<'_>) -> Result<()> {
         let field = |name: &str| format!("guidance.costs[{index}].{name}");
-        let invalid = |name: &str, message: String| Err(Error::InvalidSpec { field: field(name), message });
+        let invalid = |name: &str, message: String| Err(Error::Config { field: field(name), message });
         let (dims, width, part) = match self {
             Self::JointLimitMargin { dims, actions: true, .. } => (dims, context.action_dim, "actions"),
             Self::GoalDistance { dims, .. }
@@ -110,7 +112,9 @@ impl CostConfig {
             Self::GoalDistance { target: Some(target), .. } => vec![("target", target)],
             Self::GoalDistance { target: None, .. } => {
                 if context.goal.is_none() {
-                    return invalid("target", "is absent and the request has no goal; give a target".into());
+                    // The task's guidance is fine; this request left out the goal it needs.
+                    let message = "is absent and the request has no goal; give a target".into();
+                    return Err(Error::Request { field: field("target"), message });
                 }
                 vec![]
             }
@@ -189,10 +193,8 @@ impl CostConfig {
                     .mean_dim(&[1i64][..], false, trajectory.kind())
             }
             Self::ObstacleClearance { dims, center, radii, power, clearance, .. } => {
-                let barrier = ((columns(dims, context.action_dim) - constant(center)) / constant(radii))
-                    .pow_tensor_scalar(i64::from(*power))
-                    .sum_dim_intlist(&[2i64][..], false, trajectory.kind())
-                    - 1.0;
+                let p = columns(dims, context.action_dim);
+                let barrier = barrier::superellipse(&p, &constant(center), &constant(radii), i64::from(*power));
                 sum_rows((-barrier + *clearance).relu().square())
             }
             Self::Smoothness { dims, .. } => {

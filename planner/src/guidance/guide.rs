@@ -59,8 +59,7 @@ impl<'a> Guide<'a> {
         goal: Option<&'a [f32]>,
         value: Option<&'a dyn ValueModel>,
     ) -> Result<Self> {
-        let invalid =
-            |field: &str, message: String| Err(Error::InvalidSpec { field: format!("guidance.{field}"), message });
+        let invalid = |field: &str, message: String| Err(Error::Config { field: format!("guidance.{field}"), message });
         if !(config.scale.is_finite() && config.scale >= 0.0) {
             return invalid("scale", format!("{} must be finite and ≥ 0", config.scale));
         }
@@ -127,7 +126,7 @@ impl<'a> Guide<'a> {
                 Ok(gradients.remove(0))
             })?;
             if !bool::try_from(gradient.isfinite().all())? {
-                return Err(Error::InvalidSpec {
+                return Err(Error::Config {
                     field: "guidance".into(),
                     message: "the objective's gradient is not finite on this trajectory; lower guidance.scale or \
                               the cost weights (smoothness divides by dt⁴)"

@@ -7,7 +7,7 @@
 //! - Derivative-free guidance ([`Reward`]): a reward that need not be differentiable (a
 //!   simulator rollout, a collision check) ranks the B candidates (best-of-N), or picks among
 //!   several noise draws at every step (soft value-based decoding,
-//!   [`crate::sampler::sample_soft_decoding`]).
+//!   [`crate::driver::sample_soft_decoding`]).
 
 mod cost;
 mod guide;

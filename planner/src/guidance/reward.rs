@@ -33,7 +33,7 @@ impl SoftDecodingConfig {
     /// Checks M ≥ 1 and a finite temperature ≥ 0.
     pub fn validate(&self) -> Result<()> {
         if self.candidates == 0 || !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Request {
                 field: "soft_decoding".into(),
                 message: format!(
                     "candidates {} must be ≥ 1 and temperature {} finite and ≥ 0",

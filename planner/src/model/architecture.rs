@@ -46,7 +46,7 @@ impl Architecture {
 
     /// Checks the architecture against the spec it is meant to serve.
     pub fn validate(&self, spec: &ModelSpec) -> Result<()> {
-        let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
+        let invalid = |field: &str, message: String| Error::Config { field: field.into(), message };
         let (dim, dim_mults) = match self {
             Self::TemporalUnet { dim, dim_mults, .. } | Self::ValueFunction { dim, dim_mults } => (*dim, dim_mults),
         };

@@ -112,7 +112,7 @@ impl Checkpoint {
         let exported_with = &self.manifest.provenance.torch;
         let linked = runtime::libtorch_version();
         if !exported_with.is_empty() && !runtime::same_minor_version(exported_with, &linked) {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "provenance.torch".into(),
                 message: format!(
                     "{}: exported with PyTorch {exported_with}, this build links libtorch {}; \

@@ -42,7 +42,7 @@ impl GaussianMixture {
         spec.validate()?;
         check_output(&spec, DENOISER_OUTPUTS, "Gaussian-mixture denoiser")?;
         let dim = spec.horizon * spec.transition_dim();
-        let invalid = |message: String| Error::InvalidSpec { field: "mixture".into(), message };
+        let invalid = |message: String| Error::Config { field: "mixture".into(), message };
         if components.is_empty() {
             return Err(invalid("needs at least one component".into()));
         }

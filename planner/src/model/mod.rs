@@ -58,7 +58,7 @@ pub trait ValueModel: Model {
 /// Checks what every implementation needs of its inputs, so a wrong call fails with a
 /// message instead of a libtorch backtrace.
 pub(crate) fn check_inputs(spec: &ModelSpec, device: Device, x_t: &Tensor, t: &Tensor) -> Result<()> {
-    let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
+    let invalid = |field: &str, message: String| Error::Internal { what: format!("{field}: {message}") };
     let size = x_t.size();
     let want_last = spec.transition_dim() as i64;
     if size.len() != 3 || size[1] != spec.horizon as i64 || size[2] != want_last {
@@ -90,7 +90,7 @@ pub(crate) fn check_output(spec: &ModelSpec, allowed: &[ModelOutput], role: &str
     if allowed.contains(&spec.output) {
         return Ok(());
     }
-    Err(Error::InvalidSpec {
+    Err(Error::Config {
         field: "spec.output".into(),
         message: format!(
             "the model predicts {:?}, which cannot serve as a {role} (needs one of {allowed:?})",

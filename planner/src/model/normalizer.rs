@@ -75,7 +75,7 @@ impl Normalizer {
 
     /// Checks that the statistics cover `expected_dim` dimensions and are usable.
     pub fn validate(&self, expected_dim: usize) -> Result<()> {
-        let invalid = |message: String| Error::InvalidSpec { field: "spec.normalizer".into(), message };
+        let invalid = |message: String| Error::Config { field: "spec.normalizer".into(), message };
         let (a, b, names) = match self {
             Self::Limits { min, max } => (min, max, ("min", "max")),
             Self::Gaussian { mean, std } => (mean, std, ("mean", "std")),
@@ -159,7 +159,7 @@ impl Normalizer {
 
 /// Splits row-major `data` into `dim` columns of f64, rejecting empty or ragged input and NaN.
 fn columns(data: &[f32], dim: usize) -> Result<Vec<Vec<f64>>> {
-    let invalid = |message: String| Error::InvalidSpec { field: "normalizer data".into(), message };
+    let invalid = |message: String| Error::Config { field: "normalizer data".into(), message };
     if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
         return Err(invalid(format!("{} values do not form rows of {dim}", data.len())));
     }

@@ -49,7 +49,7 @@ impl ModelSpec {
 
     /// Checks the spec on its own (architecture-specific checks live with the architecture).
     pub fn validate(&self) -> Result<()> {
-        let invalid = |field: &str, message: String| Error::InvalidSpec { field: format!("spec.{field}"), message };
+        let invalid = |field: &str, message: String| Error::Config { field: format!("spec.{field}"), message };
         if self.horizon == 0 {
             return Err(invalid("horizon", "must be at least 1".into()));
         }

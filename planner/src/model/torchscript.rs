@@ -35,7 +35,7 @@ impl TorchScriptModel {
         let (h, d) = (self.spec.horizon as i64, self.spec.transition_dim() as i64);
         let x = Tensor::zeros([1, h, d], (Kind::Float, self.device));
         let t = Tensor::zeros([1], (Kind::Int64, self.device));
-        let out = tch::no_grad(|| self.module.forward_ts(&[&x, &t])).map_err(|e| Error::InvalidSpec {
+        let out = tch::no_grad(|| self.module.forward_ts(&[&x, &t])).map_err(|e| Error::Config {
             field: "module.pt".into(),
             message: format!(
                 "{}: forward on a zero trajectory [1, {h}, {d}] failed, so the module does not fit \

@@ -66,7 +66,7 @@ impl SamplerConfig {
 
     /// Checks η: in [0, 1], and only given to DDIM.
     pub fn validate(&self) -> Result<()> {
-        let invalid = |message: String| Error::InvalidSpec { field: "sampler.eta".into(), message };
+        let invalid = |message: String| Error::Request { field: "sampler.eta".into(), message };
         if !(self.eta.is_finite() && (0.0..=1.0).contains(&self.eta)) {
             return Err(invalid(format!("{} must lie in [0, 1]", self.eta)));
         }

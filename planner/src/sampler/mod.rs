@@ -8,20 +8,17 @@
 //! step moves to the clean end (ᾱ = 1). ε-prediction models are turned into x0_hat first,
 //! x0_hat = (x_t − σ_t·eps_hat)/α_t, then optionally clipped to [−1, 1]; every sampler then works
 //! on x0_hat (DDIM's eps_hat is the one consistent with the clipped x0_hat).
+//!
+//! This module holds only the update rules; [`crate::driver`] iterates them.
 
 mod config;
 mod ddim;
 mod ddpm;
 mod dpm_solver_pp;
-mod sequential;
-mod soft_decoding;
 
 use tch::Tensor;
 
 pub use config::{SamplerConfig, SamplerKind};
-pub(crate) use sequential::timed_predict;
-pub use sequential::{SequentialRun, sample_sequential};
-pub use soft_decoding::{Scorer, sample_soft_decoding};
 
 use crate::error::{Error, Result};
 use crate::model::{DENOISER_OUTPUTS, ModelOutput, ModelSpec, check_output};
@@ -149,9 +146,8 @@ impl Sampler {
         noise: Option<&Tensor>,
     ) -> Result<Tensor> {
         let c = self.coefficients[k];
-        let missing = |what: &str| Error::InvalidSpec {
-            field: "sampler".into(),
-            message: format!("step {k} of {} needs {what}, none was given", self.config.kind.name()),
+        let missing = |what: &str| Error::Internal {
+            what: format!("sampler: step {k} of {} needs {what}, none was given", self.config.kind.name()),
         };
         let mut x_next = x_t * c.x_t + x0_hat * c.x0_hat;
         if c.x0_prev != 0.0 {

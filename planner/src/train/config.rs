@@ -31,7 +31,7 @@ impl TrainConfig {
     /// Checks what parsing cannot: that a value model has a discount in (0, 1] and that a
     /// denoiser has none.
     pub fn validate(&self) -> Result<()> {
-        let invalid = |field: &str, message: String| Error::InvalidSpec { field: field.into(), message };
+        let invalid = |field: &str, message: String| Error::Config { field: field.into(), message };
         match (self.model.output(), &self.value) {
             (ModelOutput::Value, None) => Err(invalid(
                 "value.discount",

@@ -7,8 +7,8 @@ use std::path::Path;
 use hdf5_metno as hdf5;
 use ndarray::{ArrayView1, ArrayView2};
 
+use super::staged::write_staged;
 use crate::error::{Error, Result};
-use crate::staged::write_staged;
 
 /// Rows of equal width, row-major.
 #[derive(Debug, Clone, PartialEq)]

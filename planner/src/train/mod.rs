@@ -6,6 +6,7 @@ mod adam;
 pub mod config;
 pub mod d4rl;
 pub mod episodes;
+mod staged;
 mod trainer;
 pub mod windows;
 

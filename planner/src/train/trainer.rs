@@ -22,12 +22,12 @@ use tch::{Device, Kind, Tensor};
 use super::adam::Adam;
 use super::config::TrainConfig;
 use super::d4rl::D4rlDataset;
+use super::staged::write_staged;
 use super::windows::Windows;
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, Model, ModelSpec, NativeModel, Normalizer, Provenance};
 use crate::noise::standard_normals;
 use crate::schedule::{Schedule, ScheduleSpec};
-use crate::staged::write_staged;
 
 /// Folder inside the checkpoint that holds what resuming needs.
 const STATE_DIR: &str = "training";
@@ -298,7 +298,7 @@ impl Trainer {
     /// maze model can seed a large maze run. Only before the first step.
     pub fn initialize_from(&mut self, checkpoint: &Checkpoint) -> Result<()> {
         let manifest = checkpoint.manifest();
-        let mismatch = |field: &str, message: String| Err(Error::InvalidSpec { field: field.into(), message });
+        let mismatch = |field: &str, message: String| Err(Error::Config { field: field.into(), message });
         if self.step > 0 {
             return mismatch(
                 "init",
@@ -345,7 +345,7 @@ impl Trainer {
         let state: TrainingState =
             toml::from_str(&text).map_err(|e| Error::Manifest { path: path.clone(), message: e.to_string() })?;
         if state.dataset != self.config.data.path {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "data.path".into(),
                 message: format!(
                     "the run in {} was trained on {}, the config names {}; resume with the same dataset or start a new run",
@@ -357,7 +357,7 @@ impl Trainer {
         }
         let discount = self.config.value.as_ref().map(|v| v.discount);
         if state.discount != discount {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "value.discount".into(),
                 message: format!(
                     "the run in {} was trained with discount {:?}, the config names {discount:?}; \

@@ -32,7 +32,7 @@ impl Windows {
         let horizon = config.model.horizon;
         let starts = window_starts(&episodes, horizon);
         if starts.is_empty() {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Config {
                 field: "model.horizon".into(),
                 message: format!(
                     "no episode of {} is longer than H = {horizon}; collect more data or plan shorter",

@@ -1,7 +1,12 @@
 //! The planner crate's integration tests (one binary). Tests that need PyTorch run the
 //! reference scripts in `tests/python/` with `$DIFFPLAN_PYTHON` (set by `scripts/test.sh`).
+//!
+//! The only other test binaries are `training.rs` and `value_training.rs`: they create models,
+//! whose initial weights come from libtorch's global generator, so they need a process of
+//! their own (see the comment at the top of each).
 
 mod checkpoint_errors;
+mod constraints;
 mod dataset;
 mod guidance;
 mod mixture_oracle;

@@ -4,10 +4,11 @@
 //! discretization error.
 
 use planner::condition::Inpainting;
+use planner::driver::sample_sequential;
+use planner::driver::step_map::StepMap;
 use planner::model::{Component, GaussianMixture, ModelOutput, ModelSpec};
 use planner::noise::NoiseTape;
-use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
-use planner::step_map::StepMap;
+use planner::sampler::{Sampler, SamplerConfig, SamplerKind};
 use tch::{Device, Kind, Tensor};
 
 use crate::reference::spec;

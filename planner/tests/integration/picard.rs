@@ -2,15 +2,16 @@
 //! τ > 0 must take fewer sweeps than steps and land close.
 
 use planner::condition::{Inpainting, Pin};
-use planner::constraints::ConstraintConfig;
+use planner::constraints::{ConstraintConfig, ConstraintSet, Projection};
+use planner::driver::picard::{PicardConfig, sample_picard};
+use planner::driver::step_map::StepMap;
+use planner::driver::{DriverRun, sample_sequential};
 use planner::guidance::{CostConfig, GuidanceConfig, Guide};
 use planner::model::{Denoiser, Model, ModelOutput};
 use planner::noise::NoiseTape;
-use planner::picard::{PicardConfig, PicardSweep, sample_picard};
-use planner::projection::{ConstraintSet, Projection};
-use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
-use planner::step_map::StepMap;
-use planner::{DenoisingStep, Observer};
+use planner::observer::PicardSweep;
+use planner::sampler::{Sampler, SamplerConfig, SamplerKind};
+use planner::{DenoisingStep, Observer, PicardStats};
 use tch::Device;
 
 use crate::reference::{UNET_HORIZON, max_abs_diff, unet_checkpoint};
@@ -38,25 +39,27 @@ fn config(kind: SamplerKind, steps: usize, eta: f64) -> SamplerConfig {
     SamplerConfig { steps: Some(steps), eta, clip_x0: true, ..SamplerConfig::new(kind) }
 }
 
-/// Sequential and Picard results of `sampler_config` on one tape.
+/// Sequential and Picard results of `sampler_config` on one tape, and Picard's statistics.
 fn both(
     model: &dyn Denoiser,
     sampler_config: &SamplerConfig,
     picard: &PicardConfig,
-) -> (tch::Tensor, planner::picard::PicardRun) {
+) -> (tch::Tensor, DriverRun, PicardStats) {
     let sampler = Sampler::new(sampler_config, model.spec()).expect("sampler");
     let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
     both_on(&StepMap::new(model, &sampler, &inpainting), picard)
 }
 
-/// Sequential and Picard results of `map` on one tape.
-pub fn both_on(map: &StepMap<'_>, picard: &PicardConfig) -> (tch::Tensor, planner::picard::PicardRun) {
+/// Sequential and Picard results of `map` on one tape, and Picard's statistics.
+pub fn both_on(map: &StepMap<'_>, picard: &PicardConfig) -> (tch::Tensor, DriverRun, PicardStats) {
     let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], map.sampler(), Device::Cpu);
     let sequential = sample_sequential(map, &tape, &mut ()).expect("sequential");
     let mut sweeps = Sweeps::default();
     let run = sample_picard(map, &tape, picard, None, &mut sweeps).expect("picard");
-    assert_eq!(sweeps.0, run.sweeps, "the observer missed sweeps");
-    (sequential.x, run)
+    let stats = run.picard.clone().expect("Picard reports its statistics");
+    assert_eq!(sweeps.0, stats.sweeps, "the observer missed sweeps");
+    assert_eq!(run.model_calls, stats.sweeps, "one batched model call per sweep");
+    (sequential.x, run, stats)
 }
 
 #[test]
@@ -75,11 +78,11 @@ fn zero_tolerance_reproduces_every_sampler() {
             let steps = sampler_config.steps.expect("steps");
             for window in [3, steps] {
                 let picard = PicardConfig { window, tolerance: 0.0, max_sweeps: None, deadline_ms: None };
-                let (sequential, run) = both(&model, &sampler_config, &picard);
+                let (sequential, run, stats) = both(&model, &sampler_config, &picard);
                 let difference = max_abs_diff(&sequential, &run.x);
                 assert!(difference < 1e-5, "{output:?} {sampler_config:?} window {window}: off by {difference:e}");
-                assert!(run.converged);
-                assert_eq!(run.sweeps, sampler_config.steps.expect("steps"), "τ = 0 advances one step per sweep");
+                assert!(stats.converged);
+                assert_eq!(stats.sweeps, sampler_config.steps.expect("steps"), "τ = 0 advances one step per sweep");
             }
         }
     }
@@ -91,10 +94,10 @@ fn a_positive_tolerance_needs_fewer_sweeps_and_lands_close() {
     let model = unet_checkpoint(dir.path(), ModelOutput::Sample).load_native(Device::Cpu).expect("model");
     let sampler_config = config(SamplerKind::Ddpm, 20, 0.0);
     let picard = PicardConfig { window: 20, tolerance: 0.1, max_sweeps: None, deadline_ms: None };
-    let (sequential, run) = both(&model, &sampler_config, &picard);
+    let (sequential, run, stats) = both(&model, &sampler_config, &picard);
     let difference = max_abs_diff(&sequential, &run.x);
-    println!("τ = 0.1: {} sweeps, {} evaluations, off by {difference:e}", run.sweeps, run.model_evaluations);
-    assert!(run.converged && run.sweeps < 20, "{} sweeps for 20 steps", run.sweeps);
+    println!("τ = 0.1: {} sweeps, {} evaluations, off by {difference:e}", stats.sweeps, stats.model_evaluations);
+    assert!(stats.converged && stats.sweeps < 20, "{} sweeps for 20 steps", stats.sweeps);
     assert!(difference < 0.05, "off by {difference}");
     // A warm start from the converged iterates converges at once.
     let sampler = Sampler::new(&sampler_config, model.spec()).expect("sampler");
@@ -102,7 +105,8 @@ fn a_positive_tolerance_needs_fewer_sweeps_and_lands_close() {
     let inpainting = Inpainting::new(model.spec(), &pins(), Device::Cpu).expect("pins");
     let map = StepMap::new(&model, &sampler, &inpainting);
     let warm = sample_picard(&map, &tape, &picard, Some(&run.iterates), &mut ()).expect("warm");
-    assert!(warm.sweeps < run.sweeps, "warm start took {} sweeps, cold {}", warm.sweeps, run.sweeps);
+    let warm_sweeps = warm.picard.expect("Picard reports its statistics").sweeps;
+    assert!(warm_sweeps < stats.sweeps, "warm start took {warm_sweeps} sweeps, cold {}", stats.sweeps);
 }
 
 #[test]
@@ -110,12 +114,12 @@ fn the_sweep_cap_and_bad_settings_are_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = unet_checkpoint(dir.path(), ModelOutput::Sample).load_native(Device::Cpu).expect("model");
     let capped = PicardConfig { window: 5, tolerance: 0.0, max_sweeps: Some(3), deadline_ms: None };
-    let (_, run) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &capped);
-    assert!(!run.converged && run.sweeps == 3 && run.model_evaluations == 15);
+    let (_, _, stats) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &capped);
+    assert!(!stats.converged && stats.sweeps == 3 && stats.model_evaluations == 15);
     // Stopped with the final state in its window, the run still reports a finite residual.
     let stopped = PicardConfig { window: 10, tolerance: 0.1, max_sweeps: Some(1), deadline_ms: None };
-    let (_, run) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &stopped);
-    assert!(!run.converged && run.residual.is_finite() && run.residual > 0.0, "residual {}", run.residual);
+    let (_, _, stats) = both(&model, &config(SamplerKind::Ddim, 10, 0.0), &stopped);
+    assert!(!stats.converged && stats.residual.is_finite() && stats.residual > 0.0, "residual {}", stats.residual);
     let sampler = Sampler::new(&config(SamplerKind::Ddim, 10, 0.0), model.spec()).expect("sampler");
     let tape = NoiseTape::draw(0, [1, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(model.spec(), &[], Device::Cpu).expect("no pins");
@@ -156,11 +160,11 @@ fn zero_tolerance_reproduces_guided_and_projected_sampling() {
         let map =
             StepMap::new(&model, &sampler, &inpainting).with_guide(Some(&guide)).with_projection(Some(&projection));
         let picard = PicardConfig { window: 4, tolerance: 0.0, max_sweeps: None, deadline_ms: None };
-        let (sequential, run) = both_on(&map, &picard);
+        let (sequential, run, _) = both_on(&map, &picard);
         let difference = max_abs_diff(&sequential, &run.x);
         assert!(difference < 1e-5, "{sampler_config:?}: off by {difference:e}");
         let plain = StepMap::new(&model, &sampler, &inpainting);
-        let (unsteered, _) = both_on(&plain, &picard);
+        let (unsteered, _, _) = both_on(&plain, &picard);
         assert!(max_abs_diff(&sequential, &unsteered) > 1e-3, "{sampler_config:?}: guidance changed nothing");
     }
 }

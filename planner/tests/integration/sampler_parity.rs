@@ -4,10 +4,11 @@
 //! x0_hat must agree within 1e-4.
 
 use planner::condition::{Inpainting, Pin};
+use planner::driver::sample_sequential;
+use planner::driver::step_map::StepMap;
 use planner::model::{Model, ModelOutput};
 use planner::noise::NoiseTape;
-use planner::sampler::{Sampler, SamplerConfig, SamplerKind, sample_sequential};
-use planner::step_map::StepMap;
+use planner::sampler::{Sampler, SamplerConfig, SamplerKind};
 use tch::{Device, Kind, Tensor};
 
 use crate::reference::{Recorder, UNET_HORIZON, max_abs_diff, torch_script, unet_checkpoint};

@@ -6,14 +6,14 @@
 use std::time::Instant;
 
 use planner::Error;
-use planner::constraints::{ConstraintConfig, Constraints, Layout, Method, Stage};
+use planner::constraints::{ConstraintConfig, Constraints, Method, Stage, TrajectoryLayout};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Random cases per property.
 const CASES: usize = 200;
 
-const LAYOUT: Layout = Layout { horizon: 12, action_dim: 2, observation_dim: 3, dt: 0.1 };
+const LAYOUT: TrajectoryLayout = TrajectoryLayout { horizon: 12, action_dim: 2, observation_dim: 3, dt: 0.1 };
 
 const BOXES: &str = r"
 [[state_box]]
@@ -43,7 +43,7 @@ const CIRCLE: &str =
 const SQUARE: &str = "[[obstacle]]\ndims = [0, 2]\ncenter = [-0.4, 0.1]\nradii = [0.6, 0.3]\npower = 4\n";
 const BOX_OBSTACLE: &str = "[[obstacle]]\ndims = [1, 2]\ncenter = [0.2, 0.0]\nradii = [0.4, 0.6]\nshape = \"box\"\n";
 
-fn constraints(toml: &str, layout: Layout) -> Constraints {
+fn constraints(toml: &str, layout: TrajectoryLayout) -> Constraints {
     let config: ConstraintConfig = toml::from_str(toml).expect("test configs parse");
     Constraints::new(&config, layout).expect("test configs are valid")
 }
@@ -72,7 +72,7 @@ fn convex_kinds() -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn random_trajectory(rng: &mut ChaCha8Rng, layout: Layout, scale: f64) -> Vec<f64> {
+fn random_trajectory(rng: &mut ChaCha8Rng, layout: TrajectoryLayout, scale: f64) -> Vec<f64> {
     (0..layout.values()).map(|_| rng.gen_range(-scale..scale)).collect()
 }
 
@@ -166,7 +166,7 @@ fn convex_projection_is_non_expanding() {
 fn box_and_half_space_conflict_takes_the_qp_to_the_true_projection() {
     let toml = "[[state_box]]\ndims = [0, 1]\nlower = [0, 0]\nupper = [1, 1]\n\
                 [[half_space]]\ndims = [0, 1]\nnormal = [1, 1]\noffset = 1\n";
-    let layout = Layout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
+    let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
     let c = constraints(toml, layout);
     let mut x = vec![2.0, 0.5];
     let report = c.project(&mut x, &[], Stage::Final).unwrap();
@@ -178,7 +178,7 @@ fn box_and_half_space_conflict_takes_the_qp_to_the_true_projection() {
 // [p − v·dt, p + v·dt].
 #[test]
 fn velocity_limit_pulls_the_free_row_to_exactly_max_dt_from_the_pinned_one() {
-    let layout = Layout { horizon: 2, action_dim: 1, observation_dim: 2, dt: 0.1 };
+    let layout = TrajectoryLayout { horizon: 2, action_dim: 1, observation_dim: 2, dt: 0.1 };
     let c = constraints("[[velocity_limit]]\ndims = [0, 1]\nmax = [5.0, 5.0]\n", layout);
     let mut x = vec![9.0, 1.0, 2.0, -7.0, 4.0, -5.0];
     let report = c.project(&mut x, &[0], Stage::Final).unwrap();
@@ -206,7 +206,7 @@ fn inside_point(rng: &mut ChaCha8Rng, c: &Constraints, center: [f64; 2], radii: 
 // margin 0 the displacement is r − |p − c| (SafeDiffuser's "Truncate" baseline, algorithms.md §3.1).
 #[test]
 fn circle_moves_an_inside_point_radially_onto_its_margin() {
-    let layout = Layout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
+    let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for margin in [0.0_f64, 0.01, 0.2] {
         let toml = format!("margin = {margin}\n[[obstacle]]\ndims = [0, 1]\ncenter = [4.5, 5.3]\nradii = [1.0, 1.0]\n");
@@ -232,7 +232,7 @@ fn circle_moves_an_inside_point_radially_onto_its_margin() {
 // b ≥ margin and lies on the boundary when the input was inside.
 #[test]
 fn superellipse_power_four_lands_on_its_boundary() {
-    let layout = Layout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
+    let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
     let toml = "margin = 0.01\n[[obstacle]]\ndims = [0, 1]\ncenter = [1.5, 4.8]\nradii = [1.0, 0.5]\npower = 4\n";
     let c = constraints(toml, layout);
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -253,7 +253,7 @@ fn superellipse_power_four_lands_on_its_boundary() {
 // penetration, onto the face r_i (1 + margin) from the centre.
 #[test]
 fn box_obstacle_is_left_by_the_shortest_axis_move() {
-    let layout = Layout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
+    let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
     let toml = "margin = 0.1\n[[obstacle]]\ndims = [0, 1]\ncenter = [0.0, 0.0]\nradii = [1.0, 2.0]\nshape = \"box\"\n";
     let c = constraints(toml, layout);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -271,7 +271,7 @@ fn box_obstacle_is_left_by_the_shortest_axis_move() {
 // u = (margin − b) ∇b/(|∇b|² + w²); its last `hard_steps` steps and the final plan are hard.
 #[test]
 fn relaxed_mode_pulls_by_the_res_fraction_early_and_is_hard_at_the_end() {
-    let layout = Layout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
+    let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     for weight in [100.0, 1.0] {
         let toml = format!(
@@ -304,7 +304,7 @@ fn disjoint_boxes_on_one_dim_are_refused_at_new() {
     let toml = "[[state_box]]\ndims = [0]\nlower = [0]\nupper = [1]\n[[state_box]]\ndims = [2, 0]\nlower = [0, 2]\nupper = [1, 3]\n";
     let config: ConstraintConfig = toml::from_str(toml).unwrap();
     match Constraints::new(&config, LAYOUT) {
-        Err(Error::InvalidSpec { field, message }) => {
+        Err(Error::Config { field, message }) => {
             assert_eq!(field, "constraints.state_box[1].lower");
             assert!(message.contains("do not overlap"), "{message}");
         }
@@ -316,7 +316,7 @@ fn disjoint_boxes_on_one_dim_are_refused_at_new() {
 // §1.4), so a goal inside an obstacle cannot be fixed: an error at the end, left alone before.
 #[test]
 fn pinned_goal_inside_an_obstacle_is_infeasible_at_the_end() {
-    let layout = Layout { horizon: 8, action_dim: 1, observation_dim: 2, dt: 0.1 };
+    let layout = TrajectoryLayout { horizon: 8, action_dim: 1, observation_dim: 2, dt: 0.1 };
     let c = constraints(&format!("margin = 0.01\n{CIRCLE}"), layout);
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let mut x = random_trajectory(&mut rng, layout, 3.0);
@@ -341,7 +341,7 @@ fn pinned_goal_inside_an_obstacle_is_infeasible_at_the_end() {
 // Reference: rows 0 and 4 pinned 10 apart per dim with |Δ| ≤ 1·0.1 per row: no path of 4 steps.
 #[test]
 fn velocity_limit_too_tight_between_pinned_rows_is_infeasible() {
-    let layout = Layout { horizon: 5, action_dim: 1, observation_dim: 2, dt: 0.1 };
+    let layout = TrajectoryLayout { horizon: 5, action_dim: 1, observation_dim: 2, dt: 0.1 };
     let c = constraints("[[velocity_limit]]\ndims = [0, 1]\nmax = [1.0, 1.0]\n", layout);
     let mut x = vec![0.0; 15];
     x[13] = 10.0;
@@ -401,8 +401,8 @@ fn pinned_observations_never_move() {
 fn refused_field(toml: &str) -> String {
     let config: ConstraintConfig = toml::from_str(toml).unwrap_or_else(|e| panic!("{toml}: {e}"));
     match Constraints::new(&config, LAYOUT) {
-        Err(error @ Error::InvalidSpec { .. }) => {
-            let Error::InvalidSpec { field, message } = &error else { unreachable!() };
+        Err(error @ Error::Config { .. }) => {
+            let Error::Config { field, message } = &error else { unreachable!() };
             assert!(error.to_string().contains(field.as_str()) && message.len() > 20, "{error}");
             field.clone()
         }
@@ -461,8 +461,33 @@ fn every_validation_error_names_its_field() {
         assert_eq!(refused_field(toml), field, "{toml}");
     }
     let config = ConstraintConfig::default();
-    let bad_dt = Layout { dt: 0.0, ..LAYOUT };
-    assert!(matches!(Constraints::new(&config, bad_dt), Err(Error::InvalidSpec { field, .. }) if field == "layout.dt"));
+    let bad_dt = TrajectoryLayout { dt: 0.0, ..LAYOUT };
+    assert!(matches!(Constraints::new(&config, bad_dt), Err(Error::Config { field, .. }) if field == "layout.dt"));
+}
+
+// Regression: a task with `dims = [0, 7]` on a 4-dim observation once panicked at an index
+// (the app evaluated a barrier before validating). Validation names the field instead.
+#[test]
+fn a_constraint_on_a_dimension_the_observation_lacks_is_refused_by_name() {
+    let maze = TrajectoryLayout { horizon: 8, action_dim: 2, observation_dim: 4, dt: 0.1 };
+    let refused = |toml: &str| {
+        let config: ConstraintConfig = toml::from_str(toml).expect("parses");
+        let error = config.validate(&maze).expect_err("validated");
+        assert!(matches!(&error, Error::Config { .. }), "{error:?}");
+        error.to_string()
+    };
+    let out_of_range = refused("[[obstacle]]\ndims = [0, 7]\ncenter = [0, 0]\nradii = [1, 1]");
+    assert!(out_of_range.starts_with("invalid constraints.obstacle[0].dims:"), "{out_of_range}");
+    assert!(out_of_range.contains("index 7"), "{out_of_range}");
+    let short_center = refused("[[obstacle]]\ndims = [0, 1]\ncenter = [0]\nradii = [1, 1]");
+    assert!(short_center.starts_with("invalid constraints.obstacle[0].center:"), "{short_center}");
+    let short_radii = refused("[[obstacle]]\ndims = [0, 1]\ncenter = [0, 0]\nradii = [1]");
+    assert!(short_radii.starts_with("invalid constraints.obstacle[0].radii:"), "{short_radii}");
+    // Embedded in a task file, the field names its table.
+    let config: ConstraintConfig =
+        toml::from_str("[[obstacle]]\ndims = [0, 7]\ncenter = [0, 0]\nradii = [1, 1]").expect("parses");
+    let error = config.validate(&maze).expect_err("validated").within("planner");
+    assert!(error.to_string().starts_with("invalid planner.constraints.obstacle[0].dims:"), "{error}");
 }
 
 // Reference: STYLE.md, descriptors reject unknown fields (a typo must not silently drop a
@@ -527,7 +552,7 @@ shape = "box"
 "#;
     let table: toml::Table = toml::from_str(task).unwrap();
     let config: ConstraintConfig = table["planner"]["constraints"].clone().try_into().unwrap();
-    let layout = Layout { horizon: 384, action_dim: 2, observation_dim: 4, dt: 0.01 };
+    let layout = TrajectoryLayout { horizon: 384, action_dim: 2, observation_dim: 4, dt: 0.01 };
     let c = Constraints::new(&config, layout).unwrap();
     assert!(!c.is_empty() && Constraints::new(&ConstraintConfig::default(), layout).unwrap().is_empty());
     let names: Vec<String> = c.residuals(&vec![2.0; layout.values()]).into_iter().map(|r| r.name).collect();
@@ -551,7 +576,7 @@ shape = "box"
 /// Maze2D-large's two SafeDiffuser obstacles (algorithms.md §3.2) on a straight line through
 /// both, H = 384, O = 4 (qpos, qvel), A = 2.
 fn maze_case(extra: &str) -> (Constraints, Vec<f64>) {
-    let layout = Layout { horizon: 384, action_dim: 2, observation_dim: 4, dt: 0.01 };
+    let layout = TrajectoryLayout { horizon: 384, action_dim: 2, observation_dim: 4, dt: 0.01 };
     let toml = format!(
         "margin = 0.01\n[[obstacle]]\ndims = [0, 1]\ncenter = [4.5, 5.3]\nradii = [1.0, 1.0]\npower = 2\n\
          [[obstacle]]\ndims = [0, 1]\ncenter = [1.5, 4.8]\nradii = [1.0, 1.0]\npower = 4\n{extra}"

@@ -3,16 +3,16 @@
 //! clean estimate (clipped, then projected onto the constraints), the sampler's affine update
 //! with the tape's noise, and inpainting.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::condition::Inpainting;
+use crate::constraints::Projection;
 use crate::error::Result;
 use crate::guidance::Guide;
 use crate::model::Denoiser;
-use crate::projection::Projection;
-use crate::sampler::{Sampler, timed_predict};
+use crate::sampler::Sampler;
 
 /// The parts of one plan's step map.
 pub struct StepMap<'a> {
@@ -124,4 +124,16 @@ impl<'a> StepMap<'a> {
 /// `f(k)` for each step k of `steps`, repeated for the `batch` rows of its block.
 fn per_row<T: Clone>(steps: &[usize], batch: usize, f: impl Fn(usize) -> T) -> Vec<T> {
     steps.iter().flat_map(|&k| std::iter::repeat_n(f(k), batch)).collect()
+}
+
+/// `denoiser.predict`, adding its duration to `model_time` (on CUDA, synchronized first, so the
+/// time is the model's and not just the launch's).
+fn timed_predict(denoiser: &dyn Denoiser, x_t: &Tensor, t: &Tensor, model_time: &mut Duration) -> Result<Tensor> {
+    let started = Instant::now();
+    let output = denoiser.predict(x_t, t)?;
+    if let Device::Cuda(index) = denoiser.device() {
+        tch::Cuda::synchronize(index as i64);
+    }
+    *model_time += started.elapsed();
+    Ok(output)
 }

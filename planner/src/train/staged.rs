@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// Writes through `write` to `path.partial`, then renames it to `path`, creating the folder
 /// `path` lies in where it is missing.
-pub(crate) fn write_staged(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(super) fn write_staged(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(|source| Error::Io { path: folder.to_owned(), source })?;
     }

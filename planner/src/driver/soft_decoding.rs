@@ -13,12 +13,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use tch::Tensor;
 
-use super::SequentialRun;
+use super::DriverRun;
+use super::step_map::StepMap;
 use crate::error::{Error, Result};
 use crate::guidance::SoftDecodingConfig;
 use crate::noise::{NoiseTape, standard_normals};
 use crate::observer::{DenoisingStep, Observer};
-use crate::step_map::StepMap;
 
 /// Scores of candidate clean estimates, `[R, H, A + O]` normalized → R numbers (higher is better).
 pub type Scorer<'a> = dyn Fn(&Tensor) -> Result<Vec<f64>> + 'a;
@@ -32,11 +32,11 @@ pub fn sample_soft_decoding(
     score: &Scorer<'_>,
     seed: u64,
     observer: &mut dyn Observer,
-) -> Result<SequentialRun> {
+) -> Result<DriverRun> {
     config.validate()?;
     let sampler = map.sampler();
     if (0..sampler.steps()).all(|k| !sampler.needs_noise(k)) {
-        return Err(Error::InvalidSpec {
+        return Err(Error::Request {
             field: "soft_decoding".into(),
             message: format!(
                 "{} adds no noise, so there is nothing to choose between; use ddpm or ddim with eta > 0",
@@ -83,7 +83,7 @@ pub fn sample_soft_decoding(
         x_t = guided.index_select(0, &index);
         x0_hat = estimates.index_select(0, &index);
     }
-    Ok(SequentialRun { x, model_time, model_calls: steps })
+    Ok(DriverRun { x, model_time, model_calls: steps, picard: None, iterates: Vec::new() })
 }
 
 /// The ChaCha8 stream of a plan's seed that this driver draws from (the tape uses stream 0).
@@ -108,9 +108,12 @@ fn candidate_noises(
 /// ∝ exp(score / temperature).
 fn choose(scores: &[f64], draws: usize, batch: usize, temperature: f64, rng: &mut ChaCha8Rng) -> Result<Vec<i64>> {
     if scores.len() != draws * batch || scores.iter().any(|s| !s.is_finite()) {
-        return Err(Error::InvalidSpec {
-            field: "soft_decoding reward".into(),
-            message: format!("{} scores for {} candidates, or a non-finite score", scores.len(), draws * batch),
+        return Err(Error::Internal {
+            what: format!(
+                "soft_decoding reward: {} scores for {} candidates, or a non-finite score",
+                scores.len(),
+                draws * batch
+            ),
         });
     }
     Ok((0..batch)

@@ -1,7 +1,8 @@
-//! Hard constraints on device tensors: each step's clean estimate is projected (best effort,
-//! [`Stage::Intermediate`]) and the final plan exactly ([`Stage::Final`]). The projection itself
-//! ([`Constraints`]) runs on the host in the user's units, so trajectories go through the
-//! normalizer both ways; rows that were already feasible are kept bit for bit.
+//! The sampler's side of the constraints, on device tensors: each step's clean estimate is
+//! projected (best effort, [`Stage::Intermediate`]) and the final plan exactly
+//! ([`Stage::Final`]). The projection itself ([`Constraints`]) runs on the host in the user's
+//! units, so trajectories go through the normalizer both ways; rows that were already feasible
+//! are kept bit for bit.
 //!
 //! The plan is handed out in f32, and rounding a value that sits exactly on a bound can cross
 //! it: by ~1e-7 of the value, which a barrier's gradient or a rate limit's 1/dt magnifies (a
@@ -13,7 +14,11 @@ use std::cell::Cell;
 
 use tch::{Device, Kind, Tensor};
 
-use crate::constraints::{ConstraintConfig, Constraints, FEASIBLE_TOLERANCE, Layout, ProjectionReport, Stage};
+use super::config::ConstraintConfig;
+use super::layout::TrajectoryLayout;
+use super::project::{FEASIBLE_TOLERANCE, Stage};
+use super::report::ProjectionReport;
+use super::set::Constraints;
 use crate::error::Result;
 use crate::model::ModelSpec;
 
@@ -29,8 +34,12 @@ pub struct ConstraintSet {
 impl ConstraintSet {
     /// Validates `config` for trajectories of `spec` with `dt` seconds between rows.
     pub fn new(config: &ConstraintConfig, spec: &ModelSpec, dt: f64) -> Result<Self> {
-        let layout =
-            Layout { horizon: spec.horizon, action_dim: spec.action_dim, observation_dim: spec.observation_dim, dt };
+        let layout = TrajectoryLayout {
+            horizon: spec.horizon,
+            action_dim: spec.action_dim,
+            observation_dim: spec.observation_dim,
+            dt,
+        };
         Ok(Self {
             written: Constraints::new(config, layout)?,
             target: Constraints::new(&final_target(config), layout)?,
@@ -152,7 +161,7 @@ impl<'a> Projection<'a> {
 
 /// Each trajectory of the normalized batch `x` `[B, H, A + O]` in the data's units, as H·(A + O)
 /// values, actions first.
-pub(crate) fn host_trajectories(spec: &ModelSpec, x: &Tensor) -> Result<Vec<Vec<f64>>> {
+pub fn host_trajectories(spec: &ModelSpec, x: &Tensor) -> Result<Vec<Vec<f64>>> {
     let flat = spec.normalizer.unnormalize(x, 0).to_device(Device::Cpu).to_kind(Kind::Double).contiguous();
     let values = Vec::<f64>::try_from(flat.view([-1]))?;
     Ok(values.chunks(spec.horizon * spec.transition_dim()).map(<[f64]>::to_vec).collect())

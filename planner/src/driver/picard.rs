@@ -19,11 +19,13 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::DriverRun;
+use super::step_map::StepMap;
 use crate::condition::Inpainting;
 use crate::error::{Error, Result};
 use crate::noise::NoiseTape;
-use crate::observer::Observer;
-use crate::step_map::StepMap;
+use crate::observer::{Observer, PicardSweep};
+use crate::plan::PicardStats;
 
 /// Settings of the Picard driver. The window is a number of states; an application may read
 /// its settings with another window type (e.g. one that also allows `auto`) and resolve it
@@ -60,37 +62,6 @@ impl<W> PicardConfig<W> {
     }
 }
 
-/// What a Picard run did.
-#[derive(Debug)]
-pub struct PicardRun {
-    /// The final trajectory x_K, `[B, H, A + O]`, normalized, inpainted.
-    pub x: Tensor,
-    /// Every iterate x_0..x_K as the run left them (a warm start for the next plan).
-    pub iterates: Vec<Tensor>,
-    /// Batched model calls = sequential depth.
-    pub sweeps: usize,
-    /// Single-step model evaluations (the sum of window sizes).
-    pub model_evaluations: usize,
-    /// Largest error (relative, squared) of the last sweep, over the states that have a noise
-    /// scale (all but the final one).
-    pub residual: f64,
-    /// Whether every step converged (false when stopped by the sweep cap or the deadline).
-    pub converged: bool,
-    /// Time inside the model.
-    pub model_time: Duration,
-}
-
-/// One sweep as the observer sees it.
-#[derive(Debug)]
-pub struct PicardSweep {
-    /// Sweep number, from 0.
-    pub sweep: usize,
-    /// The window's first step b and its end e (exclusive).
-    pub window: (usize, usize),
-    /// Per state of the window, its error relative to τ² (≤ 1: converged).
-    pub errors: Vec<f64>,
-}
-
 /// Runs `sampler` by Picard iterations from the tape's x_T, or from `warm_start`: K + 1 iterates
 /// of an earlier run (e.g. shifted along the horizon), whose first one replaces the tape's x_T.
 pub fn sample_picard(
@@ -99,10 +70,10 @@ pub fn sample_picard(
     config: &PicardConfig,
     warm_start: Option<&[Tensor]>,
     observer: &mut dyn Observer,
-) -> Result<PicardRun> {
+) -> Result<DriverRun> {
     let steps = map.sampler().steps();
     if config.window == 0 || !(config.tolerance.is_finite() && config.tolerance >= 0.0) {
-        return Err(Error::InvalidSpec {
+        return Err(Error::Request {
             field: "picard".into(),
             message: format!("window {} must be ≥ 1 and tolerance {} ≥ 0", config.window, config.tolerance),
         });
@@ -177,13 +148,11 @@ pub fn sample_picard(
             break;
         }
     }
-    Ok(PicardRun {
+    Ok(DriverRun {
         x: xs[steps].shallow_clone(),
         iterates: xs,
-        sweeps,
-        model_evaluations: evaluations,
-        residual,
-        converged,
+        model_calls: sweeps,
+        picard: Some(PicardStats { sweeps, model_evaluations: evaluations, residual, converged }),
         model_time,
     })
 }
@@ -199,7 +168,7 @@ fn initial_iterates(
     let mut xs: Vec<Tensor> = match warm_start {
         Some(iterates) if iterates.len() == steps + 1 => iterates.iter().map(Tensor::copy).collect(),
         Some(iterates) => {
-            return Err(Error::InvalidSpec {
+            return Err(Error::Request {
                 field: "picard warm start".into(),
                 message: format!("{} iterates given, the sampler needs {}", iterates.len(), steps + 1),
             });

@@ -17,9 +17,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use super::picard::PicardConfig;
 use crate::error::{Error, Result};
 use crate::model::Denoiser;
-use crate::picard::PicardConfig;
 use crate::planner::Planner;
 use crate::request::PlanRequest;
 
