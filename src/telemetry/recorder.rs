@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use planner::constraints::ConstraintConfig;
-use planner::constraints::barrier::outline;
+use planner::constraints::{ConstraintConfig, outline};
 use rerun::blueprint::{Blueprint, Horizontal, Spatial3DView, TextLogView, TimePanel, TimeSeriesView, Vertical};
 use rerun::{Boxes3D, Color, LineStrips3D, Points3D, RecordingStream, Scalars, TextLog};
 use sim::{Geometry, Scene};
