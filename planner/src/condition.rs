@@ -1,5 +1,5 @@
 //! Conditioning by inpainting: known observations pinned at given indices of every trajectory
-//! (Diffuser's `apply_conditioning`, algorithms.md §1.4). The pin overwrites the observation
+//! (Diffuser's `apply_conditioning`, docs/ALGORITHMS.md §1.4). The pin overwrites the observation
 //! part of its index; the action there stays free. The samplers apply it after every step and
 //! to the result.
 

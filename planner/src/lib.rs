@@ -8,6 +8,21 @@
 //!   first and observations after them (Diffuser's layout);
 //! - `x0_hat`: the model's estimate of the clean trajectory;
 //! - `eps_hat`: the model's estimate of the noise.
+//!
+//! # Map
+//! In the order a plan flows through them:
+//! - [`request`] and [`condition`]: what the caller asks for, and its pins (inpainting);
+//! - [`Planner`] (`planner.rs`): the facade, prepare → [`driver::run`] → finish;
+//! - [`driver`]: how the K steps are iterated (sequential, Picard, soft decoding), all through
+//!   one step map, [`driver::step_map::StepMap`];
+//! - [`sampler`] and [`schedule`]: the update rules, one affine map per step, and [`noise`]:
+//!   every random number drawn up front;
+//! - [`model`]: the denoisers and value models behind the step map;
+//! - [`guidance`]: gradient and derivative-free steering;
+//! - [`constraints`]: hard constraints, from config to projection on device tensors;
+//! - [`plan`] and [`observer`]: what comes back, and what can watch it being made;
+//! - [`error`]: whose fault each failure is; [`train`]: training the models; [`runtime`]:
+//!   facts about the linked libtorch.
 
 pub mod condition;
 pub mod constraints;

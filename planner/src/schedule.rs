@@ -1,5 +1,5 @@
 //! Noise schedules of the forward process: the spec in a model's manifest, and the discrete
-//! quantities computed from it (Diffuser's `GaussianDiffusion` buffers, algorithms.md §1.4),
+//! quantities computed from it (Diffuser's `GaussianDiffusion` buffers, docs/ALGORITHMS.md §1.4),
 //! with the continuous view (α_t, σ_t, λ_t) that DPM-Solver++ needs.
 
 use serde::{Deserialize, Serialize};

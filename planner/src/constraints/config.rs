@@ -38,7 +38,7 @@ pub struct ConstraintConfig {
     pub obstacle: Vec<ObstacleConfig>,
 }
 
-/// How obstacles act at intermediate sampler steps (SafeDiffuser §3.1, algorithms.md).
+/// How obstacles act at intermediate sampler steps (SafeDiffuser §3.1, docs/ALGORITHMS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObstacleMode {

@@ -1,6 +1,6 @@
 //! Hard constraints on one trajectory, projected on the host in the data's (user's) units:
 //! boxes on observations and actions, half-spaces, velocity and acceleration limits, and
-//! obstacles as barriers (SafeDiffuser, algorithms.md §3).
+//! obstacles as barriers (SafeDiffuser, docs/ALGORITHMS.md §3).
 //!
 //! A trajectory is `H` rows of `A + O` values, row-major, actions first ([`TrajectoryLayout`]).
 //! [`Constraints::project`] moves it as little as it can onto the constraints:

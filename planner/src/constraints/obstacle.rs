@@ -1,8 +1,8 @@
-//! Keep-out regions as barriers `b(p) ≥ margin` on some observation dims `p` (SafeDiffuser §3.1,
-//! algorithms.md): a superellipse `b(p) = Σ_i ((p_i − c_i)/r_i)^n − 1` with even `n ≥ 2`, or a box
-//! `b(p) = max_i |p_i − c_i|/r_i − 1` (the formula itself is `barrier.rs`). Both are convex, so
-//! the linearisation of `b` at any point is a lower bound of it, and every point that satisfies
-//! the linearised constraint satisfies the true one.
+//! Keep-out regions as barriers `b(p) ≥ margin` on some observation dims `p` (SafeDiffuser
+//! §3.1, docs/ALGORITHMS.md): a superellipse `b(p) = Σ_i ((p_i − c_i)/r_i)^n − 1` with even
+//! `n ≥ 2`, or a box `b(p) = max_i |p_i − c_i|/r_i − 1` (the formula itself is `barrier.rs`).
+//! Both are convex, so the linearisation of `b` at any point is a lower bound of it, and every
+//! point that satisfies the linearised constraint satisfies the true one.
 
 use super::barrier;
 use super::config::ObstacleConfig;

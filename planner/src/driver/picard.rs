@@ -1,4 +1,4 @@
-//! Parallel sampling by Picard iterations (ParaDiGMS, Shih et al. 2023; algorithms.md §2).
+//! Parallel sampling by Picard iterations (ParaDiGMS, Shih et al. 2023; docs/ALGORITHMS.md §2).
 //!
 //! The K steps of a sampler are a chain x_{k+1} = F_k(x_k) ([`StepMap`]: guidance, the model, the
 //! projected clean estimate, the sampler's affine step and inpainting), with the noise z_k fixed
@@ -80,21 +80,71 @@ pub fn sample_picard(
     }
     let _no_grad = tch::no_grad_guard();
     let started = Instant::now();
-    let sampler = map.sampler();
-    let mut xs = initial_iterates(tape, map.inpainting(), steps, warm_start)?;
-    let batch = xs[0].size()[0];
-    let per_item = xs[0].numel() as f64 / batch as f64;
+    let xs = initial_iterates(tape, map.inpainting(), steps, warm_start)?;
+    let mut chain = Chain { xs, x0_hats: (0..steps).map(|_| None).collect(), model_time: Duration::ZERO };
     let threshold = config.tolerance * config.tolerance;
-    let mut x0_hats: Vec<Option<Tensor>> = (0..steps).map(|_| None).collect();
     let (mut begin, mut sweeps, mut evaluations, mut residual) = (0, 0, 0, 0.0);
-    let mut model_time = Duration::ZERO;
     let mut converged = true;
     while begin < steps {
         let end = (begin + config.window).min(steps);
+        let errors = chain.sweep(map, tape, begin, end, threshold)?;
+        evaluations += end - begin;
+        let first_unconverged = errors.iter().position(|&e| e > 1.0).unwrap_or(errors.len());
+        // The final state has no noise scale (it converges only by equality), so it is left out.
+        residual = errors.iter().copied().filter(|e| e.is_finite()).fold(0.0, f64::max) * threshold;
+        // Newly exposed slots start from the last state computed.
+        let advance = (first_unconverged + 1).min(config.window).min(end - begin);
+        let next_begin = begin + advance;
+        let next_end = (next_begin + config.window).min(steps);
+        for k in end + 1..=next_end {
+            chain.xs[k] = chain.xs[end].copy();
+        }
+        observer.on_sweep(&PicardSweep { sweep: sweeps, window: (begin, end), errors });
+        sweeps += 1;
+        begin = next_begin;
+        let out_of_sweeps = config.max_sweeps.is_some_and(|cap| sweeps >= cap);
+        let out_of_time = config.deadline_ms.is_some_and(|ms| started.elapsed().as_secs_f64() * 1e3 >= ms);
+        if begin < steps && (out_of_sweeps || out_of_time) {
+            converged = false;
+            break;
+        }
+    }
+    Ok(DriverRun {
+        x: chain.xs[steps].shallow_clone(),
+        iterates: chain.xs,
+        model_calls: sweeps,
+        picard: Some(PicardStats { sweeps, model_evaluations: evaluations, residual, converged }),
+        model_time: chain.model_time,
+    })
+}
+
+/// The iterates x_0..x_K of a Picard run and what one sweep hands the next.
+struct Chain {
+    xs: Vec<Tensor>,
+    /// Each step's latest clean estimate (DPM-Solver++'s history).
+    x0_hats: Vec<Option<Tensor>>,
+    /// Time inside the model so far.
+    model_time: Duration,
+}
+
+impl Chain {
+    /// One sweep over the window `begin..end`: one batched model call, every step's increment
+    /// F_k(x_k) − x_k, and the window's states rebuilt by cumulative sums from its first. Returns
+    /// per state of the window its change relative to the step's noise scale and to τ²
+    /// (`threshold`): ≤ 1 is converged.
+    fn sweep(
+        &mut self,
+        map: &StepMap<'_>,
+        tape: &NoiseTape,
+        begin: usize,
+        end: usize,
+        threshold: f64,
+    ) -> Result<Vec<f64>> {
+        let xs = &mut self.xs;
+        let batch = xs[0].size()[0];
         let window: Vec<usize> = (begin..end).collect();
         let inputs = map.guided(&Tensor::cat(&xs[begin..end], 0), &window, batch as usize)?;
-        let outputs = map.predict(&inputs, &window, batch as usize, &mut model_time)?;
-        evaluations += end - begin;
+        let outputs = map.predict(&inputs, &window, batch as usize, &mut self.model_time)?;
         let (inputs, outputs) = (inputs.split(batch, 0), outputs.split(batch, 0));
         // Increments of every step of the window, and the rebuilt states.
         let mut running = xs[begin].shallow_clone();
@@ -102,16 +152,18 @@ pub fn sample_picard(
         let mut rebuilt = Vec::with_capacity(end - begin);
         for (offset, k) in (begin..end).enumerate() {
             let x0_hat = map.x0_hat(k, &inputs[offset], &outputs[offset])?;
-            let previous = if k == 0 { None } else { x0_hats[k - 1].as_ref() };
+            let previous = if k == 0 { None } else { self.x0_hats[k - 1].as_ref() };
             let next = map.advance(k, &inputs[offset], &x0_hat, previous, tape.step(k))?;
             running = &running + (next - &xs[k]);
             // The largest squared change over the batch, left on the device until all are known.
             changes.push((&running - &xs[k + 1]).square().sum_dim_intlist(&[1i64, 2][..], false, Kind::Double).max());
             rebuilt.push(running.shallow_clone());
-            x0_hats[k] = Some(x0_hat);
+            self.x0_hats[k] = Some(x0_hat);
         }
         let changes = Vec::<f64>::try_from(Tensor::stack(&changes, 0))?;
-        let errors: Vec<f64> = changes
+        let per_item = xs[0].numel() as f64 / batch as f64;
+        let (sampler, steps) = (map.sampler(), map.sampler().steps());
+        let errors = changes
             .iter()
             .zip(begin..end)
             .map(|(&worst, k)| {
@@ -125,36 +177,11 @@ pub fn sample_picard(
                 }
             })
             .collect();
-        let first_unconverged = errors.iter().position(|&e| e > 1.0).unwrap_or(errors.len());
-        // The final state has no noise scale (it converges only by equality), so it is left out.
-        residual = errors.iter().copied().filter(|e| e.is_finite()).fold(0.0, f64::max) * threshold;
         for (offset, state) in rebuilt.into_iter().enumerate() {
             xs[begin + 1 + offset] = state;
         }
-        // Newly exposed slots start from the last state computed.
-        let advance = (first_unconverged + 1).min(config.window).min(end - begin);
-        let next_begin = begin + advance;
-        let next_end = (next_begin + config.window).min(steps);
-        for k in end + 1..=next_end {
-            xs[k] = xs[end].copy();
-        }
-        observer.on_sweep(&PicardSweep { sweep: sweeps, window: (begin, end), errors });
-        sweeps += 1;
-        begin = next_begin;
-        let out_of_sweeps = config.max_sweeps.is_some_and(|cap| sweeps >= cap);
-        let out_of_time = config.deadline_ms.is_some_and(|ms| started.elapsed().as_secs_f64() * 1e3 >= ms);
-        if begin < steps && (out_of_sweeps || out_of_time) {
-            converged = false;
-            break;
-        }
+        Ok(errors)
     }
-    Ok(DriverRun {
-        x: xs[steps].shallow_clone(),
-        iterates: xs,
-        model_calls: sweeps,
-        picard: Some(PicardStats { sweeps, model_evaluations: evaluations, residual, converged }),
-        model_time,
-    })
 }
 
 /// The K + 1 starting iterates: a warm start's (its first replaces the tape's x_T, so the fixed

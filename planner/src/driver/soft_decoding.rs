@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::guidance::SoftDecodingConfig;
 use crate::noise::{NoiseTape, standard_normals};
 use crate::observer::{DenoisingStep, Observer};
+use crate::sampler::Sampler;
 
 /// Scores of candidate clean estimates, `[R, H, A + O]` normalized → R numbers (higher is better).
 pub type Scorer<'a> = dyn Fn(&Tensor) -> Result<Vec<f64>> + 'a;
@@ -35,15 +36,7 @@ pub fn sample_soft_decoding(
 ) -> Result<DriverRun> {
     config.validate()?;
     let sampler = map.sampler();
-    if (0..sampler.steps()).all(|k| !sampler.needs_noise(k)) {
-        return Err(Error::Request {
-            field: "soft_decoding".into(),
-            message: format!(
-                "{} adds no noise, so there is nothing to choose between; use ddpm or ddim with eta > 0",
-                sampler.config().kind.name()
-            ),
-        });
-    }
+    check_noisy(sampler)?;
     let _no_grad = tch::no_grad_guard();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(SOFT_DECODING_STREAM);
@@ -84,6 +77,20 @@ pub fn sample_soft_decoding(
         x0_hat = estimates.index_select(0, &index);
     }
     Ok(DriverRun { x, model_time, model_calls: steps, picard: None, iterates: Vec::new() })
+}
+
+/// Errors unless some step of `sampler` adds noise: otherwise there is nothing to choose between.
+fn check_noisy(sampler: &Sampler) -> Result<()> {
+    if (0..sampler.steps()).any(|k| sampler.needs_noise(k)) {
+        return Ok(());
+    }
+    Err(Error::Request {
+        field: "soft_decoding".into(),
+        message: format!(
+            "{} adds no noise, so there is nothing to choose between; use ddpm or ddim with eta > 0",
+            sampler.config().kind.name()
+        ),
+    })
 }
 
 /// The ChaCha8 stream of a plan's seed that this driver draws from (the tape uses stream 0).

@@ -1,4 +1,4 @@
-//! Gradient guidance with Diffuser's knobs (algorithms.md §1.5).
+//! Gradient guidance with Diffuser's knobs (docs/ALGORITHMS.md §1.5).
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};

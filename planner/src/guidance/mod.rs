@@ -1,6 +1,6 @@
 //! Steering sampling towards what the user wants.
 //!
-//! - Gradient guidance ([`Guide`], Diffuser's `n_step_guided_p_sample`, algorithms.md §1.5):
+//! - Gradient guidance ([`Guide`], Diffuser's `n_step_guided_p_sample`, docs/ALGORITHMS.md §1.5):
 //!   before each model call the noisy trajectory takes `n_guide_steps` gradient steps up the
 //!   objective J = value_weight · V(x_t, t) − Σ costs(unnormalize(x_t)), scaled by the step's
 //!   posterior variance and switched off below `t_stopgrad`.

@@ -1,5 +1,5 @@
 //! Diffuser's optional linear attention, wrapped as `Residual(PreNorm(LinearAttention))`
-//! (algorithms.md §1.1). Parameter paths: `fn.norm.{g,b}`, `fn.fn.to_qkv`, `fn.fn.to_out`.
+//! (docs/ALGORITHMS.md §1.1). Parameter paths: `fn.norm.{g,b}`, `fn.fn.to_qkv`, `fn.fn.to_out`.
 
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};

@@ -1,4 +1,4 @@
-//! Building blocks of Diffuser's temporal networks (algorithms.md §1.1), named so that the
+//! Building blocks of Diffuser's temporal networks (docs/ALGORITHMS.md §1.1), named so that the
 //! variable paths equal the `state_dict` keys of the original PyTorch modules.
 //!
 //! All blocks work channels-first: `[B, C, H]`.

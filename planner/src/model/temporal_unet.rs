@@ -1,4 +1,4 @@
-//! Diffuser's temporal U-Net denoiser in `tch::nn` (algorithms.md §1.2).
+//! Diffuser's temporal U-Net denoiser in `tch::nn` (docs/ALGORITHMS.md §1.2).
 
 use tch::Tensor;
 use tch::nn::{self, Module};

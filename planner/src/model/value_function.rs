@@ -1,4 +1,4 @@
-//! Diffuser's value function in `tch::nn` (algorithms.md §1.3).
+//! Diffuser's value function in `tch::nn` (docs/ALGORITHMS.md §1.3).
 
 use tch::Tensor;
 use tch::nn;

@@ -1,4 +1,4 @@
-//! DDPM ancestral step: Diffuser's posterior step (algorithms.md §1.4), generalised to
+//! DDPM ancestral step: Diffuser's posterior step (docs/ALGORITHMS.md §1.4), generalised to
 //! skipped steps by treating ᾱ_t / ᾱ_next as one step's 1 − β.
 
 use super::StepCoefficients;

@@ -1,4 +1,4 @@
-//! DPM-Solver++ 2M in data prediction (Lu et al. 2022; algorithms.md §4.2), stepping in
+//! DPM-Solver++ 2M in data prediction (Lu et al. 2022; docs/ALGORITHMS.md §4.2), stepping in
 //! λ = log α − log σ between the model's own integer timesteps.
 //!
 //! Timestep convention: the model is only ever evaluated at the training timesteps
@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn first_order_step_is_ddim_with_eta_zero() {
-        // Reference: Lu et al. 2022, DPM-Solver++(1) is DDIM (algorithms.md §4.2).
+        // Reference: Lu et al. 2022, DPM-Solver++(1) is DDIM (docs/ALGORITHMS.md §4.2).
         let schedule = Schedule::new(&ScheduleSpec::default(), 64).expect("schedule");
         let dpm = coefficients(&schedule, 63, Some(50), None);
         let ddim = super::super::ddim::coefficients(&schedule, 63, Some(50), 0.0);

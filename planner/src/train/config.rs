@@ -128,7 +128,7 @@ pub struct OptimizationConfig {
 }
 
 impl Default for OptimizationConfig {
-    /// Diffuser's Maze2D settings (algorithms.md §1.8–1.9), with gradient clipping at 1.
+    /// Diffuser's Maze2D settings (docs/ALGORITHMS.md §1.8–1.9), with gradient clipping at 1.
     fn default() -> Self {
         Self {
             steps: 20_000,

@@ -1,5 +1,5 @@
 //! The training loop: Diffuser's x0-prediction objective with the start and goal observations
-//! inpainted (algorithms.md §1.4 `p_losses`) for a denoiser, or its `ValueDiffusion.p_losses`
+//! inpainted (docs/ALGORITHMS.md §1.4 `p_losses`) for a denoiser, or its `ValueDiffusion.p_losses`
 //! (§1.3) for a value model; Adam with gradient clipping, an EMA copy that is the model saved
 //! for planning, checkpoints and exact resumption.
 //!

@@ -1,6 +1,6 @@
 //! A dataset cut into training windows: Diffuser's `SequenceDataset` indices (no padding, the
 //! same windows for a denoiser and a value model) and, for a value model, `ValueDataset`'s
-//! discounted-return targets (algorithms.md §1.7).
+//! discounted-return targets (docs/ALGORITHMS.md §1.7).
 
 use std::ops::Range;
 

@@ -1,6 +1,7 @@
 //! Properties and oracles of `planner::constraints`: hard-constraint projection of one
-//! trajectory in the user's units (SafeDiffuser's RoS/ReS barriers, algorithms.md §3, plus boxes,
-//! half-spaces and rate limits through a clarabel QP). Random inputs come from seeded ChaCha8.
+//! trajectory in the user's units (SafeDiffuser's RoS/ReS barriers, docs/ALGORITHMS.md §3, plus
+//! boxes, half-spaces and rate limits through a clarabel QP). Random inputs come from seeded
+//! ChaCha8.
 #![allow(clippy::float_cmp)] // Pinned values and no-op projections are exact on purpose.
 
 use std::time::Instant;
@@ -203,7 +204,8 @@ fn inside_point(rng: &mut ChaCha8Rng, c: &Constraints, center: [f64; 2], radii: 
 }
 
 // Reference: the nearest point outside a circle is radial: |p' − c| = r√(1 + margin), and with
-// margin 0 the displacement is r − |p − c| (SafeDiffuser's "Truncate" baseline, algorithms.md §3.1).
+// margin 0 the displacement is r − |p − c| (SafeDiffuser's "Truncate" baseline,
+// docs/ALGORITHMS.md §3.1).
 #[test]
 fn circle_moves_an_inside_point_radially_onto_its_margin() {
     let layout = TrajectoryLayout { horizon: 1, action_dim: 0, observation_dim: 2, dt: 1.0 };
@@ -228,7 +230,7 @@ fn circle_moves_an_inside_point_radially_onto_its_margin() {
     }
 }
 
-// Reference: SafeDiffuser's power-4 "square" (algorithms.md §3.2): the result satisfies
+// Reference: SafeDiffuser's power-4 "square" (docs/ALGORITHMS.md §3.2): the result satisfies
 // b ≥ margin and lies on the boundary when the input was inside.
 #[test]
 fn superellipse_power_four_lands_on_its_boundary() {
@@ -267,7 +269,7 @@ fn box_obstacle_is_left_by_the_shortest_axis_move() {
     }
 }
 
-// Reference: ReS (algorithms.md §3.1): min |u|² + ρ² s.t. ∇b·u + b − wρ ≥ margin has
+// Reference: ReS (docs/ALGORITHMS.md §3.1): min |u|² + ρ² s.t. ∇b·u + b − wρ ≥ margin has
 // u = (margin − b) ∇b/(|∇b|² + w²); its last `hard_steps` steps and the final plan are hard.
 #[test]
 fn relaxed_mode_pulls_by_the_res_fraction_early_and_is_hard_at_the_end() {
@@ -312,7 +314,7 @@ fn disjoint_boxes_on_one_dim_are_refused_at_new() {
     }
 }
 
-// Reference: inpainted observations never move (Diffuser's apply_conditioning, algorithms.md
+// Reference: inpainted observations never move (Diffuser's apply_conditioning, docs/ALGORITHMS.md
 // §1.4), so a goal inside an obstacle cannot be fixed: an error at the end, left alone before.
 #[test]
 fn pinned_goal_inside_an_obstacle_is_infeasible_at_the_end() {
@@ -359,7 +361,7 @@ fn velocity_limit_too_tight_between_pinned_rows_is_infeasible() {
 }
 
 // Reference: inpainting pins observations exactly (Diffuser's apply_conditioning,
-// algorithms.md §1.4); the projection may move their actions. Inputs: a feasible plan through
+// docs/ALGORITHMS.md §1.4); the projection may move their actions. Inputs: a feasible plan through
 // the pins plus a random-walk drift, the way a denoiser's estimate strays around one.
 #[test]
 fn pinned_observations_never_move() {
@@ -573,7 +575,7 @@ shape = "box"
     assert_eq!(toml::from_str::<ConstraintConfig>(&written).unwrap(), config, "{written}");
 }
 
-/// Maze2D-large's two SafeDiffuser obstacles (algorithms.md §3.2) on a straight line through
+/// Maze2D-large's two SafeDiffuser obstacles (docs/ALGORITHMS.md §3.2) on a straight line through
 /// both, H = 384, O = 4 (qpos, qvel), A = 2.
 fn maze_case(extra: &str) -> (Constraints, Vec<f64>) {
     let layout = TrajectoryLayout { horizon: 384, action_dim: 2, observation_dim: 4, dt: 0.01 };
