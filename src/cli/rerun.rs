@@ -15,6 +15,10 @@ impl RerunArgs {
     /// The sink asked for, or `default` (`save` or `off`) without the flag; a saved file
     /// without a path is named after `command`.
     pub fn sink(&self, command: &str, default: &str) -> anyhow::Result<Sink> {
-        if self.rerun.is_empty() { parse_sink(&[default.to_owned()], command) } else { parse_sink(&self.rerun, command) }
+        if self.rerun.is_empty() {
+            parse_sink(&[default.to_owned()], command)
+        } else {
+            parse_sink(&self.rerun, command)
+        }
     }
 }

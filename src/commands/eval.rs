@@ -12,7 +12,7 @@ use bridge::PlanClient;
 use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs};
 use crate::episode::lockstep::{Baseline, baseline_episode, planned_episode};
 use crate::episode::report::{ConstraintCheck, print_scores};
-use crate::episode::{EpisodeOutcome, EpisodeObserver};
+use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::nodes::planner::TaskPlanner;
 use crate::nodes::sources::{LocalSource, RemoteSource};
 use crate::task::{PlannerConfig, RewardKind, TaskConfig, TaskFile};

@@ -87,7 +87,13 @@ fn peer(launch: &LaunchFile, endpoint: &str) -> Transport {
 }
 
 /// One node of a separate-process launch: the robot, or planner worker K.
-fn run_child(launch: &LaunchFile, node: &str, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
+fn run_child(
+    launch: &LaunchFile,
+    node: &str,
+    transport: &Transport,
+    namespace: &Namespace,
+    sink: &Sink,
+) -> anyhow::Result<()> {
     let session = transport.open()?;
     if node == "robot" {
         return run_and_report(&launch.robot, &session, namespace, sink);
@@ -103,7 +109,12 @@ fn run_child(launch: &LaunchFile, node: &str, transport: &Transport, namespace: 
     Ok(())
 }
 
-fn run_in_process(launch: &LaunchFile, transport: &Transport, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
+fn run_in_process(
+    launch: &LaunchFile,
+    transport: &Transport,
+    namespace: &Namespace,
+    sink: &Sink,
+) -> anyhow::Result<()> {
     let file = TaskFile::read(&launch.robot.config)?;
     let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
     recorder.scene(Arc::clone(&file.task), None)?;

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use planner::condition::Pin;
-use planner::model::{Checkpoint, Denoiser, ValueModel};
 use planner::driver::picard_auto::AutoChoice;
+use planner::model::{Checkpoint, Denoiser, ValueModel};
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{PlanRequest, Planner};
 use serde::Serialize;

@@ -10,8 +10,6 @@ pub enum Level {
     Info,
     /// The robot is not doing what it was asked (holding, a stale plan).
     Warn,
-    /// Something failed.
-    Error,
 }
 
 /// Receives an episode's events.

@@ -168,8 +168,7 @@ impl Episode<'_> {
     fn decide(&mut self, t: u64, now_ms: u64, observation: &[f32]) -> anyhow::Result<Option<usize>> {
         let (health, _) = self.watchdog.check(now_ms);
         let index = self.plan.as_ref().map(|_| (t - self.origin) as usize);
-        let expired =
-            self.plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i as u64 >= v));
+        let expired = self.plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i as u64 >= v));
         let execute = health == Health::Fresh && self.plan.is_some() && !expired && !self.hold.commanded;
         if execute && self.hold.active {
             self.end_hold(t, observation)?;
@@ -187,7 +186,12 @@ impl Episode<'_> {
     }
 
     /// The action at plan row `index` (or holding), and the state the plan wants next.
-    fn act(&self, tracker: &mut dyn Tracker, index: Option<usize>, observation: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+    fn act(
+        &self,
+        tracker: &mut dyn Tracker,
+        index: Option<usize>,
+        observation: &[f32],
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
         match (&self.plan, index) {
             (Some(plan), Some(i)) => {
                 let wanted = plan.states.get(i + 1).or(plan.states.last()).cloned();

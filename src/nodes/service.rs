@@ -98,7 +98,8 @@ impl ServiceHandler {
             Some(observer) => observer,
             None => &mut (),
         };
-        let plan = self.planner.plan(stream, episode, from_step, request, observer).map_err(|e| wire::error_reply(&e))?;
+        let plan =
+            self.planner.plan(stream, episode, from_step, request, observer).map_err(|e| wire::error_reply(&e))?;
         self.plans_made += 1;
         if let Some(observer) = denoising
             && let Err(error) = observer.finish(self.plans_made as i64 - 1, from_step as f64 * self.task.dt_secs())

@@ -114,7 +114,10 @@ impl PlanSource for LinkSource<'_> {
                 }
                 Err(error @ BridgeError::NoReply { .. }) if !self.stop.load(Ordering::Relaxed) => {
                     if !waiting {
-                        tracing::warn!("robot {robot}: holding at step {} until a planner answers: {error}", query.step);
+                        tracing::warn!(
+                            "robot {robot}: holding at step {} until a planner answers: {error}",
+                            query.step
+                        );
                         let reason = Some("waiting for a planner".into());
                         self.link.publish_status(NodeStatus::Holding, reason, query.step)?;
                         waiting = true;

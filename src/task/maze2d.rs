@@ -142,7 +142,9 @@ struct MazeReward {
 impl Reward for MazeReward {
     fn reward(&self, states: &[Vec<f32>], _actions: &[Vec<f32>]) -> f64 {
         match self.kind {
-            RewardKind::Collision => -(states.iter().filter(|s| self.layout.ball_overlaps_wall(s[0], s[1])).count() as f64),
+            RewardKind::Collision => {
+                -(states.iter().filter(|s| self.layout.ball_overlaps_wall(s[0], s[1])).count() as f64)
+            }
             RewardKind::Rollout => steps_near_end(self.layout, states) as f64,
         }
     }
@@ -156,7 +158,8 @@ impl Reward for MazeReward {
 const SAMPLES_PER_AXIS: u32 = 9;
 
 /// The open cells of `layout` where some reset position (x, y) at rest lies inside one of the
-/// `constraints`' obstacles (its barrier below the margin), in the layout's order.
+/// `constraints`' obstacles (its barrier below the margin), in the layout's order. The
+/// constraints are validated first ([`crate::task::TaskFile::read`]), so every barrier is defined.
 fn covered_cells(layout: Layout, constraints: Option<&ConstraintConfig>) -> Vec<(i64, i64)> {
     let Some(constraints) = constraints.filter(|c| !c.obstacle.is_empty()) else {
         return Vec::new();
@@ -169,7 +172,7 @@ fn covered_cells(layout: Layout, constraints: Option<&ConstraintConfig>) -> Vec<
         offsets.iter().any(|dx| {
             offsets.iter().any(|dy| {
                 let observation = [i as f64 + dx, j as f64 + dy, 0.0, 0.0];
-                constraints.obstacle.iter().any(|o| o.barrier(&observation) < constraints.margin)
+                constraints.obstacle.iter().any(|o| o.barrier(&observation).is_ok_and(|b| b < constraints.margin))
             })
         })
     };

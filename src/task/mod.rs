@@ -22,7 +22,7 @@ use planner::train::d4rl::D4rlDataset;
 use serde::Deserialize;
 use sim::{Env, Policy, Tracker};
 
-pub use config::{EvalConfig, PlannerConfig, TaskConfig};
+pub use config::{PlannerConfig, TaskConfig};
 
 /// What a robot task supplies to the application. Maze2D ([`maze2d::Maze2dTask`]) is the first.
 pub trait Task: Send + Sync {
@@ -170,7 +170,8 @@ mod tests {
         for path in launches {
             let launch = LaunchFile::read(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             for config in [&launch.robot.config, &launch.planner.config] {
-                TaskFile::read(config).unwrap_or_else(|e| panic!("{} names {}: {e:#}", path.display(), config.display()));
+                TaskFile::read(config)
+                    .unwrap_or_else(|e| panic!("{} names {}: {e:#}", path.display(), config.display()));
             }
         }
     }
@@ -190,8 +191,11 @@ mod tests {
         .expect("write");
         let error = format!("{:#}", TaskFile::read(&path).err().expect("refused"));
         assert!(error.contains("planner.constraints.obstacle[0].dims"), "{error}");
-        std::fs::write(&path, "[env]\nkind = \"arm\"\n[planner]\ncheckpoint = \"m\"\n[planner.sampler]\nkind = \"ddim\"\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "[env]\nkind = \"arm\"\n[planner]\ncheckpoint = \"m\"\n[planner.sampler]\nkind = \"ddim\"\n",
+        )
+        .expect("write");
         let error = format!("{:#}", TaskFile::read(&path).err().expect("refused"));
         assert!(error.contains("[env]") && error.contains("arm"), "{error}");
     }

@@ -28,7 +28,15 @@ impl DenoiseObserver {
     /// An observer of `task`'s plans by the model `spec`, logging to `stream`.
     #[must_use]
     pub fn new(stream: RecordingStream, spec: ModelSpec, task: Arc<dyn Task>) -> Self {
-        Self { stream, spec, task, x_t: Vec::new(), x0_hat: Vec::new(), sweep_residuals: Vec::new(), candidates: Vec::new() }
+        Self {
+            stream,
+            spec,
+            task,
+            x_t: Vec::new(),
+            x0_hat: Vec::new(),
+            sweep_residuals: Vec::new(),
+            candidates: Vec::new(),
+        }
     }
 
     /// The first candidate's positions in metres.
@@ -43,9 +51,7 @@ impl DenoiseObserver {
         let values: Vec<f32> = Vec::try_from(data.flatten(0, -1)).unwrap_or_default();
         values
             .chunks(width * horizon)
-            .map(|plan| {
-                plan.chunks(width).map(|row| self.task.position(&row[self.spec.action_dim..])).collect()
-            })
+            .map(|plan| plan.chunks(width).map(|row| self.task.position(&row[self.spec.action_dim..])).collect())
             .collect()
     }
 

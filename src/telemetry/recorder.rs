@@ -222,8 +222,9 @@ impl EpisodeObserver for Recorder {
         self.dt = dt;
         self.stream.set_time_sequence("episode", seed as i64);
         self.stream.set_duration_secs("sim_time", 0.0);
-        let logged =
-            self.stream.log("world/goal", &Points3D::new([self.position(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
+        let logged = self
+            .stream
+            .log("world/goal", &Points3D::new([self.position(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
         self.check(logged);
         self.event(Level::Info, &format!("episode {seed} begins"));
     }
@@ -247,7 +248,6 @@ impl EpisodeObserver for Recorder {
     fn event(&mut self, level: Level, text: &str) {
         let level = match level {
             Level::Warn => rerun::TextLogLevel::WARN,
-            Level::Error => rerun::TextLogLevel::ERROR,
             Level::Info => rerun::TextLogLevel::INFO,
         };
         let logged = self.stream.log("events", &TextLog::new(text).with_level(level));

@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
-use planner::model::Checkpoint;
 use planner::driver::picard::PicardConfig;
 use planner::driver::picard_auto::{calibrate, candidate_windows};
+use planner::model::Checkpoint;
 use planner::sampler::{SamplerConfig, SamplerKind};
 use planner::{Plan, PlanRequest, Planner};
 

@@ -8,7 +8,6 @@
 //! 3. The real-time robot's achieved replanning rate against one streaming worker; baseline:
 //!    the in-process planning rate.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -19,7 +18,6 @@ use bridge::codec::{self, MAX_PAYLOAD_BYTES};
 use bridge::message::{Plan, PlanTiming};
 use bridge::zenoh::Wait;
 use bridge::{Namespace, PlanClient, Transport};
-use sim::Env;
 
 use super::{BenchArgs, median};
 use crate::episode::{PlanQuery, plan_seed};
