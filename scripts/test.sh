@@ -10,6 +10,8 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
+echo "== module cycles" >&2
+python3 scripts/module_cycles.py planner/src sim/src bridge/src src
 echo "== cargo doc" >&2
 RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps --locked
 echo "== cargo test" >&2

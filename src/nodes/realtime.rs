@@ -16,13 +16,21 @@ use bridge::message::{CommandKind, NodeStatus, RobotMode};
 use bridge::{Health, RobotLink, Watchdog};
 use sim::Tracker;
 
-use super::robot::RobotNodeConfig;
 use super::wire;
 use crate::episode::{EpisodeObserver, EpisodeOutcome, Level, distance};
 use crate::task::Task;
 
 /// States published, remembered to time each plan's latency (a ring).
 const PUBLISHED_KEPT: usize = 4096;
+
+/// How the real-time robot keeps time.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Simulated seconds per wall-clock second.
+    pub speed: f64,
+    /// Hold still when no plan arrived for this long, milliseconds.
+    pub plan_timeout_ms: u64,
+}
 
 /// Whether the real-time robot executes its plan or holds, and where it holds.
 struct Hold {
@@ -44,7 +52,6 @@ impl Hold {
 
 /// One real-time episode in progress.
 struct Episode<'a> {
-    node: &'a RobotNodeConfig,
     task: &'a dyn Task,
     link: &'a mut RobotLink,
     observer: &'a mut dyn EpisodeObserver,
@@ -66,7 +73,7 @@ struct Episode<'a> {
 
 /// Runs the episode reset with `seed` on the wall clock until its time limit or `stop`.
 pub fn realtime_episode(
-    node: &RobotNodeConfig,
+    pace: Pace,
     task: &dyn Task,
     link: &mut RobotLink,
     seed: u64,
@@ -79,14 +86,14 @@ pub fn realtime_episode(
     let goal = env.goal_state();
     let dt = f64::from(env.dt());
     observer.episode_began(seed, &goal, dt);
-    let period = Duration::from_secs_f64(dt / node.speed);
+    let period = Duration::from_secs_f64(dt / pace.speed);
+    let robot_id = link.robot_id().to_owned();
     let mut episode = Episode {
-        node,
         task,
         link,
         observer,
         seed,
-        watchdog: Watchdog::new(node.plan_timeout_ms),
+        watchdog: Watchdog::new(pace.plan_timeout_ms),
         outcome: EpisodeOutcome::default(),
         plan: None,
         origin: 0,
@@ -105,7 +112,7 @@ pub fn realtime_episode(
         }
         episode.obey_commands(t, stop);
         let mode = if episode.hold.active { RobotMode::Holding } else { RobotMode::Running };
-        episode.link.publish_state(&wire::robot_state(&node.id, (seed, t), dt, &observation, Some(&goal), mode))?;
+        episode.link.publish_state(&wire::robot_state(&robot_id, (seed, t), dt, &observation, Some(&goal), mode))?;
         episode.published.push_back((t, Instant::now()));
         if episode.published.len() > PUBLISHED_KEPT {
             episode.published.pop_front();
@@ -122,7 +129,7 @@ pub fn realtime_episode(
         observation = result.observation;
     }
     let end = (seed, env.max_episode_steps() as u64);
-    episode.link.publish_state(&wire::robot_state(&node.id, end, dt, &observation, None, RobotMode::Done))?;
+    episode.link.publish_state(&wire::robot_state(&robot_id, end, dt, &observation, None, RobotMode::Done))?;
     Ok(episode.outcome)
 }
 
@@ -205,7 +212,7 @@ impl Episode<'_> {
     fn begin_hold(&mut self, t: u64, observation: &[f32], reason: String) -> anyhow::Result<()> {
         self.hold = Hold { began: t, commanded: self.hold.commanded, ..Hold::new(observation) };
         self.link.count("holds");
-        tracing::warn!("robot {}: holding at step {t}: {reason}", self.node.id);
+        tracing::warn!("robot {}: holding at step {t}: {reason}", self.link.robot_id());
         self.observer.event(Level::Warn, &format!("holding at step {t}: {reason}"));
         self.link.publish_status(NodeStatus::Holding, Some(reason), t)?;
         Ok(())
@@ -220,7 +227,7 @@ impl Episode<'_> {
         let moved = distance(position, self.task.position(&self.hold.target[0]));
         tracing::info!(
             "robot {}: resumed at step {t} after holding {} steps (speed {speed:.3} m/s, moved {moved:.3} m)",
-            self.node.id,
+            self.link.robot_id(),
             t - self.hold.began
         );
         self.observer.event(Level::Info, &format!("resumed at step {t} after holding {} steps", t - self.hold.began));

@@ -16,7 +16,7 @@ use bridge::message::NodeStatus;
 use bridge::{Namespace, RobotLink};
 use serde::Deserialize;
 
-use super::realtime::realtime_episode;
+use super::realtime::{Pace, realtime_episode};
 use super::sources::LinkSource;
 use crate::episode::lockstep::planned_episode;
 use crate::episode::report::print_scores;
@@ -131,7 +131,10 @@ pub fn run_episodes(
                 let replan_every = file.config.planner.replan_every;
                 planned_episode(file.task.as_ref(), seed, replan_every, &mut source, observer)?
             }
-            Clocking::Realtime => realtime_episode(node, file.task.as_ref(), &mut link, seed, stop, observer)?,
+            Clocking::Realtime => {
+                let pace = Pace { speed: node.speed, plan_timeout_ms: node.plan_timeout_ms };
+                realtime_episode(pace, file.task.as_ref(), &mut link, seed, stop, observer)?
+            }
         };
         if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {
             tracing::warn!("robot {}: episode {e} interrupted; it is left out of the table", node.id);
