@@ -15,7 +15,7 @@ use crate::episode::report::{ConstraintCheck, print_scores};
 use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::nodes::planner::TaskPlanner;
 use crate::nodes::sources::{LocalSource, RemoteSource};
-use crate::task::{PlannerConfig, RewardKind, TaskConfig, TaskFile};
+use crate::task::{PlannerConfig, RewardKind, TaskConfig, TaskFile, TrackerKind};
 use crate::telemetry::Recorder;
 
 /// Arguments of `diffplan eval`. Records nothing unless `--rerun` says where.
@@ -48,6 +48,9 @@ pub struct EvalArgs {
     /// Override `planner.reward`: rank the candidates by `collision` or `rollout`.
     #[arg(long, value_enum)]
     reward: Option<RewardKind>,
+    /// Override `control.tracker`: the controller that executes the plans.
+    #[arg(long, value_enum)]
+    tracker: Option<TrackerKind>,
     /// Plan without the task's hard constraints but still report how the plans and the executed
     /// paths violate them: the baseline for constrained planning.
     #[arg(long)]
@@ -109,6 +112,7 @@ fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
     planner.warm_start |= args.warm_start;
     planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
     planner.reward = args.reward.or(planner.reward);
+    config.control.tracker = args.tracker.unwrap_or(config.control.tracker);
     config
 }
 
@@ -136,7 +140,7 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
     for e in 0..episodes {
         let seed = config.eval.seed + e as u64;
         let observer: &mut dyn EpisodeObserver = &mut recorder;
-        outcomes.push(planned_episode(task, seed, config.planner.replan_every, &mut source, observer)?);
+        outcomes.push(planned_episode(&enforced, seed, &mut source, observer)?);
     }
     let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
     print_scores(task, policy, &enforced.config.sampler_label(), &outcomes);
@@ -168,8 +172,7 @@ fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow:
                         .step_by(n)
                         .map(|e| {
                             let seed = config.eval.seed + e as u64;
-                            let task = file.task.as_ref();
-                            Ok((e, planned_episode(task, seed, config.planner.replan_every, &mut source, &mut ())?))
+                            Ok((e, planned_episode(file, seed, &mut source, &mut ())?))
                         })
                         .collect()
                 })

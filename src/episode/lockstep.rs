@@ -3,25 +3,26 @@
 //!
 //! The episode resets the environment with its seed, plans from the start observation to the
 //! goal state at step 0 and every `replan_every` steps, and tracks the planned states with the
-//! task's controller until the time limit.
+//! task's tracker (`[control] tracker`) until the time limit.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{EpisodeObserver, EpisodeOutcome, PlanQuery, PlanSource, distance, plan_seed};
-use crate::task::Task;
+use crate::task::{Task, TaskFile};
 
-/// Runs the episode reset with `episode_seed`, planning with `source` and reporting to
-/// `observer`.
+/// Runs the episode of `file`'s task reset with `episode_seed`, planning with `source` and
+/// reporting to `observer`.
 pub fn planned_episode(
-    task: &dyn Task,
+    file: &TaskFile,
     episode_seed: u64,
-    replan_every: usize,
     source: &mut dyn PlanSource,
     observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
+    let task = file.task.as_ref();
+    let replan_every = file.config.planner.replan_every;
     let mut env = task.make_env();
-    let mut tracker = task.tracker();
+    let mut tracker = task.tracker(file.config.control.tracker);
     let mut observation = env.reset(episode_seed);
     let goal = env.goal_state();
     observer.episode_began(episode_seed, &goal, f64::from(env.dt()));

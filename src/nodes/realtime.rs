@@ -18,7 +18,7 @@ use sim::Tracker;
 
 use super::wire;
 use crate::episode::{EpisodeObserver, EpisodeOutcome, Level, distance};
-use crate::task::Task;
+use crate::task::{Task, TaskFile};
 
 /// States published, remembered to time each plan's latency (a ring).
 const PUBLISHED_KEPT: usize = 4096;
@@ -74,14 +74,15 @@ struct Episode<'a> {
 /// Runs the episode reset with `seed` on the wall clock until its time limit or `stop`.
 pub fn realtime_episode(
     pace: Pace,
-    task: &dyn Task,
+    file: &TaskFile,
     link: &mut RobotLink,
     seed: u64,
     stop: &AtomicBool,
     observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
+    let task = file.task.as_ref();
     let mut env = task.make_env();
-    let mut tracker = task.tracker();
+    let mut tracker = task.tracker(file.config.control.tracker);
     let mut observation = env.reset(seed);
     let goal = env.goal_state();
     let dt = f64::from(env.dt());

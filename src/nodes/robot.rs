@@ -128,12 +128,11 @@ pub fn run_episodes(
             Clocking::Lockstep => {
                 let timeout = Duration::from_millis(node.query_timeout_ms);
                 let mut source = LinkSource { link: &mut link, timeout, stop };
-                let replan_every = file.config.planner.replan_every;
-                planned_episode(file.task.as_ref(), seed, replan_every, &mut source, observer)?
+                planned_episode(file, seed, &mut source, observer)?
             }
             Clocking::Realtime => {
                 let pace = Pace { speed: node.speed, plan_timeout_ms: node.plan_timeout_ms };
-                realtime_episode(pace, file.task.as_ref(), &mut link, seed, stop, observer)?
+                realtime_episode(pace, file, &mut link, seed, stop, observer)?
             }
         };
         if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {

@@ -10,7 +10,7 @@ use planner::sampler::SamplerConfig;
 use serde::Deserialize;
 
 use super::picard::TaskPicard;
-use super::{RewardKind, TaskKind};
+use super::{RewardKind, TaskKind, TrackerKind};
 
 /// A task config.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,9 +21,21 @@ pub struct TaskConfig {
     pub env: toml::Table,
     /// The planner and how it is driven.
     pub planner: PlannerConfig,
+    /// How plans are executed.
+    #[serde(default)]
+    pub control: ControlConfig,
     /// The evaluation protocol.
     #[serde(default)]
     pub eval: EvalConfig,
+}
+
+/// `[control]`: how the robot executes plans.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// The tracker (default: `diffuser`, Diffuser's protocol).
+    #[serde(default)]
+    pub tracker: TrackerKind,
 }
 
 /// The checkpoint and its sampling.
@@ -157,6 +169,9 @@ impl TaskConfig {
         }
         if planner.constraints.is_some() {
             steering.push("constrained".into());
+        }
+        if self.control.tracker == TrackerKind::FeedForward {
+            steering.push("feed-forward tracker".into());
         }
         let steering = if steering.is_empty() { String::new() } else { format!(", {}", steering.join(", ")) };
         format!("{} × {steps}{picard}{replan}{steering}", planner.sampler.kind.name())

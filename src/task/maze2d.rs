@@ -5,10 +5,12 @@ use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
 use planner::train::d4rl::{D4rlDataset, Table};
 use serde::Deserialize;
-use sim::maze2d::{DiffuserTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, steps_near_end};
+use sim::maze2d::{
+    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, steps_near_end,
+};
 use sim::{Env, Policy, Tracker};
 
-use super::{RewardKind, Task};
+use super::{RewardKind, Task, TrackerKind};
 
 /// `[env]` of a Maze2D task.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,8 +93,11 @@ impl Task for Maze2dTask {
         Box::new(Maze2d::new(self.config.layout, goal_mode).without_cells(&self.excluded))
     }
 
-    fn tracker(&self) -> Box<dyn Tracker> {
-        Box::new(DiffuserTracker)
+    fn tracker(&self, kind: TrackerKind) -> Box<dyn Tracker> {
+        match kind {
+            TrackerKind::Diffuser => Box::new(DiffuserTracker),
+            TrackerKind::FeedForward => Box::new(FeedForwardTracker::default()),
+        }
     }
 
     fn expert(&self, seed: u64) -> Box<dyn Policy> {

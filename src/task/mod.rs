@@ -34,8 +34,8 @@ pub trait Task: Send + Sync {
     fn dt_secs(&self) -> f64;
     /// A fresh environment; its resets avoid what the task's constraints exclude.
     fn make_env(&self) -> Box<dyn Env>;
-    /// The controller that executes plans on the robot.
-    fn tracker(&self) -> Box<dyn Tracker>;
+    /// The controller of `kind` that executes plans on the robot.
+    fn tracker(&self, kind: TrackerKind) -> Box<dyn Tracker>;
     /// The scripted expert of the episode reset with `seed`.
     fn expert(&self, seed: u64) -> Box<dyn Policy>;
     /// `samples` steps of the scripted expert in D4RL's format (seeded; `noisy`: D4RL's action
@@ -73,6 +73,19 @@ impl TaskKind {
             Self::Maze2d => Arc::new(maze2d::Maze2dTask::new(toml::Value::Table(env).try_into()?, constraints)?),
         })
     }
+}
+
+/// Which controller executes plans (`[control] tracker`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackerKind {
+    /// Diffuser's controller: the next planned state by a PD law without feed-forward (its
+    /// published protocol, so published comparisons run as they did).
+    #[default]
+    Diffuser,
+    /// Time-indexed tracking with feed-forward from the planned states (the inverse of the
+    /// robot's dynamics), stiffer feedback, and time scaling when the robot lags.
+    FeedForward,
 }
 
 /// Which derivative-free reward ranks candidates (best-of-N) and drives soft decoding.

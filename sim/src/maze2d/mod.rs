@@ -11,6 +11,7 @@
 
 mod collection;
 mod expert;
+mod feed_forward;
 mod layout;
 mod rollout;
 mod tracker;
@@ -22,6 +23,7 @@ use rapier3d::prelude::*;
 
 pub use collection::{Collected, collect};
 pub use expert::WaypointExpert;
+pub use feed_forward::FeedForwardTracker;
 pub use layout::{Layout, WALL_HALF_SIDE, WALL_OFFSET};
 pub use rollout::steps_near_end;
 pub use tracker::{DiffuserTracker, track};
@@ -34,6 +36,8 @@ pub const DT: f32 = 0.01;
 pub const BALL_RADIUS: f32 = 0.1;
 /// Ball density, kg/m³ (mass 4/3·π·0.1³·1000 = 4.189 kg).
 const BALL_DENSITY: f32 = 1000.0;
+/// Ball mass, kg: the density times the ball's volume.
+const BALL_MASS: f32 = BALL_DENSITY * 4.0 / 3.0 * std::f32::consts::PI * BALL_RADIUS * BALL_RADIUS * BALL_RADIUS;
 /// Joint damping b, N·s/m.
 const DAMPING: f32 = 1.0;
 /// Motor gear: newtons per unit of action.
