@@ -6,7 +6,8 @@
 pub mod control;
 pub mod env;
 pub mod maze2d;
+pub mod safety;
 pub mod score;
 
-pub use control::{Policy, Tracker};
+pub use control::{Interventions, Policy, Tracker};
 pub use env::{Env, Geometry, Scene, SceneShape, Step};

@@ -48,9 +48,8 @@ pub struct EvalArgs {
     /// Override `planner.reward`: rank the candidates by `collision` or `rollout`.
     #[arg(long, value_enum)]
     reward: Option<RewardKind>,
-    /// Override `control.tracker`: the controller that executes the plans.
-    #[arg(long, value_enum)]
-    tracker: Option<TrackerKind>,
+    #[command(flatten)]
+    control: ControlArgs,
     /// Plan without the task's hard constraints but still report how the plans and the executed
     /// paths violate them: the baseline for constrained planning.
     #[arg(long)]
@@ -66,6 +65,18 @@ pub struct EvalArgs {
     transport: TransportArgs,
     #[command(flatten)]
     rerun: RerunArgs,
+}
+
+/// How the plans are executed.
+#[derive(Debug, clap::Args)]
+struct ControlArgs {
+    /// Override `control.tracker`: the controller that executes the plans.
+    #[arg(long, value_enum)]
+    tracker: Option<TrackerKind>,
+    /// Turn on `control.safety_filter`: every action passes the safety filter on the task's
+    /// obstacles.
+    #[arg(long)]
+    safety_filter: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -112,7 +123,8 @@ fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
     planner.warm_start |= args.warm_start;
     planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
     planner.reward = args.reward.or(planner.reward);
-    config.control.tracker = args.tracker.unwrap_or(config.control.tracker);
+    config.control.tracker = args.control.tracker.unwrap_or(config.control.tracker);
+    config.control.safety_filter |= args.control.safety_filter;
     config
 }
 

@@ -22,7 +22,7 @@ pub fn planned_episode(
     let task = file.task.as_ref();
     let replan_every = file.config.planner.replan_every;
     let mut env = task.make_env();
-    let mut tracker = task.tracker(file.config.control.tracker);
+    let mut tracker = task.tracker(&file.config.control);
     let mut observation = env.reset(episode_seed);
     let goal = env.goal_state();
     observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
@@ -55,6 +55,7 @@ pub fn planned_episode(
         observer.stepped(step + 1, &result.observation, result.reward, error);
         observation = result.observation;
     }
+    outcome.interventions = tracker.interventions();
     Ok(outcome)
 }
 

@@ -82,6 +82,8 @@ pub struct EpisodeOutcome {
     /// The executed path: per step the action taken (zeros before the first) and the
     /// observation after it, `[action, observation]` rows in the data's units.
     pub path: Vec<Vec<f32>>,
+    /// What the tracker's safety filter did to the actions.
+    pub interventions: sim::Interventions,
 }
 
 impl EpisodeOutcome {

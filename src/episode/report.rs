@@ -124,6 +124,11 @@ impl<'a> ConstraintCheck<'a> {
                 None => write!(row, " {worst:.3} |"),
             };
         }
+        let adjusted: usize = outcomes.iter().map(|o| o.interventions.adjusted).sum();
+        let braked: usize = outcomes.iter().map(|o| o.interventions.braked).sum();
+        header.push_str(" safety filter: steps adjusted / braked |");
+        rule.push_str("---|");
+        let _ = write!(row, " {adjusted} / {braked} |");
         println!("\n{header}\n{rule}\n{row}");
         Ok(())
     }

@@ -82,7 +82,7 @@ pub fn realtime_episode(
 ) -> anyhow::Result<EpisodeOutcome> {
     let task = file.task.as_ref();
     let mut env = task.make_env();
-    let mut tracker = task.tracker(file.config.control.tracker);
+    let mut tracker = task.tracker(&file.config.control);
     let mut observation = env.reset(seed);
     let goal = env.goal_state();
     let dt = f64::from(env.dt());
@@ -131,6 +131,7 @@ pub fn realtime_episode(
     }
     let end = (seed, env.max_episode_steps() as u64);
     episode.link.publish_state(&wire::robot_state(&robot_id, end, dt, &observation, None, RobotMode::Done))?;
+    episode.outcome.interventions = tracker.interventions();
     Ok(episode.outcome)
 }
 

@@ -36,6 +36,10 @@ pub struct ControlConfig {
     /// The tracker (default: `diffuser`, Diffuser's protocol).
     #[serde(default)]
     pub tracker: TrackerKind,
+    /// Pass every action through the safety filter on the task's obstacles (`sim::safety`):
+    /// the executed path keeps out of what the plans keep out of (default: off).
+    #[serde(default)]
+    pub safety_filter: bool,
 }
 
 /// The checkpoint and its sampling.
@@ -172,6 +176,9 @@ impl TaskConfig {
         }
         if self.control.tracker == TrackerKind::FeedForward {
             steering.push("feed-forward tracker".into());
+        }
+        if self.control.safety_filter {
+            steering.push("safety filter".into());
         }
         let steering = if steering.is_empty() { String::new() } else { format!(", {}", steering.join(", ")) };
         format!("{} × {steps}{picard}{replan}{steering}", planner.sampler.kind.name())

@@ -1,16 +1,18 @@
 //! Maze2D as a [`Task`]: D4RL's point mass in a walled maze (`sim::maze2d`). `[env]` names the
 //! layout and the goals; the obstacles of `[planner.constraints]` decide which cells resets avoid.
 
-use planner::constraints::ConstraintConfig;
+use planner::constraints::{ConstraintConfig, ObstacleConfig};
 use planner::guidance::Reward;
 use planner::train::d4rl::{D4rlDataset, Table};
 use serde::Deserialize;
 use sim::maze2d::{
-    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, steps_near_end,
+    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, brake,
+    braking_points, free_flight_step, steps_near_end,
 };
+use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
 use sim::{Env, Policy, Tracker};
 
-use super::{RewardKind, Task, TrackerKind};
+use super::{ControlConfig, RewardKind, Task, TrackerKind};
 
 /// `[env]` of a Maze2D task.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +46,8 @@ pub struct Maze2dTask {
     config: Maze2dConfig,
     /// Open cells no reset uses (a plan cannot leave from inside a keep-out region).
     excluded: Vec<(i64, i64)>,
+    /// The obstacles of the task's constraints, for the safety filter.
+    obstacles: Vec<ObstacleConfig>,
 }
 
 impl Maze2dTask {
@@ -64,7 +68,8 @@ impl Maze2dTask {
             layout.goal_cell(),
             layout.name()
         );
-        Ok(Self { config, excluded })
+        let obstacles = constraints.map(|c| c.obstacle.clone()).unwrap_or_default();
+        Ok(Self { config, excluded, obstacles })
     }
 }
 
@@ -93,10 +98,16 @@ impl Task for Maze2dTask {
         Box::new(Maze2d::new(self.config.layout, goal_mode).without_cells(&self.excluded))
     }
 
-    fn tracker(&self, kind: TrackerKind) -> Box<dyn Tracker> {
-        match kind {
+    fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker> {
+        let tracker: Box<dyn Tracker> = match control.tracker {
             TrackerKind::Diffuser => Box::new(DiffuserTracker),
             TrackerKind::FeedForward => Box::new(FeedForwardTracker::default()),
+        };
+        if control.safety_filter && !self.obstacles.is_empty() {
+            let model = ObstacleSafety { obstacles: self.obstacles.clone() };
+            Box::new(FilteredTracker::new(tracker, SafetyFilter::default(), model))
+        } else {
+            tracker
         }
     }
 
@@ -137,6 +148,42 @@ impl Task for Maze2dTask {
         self.config.layout.reference_returns().normalized(episode_return)
     }
 }
+
+/// The safety filter's view of Maze2D: the simulator's one-step update, and per obstacle the
+/// constraints' own barrier at the worst point of the path on which the ball would brake to rest.
+struct ObstacleSafety {
+    obstacles: Vec<ObstacleConfig>,
+}
+
+impl SafetyModel for ObstacleSafety {
+    fn predict(&self, state: &[f32], action: &[f32]) -> Vec<f32> {
+        free_flight_step(state, action)
+    }
+
+    fn barriers(&self, state: &[f32]) -> Vec<f64> {
+        let points = braking_points(state, BRAKING_POINTS);
+        self.obstacles
+            .iter()
+            .map(|obstacle| {
+                points
+                    .iter()
+                    .map(|p| {
+                        let at = [f64::from(p[0]), f64::from(p[1]), f64::from(state[2]), f64::from(state[3])];
+                        // Validated constraints: every barrier is defined (`TaskFile::read`).
+                        obstacle.barrier(&at).unwrap_or(f64::INFINITY)
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect()
+    }
+
+    fn brake(&self, state: &[f32]) -> Vec<f32> {
+        brake(state)
+    }
+}
+
+/// Points checked along the braking path.
+const BRAKING_POINTS: usize = 5;
 
 /// The Maze2D rewards: walls hit by the planned ball, or a Rapier rollout of the plan.
 struct MazeReward {

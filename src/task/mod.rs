@@ -22,7 +22,7 @@ use planner::train::d4rl::D4rlDataset;
 use serde::Deserialize;
 use sim::{Env, Policy, Tracker};
 
-pub use config::{PlannerConfig, TaskConfig};
+pub use config::{ControlConfig, PlannerConfig, TaskConfig};
 
 /// What a robot task supplies to the application. Maze2D ([`maze2d::Maze2dTask`]) is the first.
 pub trait Task: Send + Sync {
@@ -34,8 +34,8 @@ pub trait Task: Send + Sync {
     fn dt_secs(&self) -> f64;
     /// A fresh environment; its resets avoid what the task's constraints exclude.
     fn make_env(&self) -> Box<dyn Env>;
-    /// The controller of `kind` that executes plans on the robot.
-    fn tracker(&self, kind: TrackerKind) -> Box<dyn Tracker>;
+    /// The controller that executes plans on the robot, as `control` asks.
+    fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker>;
     /// The scripted expert of the episode reset with `seed`.
     fn expert(&self, seed: u64) -> Box<dyn Policy>;
     /// `samples` steps of the scripted expert in D4RL's format (seeded; `noisy`: D4RL's action

@@ -9,6 +9,7 @@
 //! (F − b v)/(1 + h b/m) with one solver substep. Observation: (x, y, vx, vy); sparse reward 1
 //! within 0.5 m of the goal; episodes run to the time limit.
 
+mod braking;
 mod collection;
 mod expert;
 mod feed_forward;
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rapier3d::prelude::*;
 
+pub use braking::{brake, braking_points, free_flight_step};
 pub use collection::{Collected, collect};
 pub use expert::WaypointExpert;
 pub use feed_forward::FeedForwardTracker;
