@@ -9,7 +9,7 @@
 //! linearised at the current iterate (central differences of h(x'(u))), the quadratic program
 //! over the resulting half-spaces and the bound box is solved by Dykstra's alternating
 //! projections (exact for convex sets, and small here: one half-space per barrier), and the
-//! answer is checked against the conditions themselves. Up to [`ROUNDS`] rounds re-linearise
+//! answer is checked against the conditions themselves. Up to four rounds re-linearise
 //! where the check fails. When no round yields an action that passes, no safe action was found
 //! near the nominal one: the filter returns the task's braking action and says so.
 

@@ -20,7 +20,7 @@ pub fn free_flight_step(state: &[f32], action: &[f32]) -> Vec<f32> {
 }
 
 /// `count` ≥ 2 points evenly along the straight path on which the ball, braking from `state`
-/// at [`BRAKING`], comes to rest: from its position to where it stops, ‖v‖²/(2a) ahead.
+/// at 80% of GEAR/m, comes to rest: from its position to where it stops, ‖v‖²/(2a) ahead.
 #[must_use]
 pub fn braking_points(state: &[f32], count: usize) -> Vec<[f32; 2]> {
     let speed = state[2].hypot(state[3]);
