@@ -84,12 +84,13 @@ impl SafetyFilter {
         let mut at = nominal.clone();
         for _ in 0..ROUNDS {
             let slack = self.slack(model, state, &at, &now);
+            let jacobian = self.jacobian(model, state, &at, &now);
             let half_spaces: Vec<(Vec<f64>, f64)> = slack
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| **s < ACTIVE_SLACK)
                 .map(|(j, &s)| {
-                    let gradient = self.gradient(model, state, &at, &now, j);
+                    let gradient: Vec<f64> = jacobian.iter().map(|column| column[j]).collect();
                     // s + g·(u − at) ≥ ACTIVE_SLACK, as g·u ≥ offset.
                     let offset =
                         ACTIVE_SLACK - s + gradient.iter().zip(&at).map(|(g, a)| g * f64::from(*a)).sum::<f64>();
@@ -104,16 +105,18 @@ impl SafetyFilter {
         (model.brake(state), Intervention::Brake)
     }
 
-    /// ∂ slack_j / ∂u at `at`, by central differences.
-    fn gradient(&self, model: &dyn SafetyModel, state: &[f32], at: &[f32], now: &[f64], j: usize) -> Vec<f64> {
+    /// ∂ slack / ∂u_k at `at` for every action component k (the outer index) and every
+    /// condition, by central differences: two slack evaluations per component, shared by all
+    /// conditions.
+    fn jacobian(&self, model: &dyn SafetyModel, state: &[f32], at: &[f32], now: &[f64]) -> Vec<Vec<f64>> {
         (0..at.len())
             .map(|k| {
                 let mut up = at.to_vec();
                 let mut down = at.to_vec();
                 up[k] += STEP;
                 down[k] -= STEP;
-                let (a, b) = (self.slack(model, state, &up, now)[j], self.slack(model, state, &down, now)[j]);
-                (a - b) / (2.0 * f64::from(STEP))
+                let (a, b) = (self.slack(model, state, &up, now), self.slack(model, state, &down, now));
+                a.iter().zip(&b).map(|(a, b)| (a - b) / (2.0 * f64::from(STEP))).collect()
             })
             .collect()
     }

@@ -93,7 +93,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = file.task.as_ref();
     let config = &file.config;
     let episodes = args.episodes.unwrap_or(config.eval.episodes);
-    let seeds = (0..episodes).map(|e| config.eval.seed + e as u64);
     match args.policy {
         PolicyArg::Planner if args.remote => {
             let outcomes = remote_episodes(args, &file, episodes)?;
@@ -102,7 +101,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         PolicyArg::Planner => local_episodes(args, &file, episodes)?,
         PolicyArg::Expert | PolicyArg::Random => {
             let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
-            let outcomes: Vec<EpisodeOutcome> = seeds.map(|seed| baseline_episode(task, baseline, seed)).collect();
+            let outcomes: Vec<EpisodeOutcome> =
+                (0..episodes).map(|e| baseline_episode(task, baseline, config.eval.episode_seed(e))).collect();
             print_scores(task, &format!("{:?}", args.policy), "–", &outcomes);
         }
     }
@@ -146,13 +146,12 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
     let mut recorder = Recorder::open(&args.rerun.sink("eval", "off")?, &format!("eval-{}", std::process::id()))?;
     recorder.scene(Arc::clone(&file.task), config.planner.constraints.as_ref())?;
     let recording = recorder.recording();
-    let task_arc = Arc::clone(&file.task);
-    let mut source = LocalSource { planner: &mut planner, check: check.as_ref(), recording, task: task_arc, plans: 0 };
+    let mut source =
+        LocalSource { planner: &mut planner, check: check.as_ref(), recording, task: Arc::clone(&file.task), plans: 0 };
     let mut outcomes = Vec::with_capacity(episodes);
     for e in 0..episodes {
-        let seed = config.eval.seed + e as u64;
         let observer: &mut dyn EpisodeObserver = &mut recorder;
-        outcomes.push(planned_episode(&enforced, seed, &mut source, observer)?);
+        outcomes.push(planned_episode(&enforced, config.eval.episode_seed(e), &mut source, observer)?);
     }
     let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
     print_scores(task, policy, &enforced.config.sampler_label(), &outcomes);
@@ -182,10 +181,7 @@ fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow:
                     let mut source = RemoteSource { client, worker, timeout: Duration::from_mins(1) };
                     (k..episodes)
                         .step_by(n)
-                        .map(|e| {
-                            let seed = config.eval.seed + e as u64;
-                            Ok((e, planned_episode(file, seed, &mut source, &mut ())?))
-                        })
+                        .map(|e| Ok((e, planned_episode(file, config.eval.episode_seed(e), &mut source, &mut ())?)))
                         .collect()
                 })
             })

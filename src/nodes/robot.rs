@@ -123,7 +123,7 @@ pub fn run_episodes(
             tracing::warn!("robot {}: stopped after {e} of {episodes} episodes", node.id);
             break;
         }
-        let seed = file.config.eval.seed + e as u64;
+        let seed = file.config.eval.episode_seed(e);
         let outcome = match node.mode {
             Clocking::Lockstep => {
                 let timeout = Duration::from_millis(node.query_timeout_ms);

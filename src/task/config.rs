@@ -99,6 +99,14 @@ pub struct EvalConfig {
     pub seed: u64,
 }
 
+impl EvalConfig {
+    /// The reset seed of episode `e`.
+    #[must_use]
+    pub fn episode_seed(&self, e: usize) -> u64 {
+        self.seed + e as u64
+    }
+}
+
 impl Default for EvalConfig {
     fn default() -> Self {
         Self { episodes: 100, seed: 0 }

@@ -130,8 +130,7 @@ impl TaskFile {
     pub fn with_config(&self, config: TaskConfig) -> Self {
         Self { path: self.path.clone(), config, task: Arc::clone(&self.task) }
     }
-
-    /// The label and sampler of this task's tables.
+    /// The task's name in tables (see [`Task::label`]).
     #[must_use]
     pub fn label(&self) -> String {
         self.task.label()
