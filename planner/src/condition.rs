@@ -23,7 +23,9 @@ pub struct Pin {
 #[derive(Debug)]
 pub struct Inpainting {
     action_dim: i64,
-    pins: Vec<(i64, Tensor)>,
+    /// Runs of pins: first index, number of consecutive indices, the observation pinned at each
+    /// (a goal held from the arrival on is one run, applied in one copy).
+    runs: Vec<(i64, i64, Tensor)>,
 }
 
 impl Inpainting {
@@ -33,7 +35,7 @@ impl Inpainting {
     /// infinity, and two different observations pinned at one index.
     pub fn new(spec: &ModelSpec, pins: &[Pin], device: Device) -> Result<Self> {
         let invalid = |message: String| Error::Request { field: "conditions".into(), message };
-        let mut prepared: Vec<(i64, Tensor)> = Vec::with_capacity(pins.len());
+        let mut runs: Vec<(i64, i64, Tensor)> = Vec::with_capacity(pins.len());
         for (i, pin) in pins.iter().enumerate() {
             if pin.index >= spec.horizon {
                 return Err(invalid(format!(
@@ -60,10 +62,19 @@ impl Inpainting {
             if pins[..i].iter().any(|p| p.index == pin.index && p.observation != pin.observation) {
                 return Err(invalid(format!("two different observations are pinned at index {}", pin.index)));
             }
+            let index = pin.index as i64;
+            if i > 0
+                && pins[i - 1].observation == pin.observation
+                && let Some((start, length, _)) = runs.last_mut()
+                && *start + *length == index
+            {
+                *length += 1;
+                continue;
+            }
             let raw = Tensor::from_slice(&pin.observation).to_kind(Kind::Float).to_device(device);
-            prepared.push((pin.index as i64, spec.normalizer.normalize(&raw, spec.action_dim)));
+            runs.push((index, 1, spec.normalizer.normalize(&raw, spec.action_dim)));
         }
-        Ok(Self { action_dim: spec.action_dim as i64, pins: prepared })
+        Ok(Self { action_dim: spec.action_dim as i64, runs })
     }
 
     /// Overwrites the pinned observations in place.
@@ -71,9 +82,9 @@ impl Inpainting {
     /// # Shapes
     /// `x`: `[B, H, A + O]`, normalized, on the device the pins were prepared for.
     pub fn apply(&self, x: &mut Tensor) {
-        for (index, observation) in &self.pins {
+        for (start, length, observation) in &self.runs {
             let width = observation.size()[0];
-            x.narrow(1, *index, 1).narrow(2, self.action_dim, width).copy_(observation);
+            x.narrow(1, *start, *length).narrow(2, self.action_dim, width).copy_(observation);
         }
     }
 }
@@ -117,6 +128,25 @@ mod tests {
         // Actions at pinned indices and every other index are untouched.
         assert!(x.narrow(2, 0, 2).equal(&before.narrow(2, 0, 2)));
         assert!(x.narrow(1, 1, 6).equal(&before.narrow(1, 1, 6)));
+    }
+
+    #[test]
+    fn a_held_goal_pins_every_index_from_its_arrival() {
+        // Reference: the pins applied one index at a time (Diffuser's apply_conditioning).
+        let goal = vec![5.0, 6.0, 7.0];
+        let mut pins = vec![Pin { index: 0, observation: vec![1.0, 2.0, 3.0] }];
+        pins.extend((4..8).map(|index| Pin { index, observation: goal.clone() }));
+        let inpainting = Inpainting::new(&spec(), &pins, Device::Cpu).expect("valid pins");
+        assert_eq!(inpainting.runs.len(), 2, "the held goal is one run");
+        let before = Tensor::randn([3, 8, 5], (Kind::Float, Device::Cpu));
+        let mut x = before.copy();
+        inpainting.apply(&mut x);
+        let want = before.copy();
+        for pin in &pins {
+            let normalized = spec().normalizer.normalize(&Tensor::from_slice(&pin.observation), 2);
+            want.narrow(1, pin.index as i64, 1).narrow(2, 2, 3).copy_(&normalized);
+        }
+        assert!(x.equal(&want));
     }
 
     #[test]

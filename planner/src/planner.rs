@@ -8,7 +8,7 @@ use tch::{Kind, Tensor};
 use crate::condition::{Inpainting, Pin};
 use crate::constraints::{ConstraintConfig, ConstraintSet, FINAL_TOLERANCE, Projection, host_trajectories};
 use crate::driver::step_map::StepMap;
-use crate::driver::{self, DriverChoice, DriverRun};
+use crate::driver::{self, DriverChoice, DriverRun, WarmStart};
 use crate::error::{Error, Result};
 use crate::guidance::{GuidanceConfig, Guide, Reward};
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
@@ -123,19 +123,19 @@ impl Planner {
         self.plan_warm(request, None, observer).map(|(plan, _)| plan)
     }
 
-    /// [`Planner::plan_observed`] for receding-horizon replanning with Picard: starts the
-    /// iteration from `warm_start` (the iterates of an earlier plan, usually moved along the
-    /// horizon by [`crate::driver::picard::shift_iterates`]) and also returns this plan's
-    /// iterates (empty for the other drivers).
+    /// [`Planner::plan_observed`] for replanning: starts from `warm_start` (Picard's iterates
+    /// or a renoised trajectory of an earlier plan, usually moved along the horizon by
+    /// [`crate::driver::picard::shift_iterates`]) and also returns the driver's run, whose final
+    /// trajectory and iterates can start the next plan.
     ///
     /// Three phases: `prepare` (the request checked, the step map built), [`driver::run`],
     /// `finish` (divergence check, value scoring, final projection, ranking).
     pub fn plan_warm(
         &self,
         request: &PlanRequest,
-        warm_start: Option<&[Tensor]>,
+        warm_start: Option<WarmStart<'_>>,
         observer: &mut dyn Observer,
-    ) -> Result<(Plan, Vec<Tensor>)> {
+    ) -> Result<(Plan, DriverRun)> {
         let started = Instant::now();
         let prepared = self.prepare(request)?;
         let map = StepMap::new(self.denoiser.as_ref(), &prepared.sampler, &prepared.inpainting)
@@ -150,7 +150,7 @@ impl Planner {
         let score = |estimates: &Tensor| self.score(estimates);
         let run = driver::run(&map, &prepared.tape, choice, &score, observer)?;
         let plan = self.finish(request, &prepared, &run, started)?;
-        Ok((plan, run.iterates))
+        Ok((plan, run))
     }
 
     /// Checks `request` and prepares what its step map needs: the pins, the sampler and its

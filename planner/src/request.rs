@@ -15,9 +15,14 @@ pub struct PlanRequest {
     /// The current observation, pinned at index 0.
     pub observation: Vec<f32>,
     /// The goal observation, pinned at the last index H − 1 (Maze2D: the goal position with
-    /// zero velocity).
+    /// zero velocity), or from `arrival` on.
     #[serde(default)]
     pub goal: Option<Vec<f32>>,
+    /// The index at which the plan reaches the goal: the goal is pinned there and at every
+    /// later index (the plan arrives and stays). Absent: H − 1. Replanning with a shrinking
+    /// horizon sets it so that replans keep the first plan's arrival time.
+    #[serde(default)]
+    pub arrival: Option<usize>,
     /// Further observations pinned at any index.
     #[serde(default)]
     pub waypoints: Vec<Pin>,
@@ -49,6 +54,7 @@ impl PlanRequest {
         Self {
             observation,
             goal: None,
+            arrival: None,
             waypoints: Vec::new(),
             sampler,
             batch_size: 1,
@@ -58,13 +64,17 @@ impl PlanRequest {
         }
     }
 
-    /// Every pinned observation: the current one at 0, the goal at H − 1, then the waypoints.
-    /// Checked against `spec` when the pins are prepared ([`crate::condition::Inpainting::new`]).
+    /// Every pinned observation: the current one at 0, the goal from `arrival` (default H − 1)
+    /// to H − 1, then the waypoints. Checked against `spec` when the pins are prepared
+    /// ([`crate::condition::Inpainting::new`]): an arrival at or past H is refused there.
     #[must_use]
     pub fn pins(&self, spec: &ModelSpec) -> Vec<Pin> {
         let mut pins = vec![Pin { index: 0, observation: self.observation.clone() }];
         if let Some(goal) = &self.goal {
-            pins.push(Pin { index: spec.horizon - 1, observation: goal.clone() });
+            let arrival = self.arrival.unwrap_or(spec.horizon - 1);
+            // At least the arrival itself, so that one past the horizon is refused, not dropped.
+            let held = arrival..spec.horizon.max(arrival + 1);
+            pins.extend(held.map(|index| Pin { index, observation: goal.clone() }));
         }
         pins.extend(self.waypoints.iter().cloned());
         pins

@@ -4,10 +4,12 @@
 //! give the same observations bit for bit.
 
 pub mod control;
+pub mod disturbance;
 pub mod env;
 pub mod maze2d;
 pub mod safety;
 pub mod score;
 
 pub use control::{Interventions, Policy, Tracker};
+pub use disturbance::{Disturbance, Disturbed, Pushable};
 pub use env::{Env, Geometry, Scene, SceneShape, Step};

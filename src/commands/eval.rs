@@ -7,10 +7,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use bridge::PlanClient;
 
 use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs};
 use crate::episode::lockstep::{Baseline, baseline_episode, planned_episode};
+use crate::episode::replan::Arrival;
 use crate::episode::report::{ConstraintCheck, print_scores};
 use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::nodes::planner::TaskPlanner;
@@ -36,12 +39,23 @@ pub struct EvalArgs {
     /// Override `planner.replan_every` (0: plan once).
     #[arg(long)]
     replan_every: Option<usize>,
+    /// Override `planner.replan_deviation`: also replan when the robot is farther than this
+    /// from its plan's path, metres.
+    #[arg(long)]
+    replan_deviation: Option<f32>,
+    /// Override `planner.arrival`: where replans pin the goal.
+    #[arg(long, value_enum)]
+    arrival: Option<Arrival>,
     #[command(flatten)]
     picard: PicardArgs,
     /// Start each replan's Picard iteration from the previous plan's iterates, shifted by the
     /// steps executed.
     #[arg(long, requires = "picard_window")]
     warm_start: bool,
+    /// Override `planner.renoise`: replans start from the previous plan renoised, running this
+    /// share of the sampler's steps (e.g. 0.25).
+    #[arg(long)]
+    renoise: Option<f32>,
     /// Override `planner.batch_size` (candidates per plan).
     #[arg(long)]
     batch_size: Option<usize>,
@@ -90,6 +104,7 @@ enum PolicyArg {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let read = TaskFile::read(&args.config)?;
     let file = read.with_config(overridden(args, &read.config));
+    file.config.validate(&file.task.trajectory_layout(2)).context("the task config with eval's flags applied")?;
     let task = file.task.as_ref();
     let config = &file.config;
     let episodes = args.episodes.unwrap_or(config.eval.episodes);
@@ -117,10 +132,13 @@ fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
         planner.sampler.steps = Some(steps);
     }
     planner.replan_every = args.replan_every.unwrap_or(planner.replan_every);
+    planner.replan_deviation = args.replan_deviation.or(planner.replan_deviation);
+    planner.arrival = args.arrival.unwrap_or(planner.arrival);
     if let Some(picard) = args.picard.settings(planner.picard.as_ref().map(|p| p.tolerance)) {
         planner.picard = Some(picard);
     }
     planner.warm_start |= args.warm_start;
+    planner.renoise = args.renoise.or(planner.renoise);
     planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
     planner.reward = args.reward.or(planner.reward);
     config.control.tracker = args.control.tracker.unwrap_or(config.control.tracker);

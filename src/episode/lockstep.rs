@@ -2,13 +2,16 @@
 //! [`PlanSource`]: the planner in this process (`eval`) or the plan service over Zenoh (`robot`).
 //!
 //! The episode resets the environment with its seed, plans from the start observation to the
-//! goal state at step 0 and every `replan_every` steps, and tracks the planned states with the
-//! task's tracker (`[control] tracker`) until the time limit.
+//! goal state at step 0, and tracks the planned states with the task's tracker
+//! (`[control] tracker`) until the time limit. It replans when the task's [`Replanning`] says so:
+//! never (Diffuser's protocol), or every `replan_every` steps, on deviation from the plan, on a
+//! new goal and when the plan runs out, keeping the first plan's arrival time.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{EpisodeObserver, EpisodeOutcome, PlanQuery, PlanSource, distance, plan_seed};
+use super::replan::{Executing, Replanning, Trigger};
+use super::{EpisodeObserver, EpisodeOutcome, Level, PlanQuery, PlanSource, distance, plan_seed};
 use crate::task::{Task, TaskFile};
 
 /// Runs the episode of `file`'s task reset with `episode_seed`, planning with `source` and
@@ -20,7 +23,7 @@ pub fn planned_episode(
     observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<EpisodeOutcome> {
     let task = file.task.as_ref();
-    let replan_every = file.config.planner.replan_every;
+    let replanning = Replanning::of(&file.config.planner);
     let mut env = task.make_env();
     let mut tracker = task.tracker(&file.config.control);
     let mut observation = env.reset(episode_seed);
@@ -28,31 +31,41 @@ pub fn planned_episode(
     observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
     let mut outcome = EpisodeOutcome::default();
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
-    let mut plan: Vec<Vec<f32>> = Vec::new();
-    let mut since_plan = 0;
+    let mut current: Option<Executing> = None;
     for step in 0..env.max_episode_steps() as u64 {
-        if step == 0 || (replan_every > 0 && since_plan == replan_every) {
+        if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
+            let arrival = replanning.arrival(trigger, current.as_ref(), step);
             let query = PlanQuery {
                 episode: episode_seed,
                 observation: observation.clone(),
                 goal: goal.clone(),
+                arrival,
                 seed: plan_seed(episode_seed, step),
                 step,
             };
+            if trigger != Trigger::Start {
+                let arriving = arrival.map_or("at the plan's end".into(), |a| format!("at step {}", step + a as u64));
+                observer.event(Level::Info, &format!("step {step}: replanning ({trigger:?}), arriving {arriving}"));
+            }
             let planned = source.plan(&query)?;
             observer.planned(step, &planned);
             outcome.plan(&planned);
-            plan = planned.states;
-            since_plan = 0;
+            outcome.triggers.count(trigger);
+            current = Some(if planned.infeasible {
+                Executing::held(&observation, step, current.as_ref(), goal.clone())
+            } else {
+                Executing::planned(planned.states, step, arrival, goal.clone())
+            });
         }
-        let action = tracker.action(&plan, since_plan, &observation);
+        let plan = current.as_ref().expect("a plan is made at step 0");
+        let since_plan = (step - plan.from_step) as usize;
+        let action = tracker.action(&plan.states, since_plan, &observation);
         let result = env.step(&action);
         outcome.path.push(action.iter().chain(&result.observation).copied().collect());
-        since_plan += 1;
         outcome.step(&result);
-        let wanted = plan.get(since_plan).or(plan.last());
-        let error = wanted.map(|s| distance(task.position(s), task.position(&result.observation)));
-        observer.stepped(step + 1, &result.observation, result.reward, error);
+        let wanted = &plan.states[plan.index(step + 1)];
+        let error = distance(task.position(wanted), task.position(&result.observation));
+        observer.stepped(step + 1, &result.observation, result.reward, Some(error));
         observation = result.observation;
     }
     outcome.interventions = tracker.interventions();
@@ -86,4 +99,74 @@ pub fn baseline_episode(task: &dyn Task, baseline: Baseline, episode_seed: u64) 
         observation = result.observation;
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::episode::PlannedPath;
+    use crate::episode::replan::{Arrival, MIN_ARRIVAL_STEPS};
+
+    /// Rows of the scripted plans, as the U-maze model's horizon.
+    const HORIZON: usize = 128;
+
+    /// A plan source that needs no model: the straight line from the observation to the goal,
+    /// reached at the requested arrival row and held after. Remembers every query.
+    #[derive(Default)]
+    struct StraightLines {
+        queries: Vec<PlanQuery>,
+    }
+
+    impl PlanSource for StraightLines {
+        fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
+            self.queries.push(query.clone());
+            let arrival = query.arrival.unwrap_or(HORIZON - 1);
+            let (from, to) = (&query.observation, &query.goal);
+            let states = (0..HORIZON)
+                .map(|k| {
+                    let s = (k.min(arrival) as f32) / arrival as f32;
+                    vec![from[0] + s * (to[0] - from[0]), from[1] + s * (to[1] - from[1]), 0.0, 0.0]
+                })
+                .collect();
+            Ok(PlannedPath {
+                states,
+                latency_ms: 0.0,
+                model_ms: 0.0,
+                model_calls: 0,
+                constraint_violation: None,
+                infeasible: false,
+            })
+        }
+    }
+
+    fn arrivals(arrival: Arrival) -> Vec<u64> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/maze2d-umaze.toml");
+        let read = TaskFile::read(&path).expect("the shipped U-maze task");
+        let mut config = read.config.clone();
+        config.planner.replan_every = 13;
+        config.planner.arrival = arrival;
+        let file = read.with_config(config);
+        let mut source = StraightLines::default();
+        planned_episode(&file, 3, &mut source, &mut ()).expect("episode");
+        source.queries.iter().map(|q| q.step + q.arrival.map_or(HORIZON as u64 - 1, |a| a as u64)).collect()
+    }
+
+    /// The shrinking horizon: every replan aims at the first plan's arrival step until fewer
+    /// than MIN_ARRIVAL_STEPS remain, and then never more than that ahead.
+    #[test]
+    fn a_replanned_episodes_arrival_does_not_recede() {
+        let kept = arrivals(Arrival::Kept);
+        assert!(kept.len() > 20, "{} plans in 300 steps every 13", kept.len());
+        let first = kept[0];
+        assert_eq!(first, HORIZON as u64 - 1);
+        for (plan, arrival) in kept.iter().enumerate() {
+            let step = 13 * plan as u64;
+            assert_eq!(*arrival, first.max(step + MIN_ARRIVAL_STEPS), "plan {plan} at step {step}");
+        }
+        // Diffuser's replanning, the failure this fixes: each replan pushes the arrival out.
+        let receding = arrivals(Arrival::Receding);
+        assert!(receding.windows(2).all(|w| w[1] == w[0] + 13), "{receding:?}");
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod lockstep;
 pub mod observer;
+pub mod replan;
 pub mod report;
 
 pub use observer::{EpisodeObserver, Level};
@@ -18,6 +19,9 @@ pub struct PlanQuery {
     pub observation: Vec<f32>,
     /// The goal state (see `sim::Env::goal_state`).
     pub goal: Vec<f32>,
+    /// The plan's row at which to reach the goal and hold it (`None`: its last row); see
+    /// [`replan::Replanning::arrival`].
+    pub arrival: Option<usize>,
     /// The sampler's seed ([`plan_seed`]).
     pub seed: u64,
     /// Control step of the episode.
@@ -84,6 +88,8 @@ pub struct EpisodeOutcome {
     pub path: Vec<Vec<f32>>,
     /// What the tracker's safety filter did to the actions.
     pub interventions: sim::Interventions,
+    /// The replans and what asked for them.
+    pub triggers: replan::Triggers,
 }
 
 impl EpisodeOutcome {

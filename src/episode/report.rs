@@ -35,12 +35,20 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
     };
     let first_calls = average_calls(outcomes.iter().filter_map(|r| r.model_calls.first().copied()).collect());
     let replan_calls = average_calls(outcomes.iter().flat_map(|r| r.model_calls.iter().skip(1).copied()).collect());
-    println!(
-        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) |"
+    let per_episode = |count: fn(&EpisodeOutcome) -> usize| outcomes.iter().map(count).sum::<usize>() as f64 / n;
+    let replans = format!(
+        "{:.1} ({:.1}; {:.1}; {:.1})",
+        per_episode(|r| r.triggers.total()),
+        per_episode(|r| r.triggers.every),
+        per_episode(|r| r.triggers.deviation),
+        per_episode(|r| r.triggers.expired),
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} |",
+        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) | replans / episode (clock; deviation; ran out) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} | {replans} |",
         task.label(),
         outcomes.len(),
         outcomes.len(),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use planner::driver::WarmStart;
 use planner::driver::picard::{PicardConfig, shift_iterates};
 use planner::model::{Checkpoint, ModelSpec};
 use planner::observer::Observer;
@@ -79,7 +80,8 @@ pub struct TaskPlanner {
     config: PlannerConfig,
     /// The task's Picard settings with an `auto` window resolved (`None`: sequential).
     picard: Option<PicardConfig>,
-    /// Per stream: the episode and step of its last plan and that plan's Picard iterates.
+    /// Per stream: the episode and step of its last plan and what a replan starts from: that
+    /// plan's Picard iterates, or its executed candidate (`[1, H, A + O]`, normalized).
     warm: BTreeMap<String, (u64, u64, Vec<Tensor>)>,
 }
 
@@ -168,9 +170,10 @@ impl TaskPlanner {
         }
     }
 
-    /// Plans `request` for `stream` (a robot) at control step `step` of `episode`. With warm
-    /// starts on, a later step of the same episode starts Picard from the previous plan's
-    /// iterates shifted by the steps executed since; anything else starts cold.
+    /// Plans `request` for `stream` (a robot) at control step `step` of `episode`. A later step
+    /// of the same episode starts from the previous plan moved along by the steps executed
+    /// since: Picard from its iterates (`warm_start`), the sequential driver from its executed
+    /// candidate renoised (`renoise`); anything else starts cold.
     pub fn plan(
         &mut self,
         stream: &str,
@@ -179,16 +182,41 @@ impl TaskPlanner {
         request: &PlanRequest,
         observer: &mut dyn Observer,
     ) -> planner::Result<Plan> {
-        let warm = match self.warm.get(stream) {
-            Some((e, last, iterates)) if *e == episode && step > *last && !iterates.is_empty() => {
-                Some(shift_iterates(iterates, (step - last) as usize))
+        let shifted = match self.warm.get(stream) {
+            Some((e, last, tensors)) if *e == episode && step > *last && !tensors.is_empty() => {
+                Some(shift_iterates(tensors, (step - last) as usize))
             }
             _ => None,
         };
-        let (plan, iterates) = self.planner.plan_warm(request, warm.as_deref(), observer)?;
-        if self.config.warm_start {
-            self.warm.insert(stream.to_owned(), (episode, step, iterates));
+        let renoised: Option<Tensor>;
+        let warm = match (&shifted, self.renoise_from(request)) {
+            (Some(iterates), _) if self.picard.is_some() => Some(WarmStart::Iterates(iterates)),
+            (Some(best), Some(from_step)) => {
+                renoised = Some(best[0].expand([request.batch_size as i64, -1, -1], false));
+                renoised.as_ref().map(|x0| WarmStart::Renoised { x0, from_step })
+            }
+            _ => None,
+        };
+        let (plan, run) = self.planner.plan_warm(request, warm, observer)?;
+        let kept = if self.picard.is_some() && self.config.warm_start {
+            Some(run.iterates)
+        } else if self.config.renoise.is_some() {
+            Some(vec![run.x.narrow(0, plan.best().batch_index as i64, 1)])
+        } else {
+            None
+        };
+        if let Some(kept) = kept {
+            self.warm.insert(stream.to_owned(), (episode, step, kept));
         }
         Ok(plan)
+    }
+
+    /// The first sampler step of a renoised replan of `request` (`None`: no renoising): the
+    /// last `renoise` share of its steps run, at least one.
+    fn renoise_from(&self, request: &PlanRequest) -> Option<usize> {
+        let fraction = self.config.renoise?;
+        let steps = request.sampler.steps_for(self.spec().diffusion_steps);
+        let run = ((f64::from(fraction) * steps as f64).ceil() as usize).clamp(1, steps);
+        Some(steps - run)
     }
 }

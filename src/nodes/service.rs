@@ -12,6 +12,7 @@ use bridge::{Namespace, PlanHandler, PlannerService, ServiceReport};
 use super::planner::{PlannerNodeConfig, TaskPlanner};
 use super::wire;
 use crate::episode::plan_seed;
+use crate::episode::replan::{Executing, Replanning, Trigger};
 use crate::task::{Task, TaskFile};
 use crate::telemetry::DenoiseObserver;
 
@@ -47,12 +48,11 @@ pub fn say_served(id: &str, report: &ServiceReport) {
 /// A task's planner serving one worker id.
 pub struct ServiceHandler {
     planner: TaskPlanner,
-    /// When streaming: replan every this many steps (0: plan once per episode).
-    replan_every: usize,
-    /// When streaming: replan when the robot is this far from its plan.
-    replan_deviation: Option<f32>,
-    /// The plan last streamed to each robot; re-sent while it still holds.
-    streamed: BTreeMap<String, Plan>,
+    /// When streaming: when to replan and where replans arrive.
+    replanning: Replanning,
+    /// The plan last streamed to each robot, and what it was asked to do; re-sent while it
+    /// still holds.
+    streamed: BTreeMap<String, (Plan, Executing)>,
     planner_id: String,
     /// The task planned for.
     task: Arc<dyn Task>,
@@ -66,8 +66,7 @@ impl ServiceHandler {
     pub fn load(file: &TaskFile, planner_id: &str, device: tch::Device) -> anyhow::Result<Self> {
         Ok(Self {
             planner: TaskPlanner::load(file, device)?,
-            replan_every: file.config.planner.replan_every,
-            replan_deviation: file.config.planner.replan_deviation,
+            replanning: Replanning::of(&file.config.planner),
             streamed: BTreeMap::new(),
             planner_id: planner_id.to_owned(),
             task: Arc::clone(&file.task),
@@ -107,7 +106,7 @@ impl ServiceHandler {
             tracing::warn!("the denoising of a plan was not recorded: {error}");
         }
         // A plan-once task's plan holds until replaced; a replanning task's, for its length.
-        let valid_steps = (self.replan_every > 0).then_some(plan.best().states.len() as u64);
+        let valid_steps = self.replanning.closes_the_loop().then_some(plan.best().states.len() as u64);
         let dt = self.task.dt_secs();
         Ok(wire::plan_message(&plan, &self.planner_id, self.plans_made, (episode, from_step), dt, valid_steps))
     }
@@ -118,6 +117,7 @@ impl PlanHandler for ServiceHandler {
         let clip_x0 = self.planner.sampler().clip_x0;
         let sampler = request.sampler.as_ref().map(|s| wire::sampler(s, clip_x0)).transpose()?;
         let mut query = self.planner.request(request.observation.clone(), request.goal.clone(), request.seed, sampler);
+        query.arrival = request.arrival;
         query.waypoints = wire::waypoints(request);
         query.batch_size = request.batch_size.unwrap_or(query.batch_size);
         let stream = request.robot_id.clone().unwrap_or_else(|| request.request_id.clone());
@@ -126,31 +126,28 @@ impl PlanHandler for ServiceHandler {
         Ok(plan)
     }
 
-    /// Re-sends the robot's current plan while it holds (same episode, not due by
-    /// `replan_every`, the robot within `replan_deviation` of it); plans anew otherwise. Like
-    /// `eval`, a plan-once task never replans on its own: past the plan's end the robot holds its
-    /// last state, the goal (replanning from near the goal with the goal pinned H − 1 steps
-    /// ahead makes the plan wander: measured in docs/MAZE2D.md).
+    /// Re-sends the robot's current plan while the task's [`Replanning`] keeps it (same
+    /// episode and goal; a plan-once task keeps it to the end: past the plan's end the robot
+    /// holds its last state, the goal); plans anew, keeping the arrival, otherwise.
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
-        if let Some(current) = self.streamed.get(&state.robot_id)
-            && current.episode == state.episode
-            && state.step >= current.from_step
-        {
-            let index = (state.step - current.from_step) as usize;
-            let due = self.replan_every > 0 && index >= self.replan_every;
-            let deviated = self.replan_deviation.is_some_and(|limit| {
-                let planned = &current.states[index.min(current.states.len() - 1)];
-                let distance = planned.iter().zip(&state.observation).map(|(p, o)| (p - o).powi(2)).sum::<f32>().sqrt();
-                distance > limit
-            });
-            if !(due || deviated) {
-                return Ok(current.clone());
-            }
-        }
+        let goal = state.goal.clone().unwrap_or_default();
+        let current = self
+            .streamed
+            .get(&state.robot_id)
+            .filter(|(plan, _)| plan.episode == state.episode && state.step >= plan.from_step);
+        let executing = current.map(|(_, executing)| executing);
+        let trigger = self.replanning.trigger(self.task.as_ref(), executing, state.step, &state.observation, &goal);
+        let trigger = match (trigger, current) {
+            (None, Some((plan, _))) => return Ok(plan.clone()),
+            (trigger, _) => trigger.unwrap_or(Trigger::Start),
+        };
+        let arrival = self.replanning.arrival(trigger, executing, state.step).filter(|_| state.goal.is_some());
         let seed = plan_seed(state.episode, state.step);
-        let request = self.planner.request(state.observation.clone(), state.goal.clone(), seed, None);
+        let mut request = self.planner.request(state.observation.clone(), state.goal.clone(), seed, None);
+        request.arrival = arrival;
         let plan = self.make(&state.robot_id, state.episode, state.step, &request)?;
-        self.streamed.insert(state.robot_id.clone(), plan.clone());
+        let executing = Executing::planned(plan.states.clone(), state.step, arrival, goal);
+        self.streamed.insert(state.robot_id.clone(), (plan.clone(), executing));
         Ok(plan)
     }
 }

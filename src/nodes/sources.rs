@@ -34,7 +34,8 @@ pub struct LocalSource<'a> {
 
 impl PlanSource for LocalSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
-        let request = self.planner.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
+        let mut request = self.planner.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
+        request.arrival = query.arrival;
         let spec = self.planner.spec();
         let mut denoising =
             self.recording.clone().map(|s| DenoiseObserver::new(s, spec.clone(), Arc::clone(&self.task)));

@@ -25,6 +25,7 @@ pub fn request(robot_id: &str, query: &PlanQuery, deadline_ms: u64) -> PlanReque
         from_step: query.step,
         observation: query.observation.clone(),
         goal: Some(query.goal.clone()),
+        arrival: query.arrival,
         waypoints: Vec::new(),
         sampler: None,
         seed: query.seed,

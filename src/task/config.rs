@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::picard::TaskPicard;
 use super::{RewardKind, TaskKind, TrackerKind};
+use crate::episode::replan::Arrival;
 
 /// A task config.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,10 +52,14 @@ pub struct PlannerConfig {
     /// Replan every this many steps; 0: plan once at t = 0 (Diffuser's protocol).
     #[serde(default)]
     pub replan_every: usize,
-    /// Streaming to a real-time robot: also replan when its observation is farther than this
-    /// (Euclidean, observation units) from the plan's state for that step. Absent: never.
+    /// Also replan when the robot is farther than this from every position its plan passes
+    /// through up to the arrival, metres. Absent: never.
     #[serde(default)]
     pub replan_deviation: Option<f32>,
+    /// Where replans pin the goal: `kept` (default; the first plan's arrival time, a shrinking
+    /// horizon) or `receding` (always the last row, Diffuser's replanning).
+    #[serde(default)]
+    pub arrival: Arrival,
     /// Sampler, steps, clipping.
     pub sampler: SamplerConfig,
     /// Sample by Picard iterations (the window may be `auto`).
@@ -63,6 +68,12 @@ pub struct PlannerConfig {
     /// Start each replan's Picard iteration from the previous plan's iterates.
     #[serde(default)]
     pub warm_start: bool,
+    /// Cheap replans without Picard: each replan starts from the previous plan's executed
+    /// candidate, moved along by the steps executed, noised back to the level at which this
+    /// share of the sampler's steps remains, and denoised by those steps only (SDEdit), e.g.
+    /// 0.25: 5 of 20 model calls. Absent: every replan starts from noise.
+    #[serde(default)]
+    pub renoise: Option<f32>,
     /// Candidates sampled per plan; with a reward or a value model the best is executed
     /// (best-of-N).
     #[serde(default = "one")]
@@ -130,6 +141,17 @@ impl TaskConfig {
     pub fn validate(&self, layout: &TrajectoryLayout) -> anyhow::Result<()> {
         let planner = &self.planner;
         anyhow::ensure!(planner.batch_size >= 1, "invalid planner.batch_size: 0; sample at least one candidate");
+        if let Some(share) = planner.renoise {
+            anyhow::ensure!(
+                share > 0.0 && share <= 1.0,
+                "invalid planner.renoise: {share}; use a share of the sampler's steps in (0, 1]"
+            );
+            anyhow::ensure!(
+                planner.picard.is_none() && planner.soft_decoding.is_none(),
+                "planner.renoise runs the sequential sampler; remove planner.picard (it has warm_start) \
+                 and planner.soft_decoding"
+            );
+        }
         let within = |error: planner::Error| error.within("planner");
         planner.sampler.validate().map_err(within)?;
         if let Some(soft) = &planner.soft_decoding {
@@ -161,12 +183,21 @@ impl TaskConfig {
         let picard = planner.picard.as_ref().map_or(String::new(), |p| {
             format!(", Picard p={} τ={}{}", p.window, p.tolerance, if planner.warm_start { " warm" } else { "" })
         });
-        let replan = match planner.replan_every {
+        let mut replan = match planner.replan_every {
             0 => String::new(),
             k => format!(", replan every {k}"),
         };
+        if let Some(metres) = planner.replan_deviation {
+            replan.push_str(&format!(", replan beyond {metres} m"));
+        }
+        if planner.replan_every > 0 || planner.replan_deviation.is_some() {
+            replan.push_str(&format!(", arrival {:?}", planner.arrival).to_lowercase());
+        }
         let steps = planner.sampler.steps.map_or("default".into(), |k| k.to_string());
         let mut steering = Vec::new();
+        if let Some(share) = planner.renoise {
+            steering.push(format!("renoised replans {share}"));
+        }
         if planner.batch_size > 1 {
             steering.push(format!("best of {}", planner.batch_size));
         }

@@ -10,7 +10,7 @@ use sim::maze2d::{
     braking_points, free_flight_step, steps_near_end,
 };
 use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
-use sim::{Env, Policy, Tracker};
+use sim::{Disturbance, Disturbed, Env, Policy, Tracker};
 
 use super::{ControlConfig, RewardKind, Task, TrackerKind};
 
@@ -23,6 +23,9 @@ pub struct Maze2dConfig {
     pub layout: Layout,
     /// Goal of each episode.
     pub goals: Goals,
+    /// Push the ball: seeded random impulses and a one-off shove (`[env.disturbance]`).
+    #[serde(default)]
+    pub disturbance: Option<Disturbance>,
 }
 
 /// Goal of each episode.
@@ -54,6 +57,9 @@ impl Maze2dTask {
     /// The task of `config`, whose resets avoid the cells `constraints`' obstacles cover.
     pub fn new(config: Maze2dConfig, constraints: Option<&ConstraintConfig>) -> anyhow::Result<Self> {
         let layout = config.layout;
+        if let Some(disturbance) = &config.disturbance {
+            disturbance.validate(2).map_err(anyhow::Error::msg)?;
+        }
         let excluded = covered_cells(layout, constraints);
         anyhow::ensure!(
             excluded.len() < layout.open_cells().len(),
@@ -79,7 +85,8 @@ impl Task for Maze2dTask {
             Goals::Fixed => "fixed goal",
             Goals::Random => "random goals",
         };
-        format!("maze2d-{} ({goals})", self.config.layout.name())
+        let pushed = if self.config.disturbance.is_some() { ", pushed" } else { "" };
+        format!("maze2d-{} ({goals}{pushed})", self.config.layout.name())
     }
 
     fn dims(&self) -> (usize, usize) {
@@ -95,7 +102,11 @@ impl Task for Maze2dTask {
             Goals::Fixed => GoalMode::Fixed,
             Goals::Random => GoalMode::Random,
         };
-        Box::new(Maze2d::new(self.config.layout, goal_mode).without_cells(&self.excluded))
+        let env = Maze2d::new(self.config.layout, goal_mode).without_cells(&self.excluded);
+        match &self.config.disturbance {
+            Some(disturbance) => Box::new(Disturbed::new(env, disturbance.clone())),
+            None => Box::new(env),
+        }
     }
 
     fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker> {

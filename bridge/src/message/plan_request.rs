@@ -26,6 +26,11 @@ pub struct PlanRequest {
     /// The goal state or its leading components (inpainted at the last index).
     #[serde(default)]
     pub goal: Option<Vec<f32>>,
+    /// The plan's index at which it reaches the goal, which is held from there to the last
+    /// index (a shrinking horizon keeps the arrival time of an earlier plan); absent: the last
+    /// index. Needs `goal`.
+    #[serde(default)]
+    pub arrival: Option<usize>,
     /// Intermediate states to pass through.
     #[serde(default)]
     pub waypoints: Vec<Waypoint>,
@@ -86,6 +91,12 @@ impl Message for PlanRequest {
         check_finite("plan_request.observation", &self.observation)?;
         if let Some(goal) = &self.goal {
             check_finite("plan_request.goal", goal)?;
+        }
+        if self.arrival.is_some() && self.goal.is_none() {
+            return Err(WireError::Invalid {
+                field: "plan_request.arrival".into(),
+                reason: "needs a goal to arrive at".into(),
+            });
         }
         for (i, waypoint) in self.waypoints.iter().enumerate() {
             check_finite(&format!("plan_request.waypoints[{i}].state"), &waypoint.state)?;

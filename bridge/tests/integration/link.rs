@@ -96,6 +96,7 @@ fn request(observation: Vec<f32>) -> PlanRequest {
         from_step: 0,
         observation,
         goal: Some(vec![1.0, 1.0, 0.0, 0.0]),
+        arrival: None,
         waypoints: Vec::new(),
         sampler: None,
         seed: 0,

@@ -25,7 +25,7 @@ use tch::Tensor;
 pub use sequential::sample_sequential;
 pub use soft_decoding::{Scorer, sample_soft_decoding};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::guidance::SoftDecodingConfig;
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
@@ -49,13 +49,30 @@ pub struct DriverRun {
     pub iterates: Vec<Tensor>,
 }
 
+/// Where a replan starts instead of the tape's pure noise: from an earlier plan, moved along the
+/// horizon by the steps executed since ([`picard::shift_iterates`]).
+#[derive(Clone, Copy)]
+pub enum WarmStart<'a> {
+    /// Picard's iterates x_0..x_K of the earlier plan: the iteration starts from them.
+    Iterates(&'a [Tensor]),
+    /// The earlier plan's trajectory (normalized, `[B, H, A + O]`), noised to the level of step
+    /// `from_step` with the tape's x_T as the noise and denoised by steps `from_step`..K only:
+    /// SDEdit's partial re-noising, K − `from_step` model calls.
+    Renoised {
+        /// The earlier plan.
+        x0: &'a Tensor,
+        /// The first step run.
+        from_step: usize,
+    },
+}
+
 /// Which driver a plan asks for, and what that driver needs (taken from its request).
 #[derive(Clone, Copy, Default)]
 pub struct DriverChoice<'a> {
     /// Picard iterations with these settings (takes precedence over soft decoding).
     pub picard: Option<&'a PicardConfig>,
-    /// Picard's starting iterates, from an earlier plan ([`picard::shift_iterates`]).
-    pub warm_start: Option<&'a [Tensor]>,
+    /// Where to start: Picard takes iterates, the sequential driver a renoised plan.
+    pub warm_start: Option<WarmStart<'a>>,
     /// Soft value-based decoding with these settings.
     pub soft_decoding: Option<&'a SoftDecodingConfig>,
     /// The plan's seed: soft decoding draws its extra noises from a stream of its own.
@@ -71,9 +88,25 @@ pub fn run(
     score: &Scorer<'_>,
     observer: &mut dyn Observer,
 ) -> Result<DriverRun> {
-    match (choice.picard, choice.soft_decoding) {
-        (Some(config), _) => sample_picard(map, tape, config, choice.warm_start, observer),
-        (None, Some(config)) => sample_soft_decoding(map, tape, config, score, choice.seed, observer),
-        (None, None) => sample_sequential(map, tape, observer),
+    let renoised = || Error::Request {
+        field: "warm_start".into(),
+        message: "a renoised warm start runs the sequential driver; turn off Picard and soft decoding, \
+                  or use Picard's own warm start"
+            .into(),
+    };
+    match (choice.picard, choice.soft_decoding, choice.warm_start) {
+        (Some(_), _, Some(WarmStart::Renoised { .. })) | (None, Some(_), Some(_)) => Err(renoised()),
+        (Some(config), _, warm) => {
+            let iterates = match warm {
+                Some(WarmStart::Iterates(iterates)) => Some(iterates),
+                _ => None,
+            };
+            sample_picard(map, tape, config, iterates, observer)
+        }
+        (None, Some(config), None) => sample_soft_decoding(map, tape, config, score, choice.seed, observer),
+        (None, None, Some(WarmStart::Renoised { x0, from_step })) => {
+            sample_sequential(map, tape, Some((x0, from_step)), observer)
+        }
+        (None, None, _) => sample_sequential(map, tape, None, observer),
     }
 }

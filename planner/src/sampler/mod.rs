@@ -109,6 +109,17 @@ impl Sampler {
         self.posterior_variance[k]
     }
 
+    /// x0 noised to the level of step `k`'s timestep t: α_t x0 + σ_t `noise` (the forward
+    /// process q(x_t | x0), with standard normal `noise`).
+    ///
+    /// # Shapes
+    /// `x0`, `noise`: `[B, H, A + O]` → `[B, H, A + O]`.
+    #[must_use]
+    pub fn noised(&self, k: usize, x0: &Tensor, noise: &Tensor) -> Tensor {
+        let (inv_alpha, sigma_over_alpha) = self.x0_from_eps[k];
+        x0 / inv_alpha + noise * (sigma_over_alpha / inv_alpha)
+    }
+
     /// Whether step `k` adds noise (and so needs a slot on the noise tape).
     #[must_use]
     pub fn needs_noise(&self, k: usize) -> bool {

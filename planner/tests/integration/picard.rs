@@ -53,7 +53,7 @@ fn both(
 /// Sequential and Picard results of `map` on one tape, and Picard's statistics.
 pub fn both_on(map: &StepMap<'_>, picard: &PicardConfig) -> (tch::Tensor, DriverRun, PicardStats) {
     let tape = NoiseTape::draw(21, [3, UNET_HORIZON as i64, 6], map.sampler(), Device::Cpu);
-    let sequential = sample_sequential(map, &tape, &mut ()).expect("sequential");
+    let sequential = sample_sequential(map, &tape, None, &mut ()).expect("sequential");
     let mut sweeps = Sweeps::default();
     let run = sample_picard(map, &tape, picard, None, &mut sweeps).expect("picard");
     let stats = run.picard.clone().expect("Picard reports its statistics");

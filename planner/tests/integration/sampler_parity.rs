@@ -32,7 +32,8 @@ fn check(output: ModelOutput, config: &SamplerConfig) {
     let tape = NoiseTape::draw(11, [BATCH, UNET_HORIZON as i64, 6], &sampler, Device::Cpu);
     let inpainting = Inpainting::new(&spec, &pins(), Device::Cpu).expect("pins");
     let mut recorder = Recorder::default();
-    let run = sample_sequential(&StepMap::new(&model, &sampler, &inpainting), &tape, &mut recorder).expect("sampling");
+    let run =
+        sample_sequential(&StepMap::new(&model, &sampler, &inpainting), &tape, None, &mut recorder).expect("sampling");
 
     let steps = sampler.steps();
     let noise: Vec<Tensor> =

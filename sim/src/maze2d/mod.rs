@@ -30,6 +30,7 @@ pub use layout::{Layout, WALL_HALF_SIDE, WALL_OFFSET};
 pub use rollout::steps_near_end;
 pub use tracker::{DiffuserTracker, track};
 
+use crate::disturbance::Pushable;
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
 
 /// Seconds per step.
@@ -180,6 +181,14 @@ impl Maze2d {
 
     fn at_goal(&self, observation: &[f32]) -> bool {
         (observation[0] - self.goal[0]).hypot(observation[1] - self.goal[1]) <= GOAL_RADIUS
+    }
+}
+
+impl Pushable for Maze2d {
+    fn push(&mut self, velocity: &[f32]) {
+        let body = &mut self.world.bodies[self.ball];
+        let v = body.linvel();
+        body.set_linvel(Vector::new(v.x + velocity[0], v.y + velocity[1], 0.0), true);
     }
 }
 

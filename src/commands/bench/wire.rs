@@ -172,7 +172,8 @@ fn stop_workers(stop: &AtomicBool, handles: Workers) -> anyhow::Result<()> {
 fn query(file: &TaskFile, i: usize) -> PlanQuery {
     let mut env = file.task.make_env();
     let observation = env.reset(i as u64);
-    PlanQuery { episode: i as u64, observation, goal: env.goal_state(), seed: plan_seed(i as u64, 0), step: 0 }
+    let goal = env.goal_state();
+    PlanQuery { episode: i as u64, observation, goal, arrival: None, seed: plan_seed(i as u64, 0), step: 0 }
 }
 
 fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
