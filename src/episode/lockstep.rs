@@ -32,7 +32,9 @@ pub fn planned_episode(
     let mut outcome = EpisodeOutcome::default();
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
+    let mut previous_action: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
+        let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
             let query = PlanQuery {
@@ -51,6 +53,7 @@ pub fn planned_episode(
             observer.planned(step, &planned);
             outcome.plan(&planned);
             outcome.triggers.count(trigger);
+            seam = true;
             current = Some(if planned.infeasible {
                 Executing::held(&observation, step, current.as_ref(), goal.clone())
             } else {
@@ -60,6 +63,9 @@ pub fn planned_episode(
         let plan = current.as_ref().expect("a plan is made at step 0");
         let since_plan = (step - plan.from_step) as usize;
         let action = tracker.action(&plan.states, since_plan, &observation);
+        if let Some(before) = previous_action.as_ref().filter(|_| seam) {
+            outcome.seam(before, &action);
+        }
         let result = env.step(&action);
         outcome.path.push(action.iter().chain(&result.observation).copied().collect());
         outcome.step(&result);
@@ -67,6 +73,7 @@ pub fn planned_episode(
         let error = distance(task.position(wanted), task.position(&result.observation));
         observer.stepped(step + 1, &result.observation, result.reward, Some(error));
         observation = result.observation;
+        previous_action = Some(action);
     }
     outcome.interventions = tracker.interventions();
     Ok(outcome)

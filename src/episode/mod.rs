@@ -90,6 +90,9 @@ pub struct EpisodeOutcome {
     pub interventions: sim::Interventions,
     /// The replans and what asked for them.
     pub triggers: replan::Triggers,
+    /// At each switch to a new plan, the largest change of any action component from the step
+    /// before (action units).
+    pub seam_jumps: Vec<f32>,
 }
 
 impl EpisodeOutcome {
@@ -97,6 +100,12 @@ impl EpisodeOutcome {
     pub fn step(&mut self, step: &sim::Step) {
         self.episode_return += f64::from(step.reward);
         self.reached |= step.at_goal;
+    }
+
+    /// Adds the seam between `before`, the last action of the previous plan, and `after`, the
+    /// first of the new one.
+    pub fn seam(&mut self, before: &[f32], after: &[f32]) {
+        self.seam_jumps.push(before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
     }
 
     /// Adds a plan: its latency, model calls, constraint violation and whether it was refused.

@@ -43,12 +43,18 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
         per_episode(|r| r.triggers.deviation),
         per_episode(|r| r.triggers.expired),
     );
+    let mut jumps: Vec<f32> = outcomes.iter().flat_map(|r| r.seam_jumps.iter().copied()).collect();
+    jumps.sort_by(f32::total_cmp);
+    let seams = match (jumps.get(jumps.len() / 2), jumps.last()) {
+        (Some(p50), Some(max)) => format!("{p50:.2} / {max:.2}"),
+        _ => "–".into(),
+    };
     println!(
-        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) | replans / episode (clock; deviation; ran out) |"
+        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) | replans / episode (clock; deviation; ran out) | action jump at seams p50 / max |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} | {replans} |",
+        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} | {replans} | {seams} |",
         task.label(),
         outcomes.len(),
         outcomes.len(),

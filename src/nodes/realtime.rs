@@ -69,6 +69,9 @@ struct Episode<'a> {
     dt: f64,
     /// Where the robot was one step ago, metres.
     previous: [f32; 3],
+    /// The action of the step before, and whether this step switched to a new plan.
+    last_action: Option<Vec<f32>>,
+    switched: bool,
 }
 
 /// Runs the episode reset with `seed` on the wall clock until its time limit or `stop`.
@@ -103,6 +106,8 @@ pub fn realtime_episode(
         start: Instant::now(),
         dt,
         previous: task.position(&observation),
+        last_action: None,
+        switched: false,
     };
     for t in 0..env.max_episode_steps() as u64 {
         if let Some(wait) = (episode.start + period * t as u32).checked_duration_since(Instant::now()) {
@@ -122,6 +127,11 @@ pub fn realtime_episode(
         episode.receive(t, now_ms);
         let index = episode.decide(t, now_ms, &observation)?;
         let (action, wanted) = episode.act(tracker.as_mut(), index, &observation);
+        if let Some(before) = episode.last_action.as_ref().filter(|_| episode.switched) {
+            episode.outcome.seam(before, &action);
+        }
+        episode.switched = false;
+        episode.last_action = Some(action.clone());
         let result = env.step(&action);
         episode.outcome.step(&result);
         let error = wanted.map(|s| distance(task.position(&s), task.position(&result.observation)));
@@ -166,6 +176,7 @@ impl Episode<'_> {
             let from = received.body.from_step;
             self.origin = if self.hold.active && from >= self.hold.began { t } else { from };
             self.plan = Some(received.body);
+            self.switched = true;
             self.watchdog.feed(now_ms);
         } else {
             self.link.count("plans_ignored");

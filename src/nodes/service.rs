@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use bridge::message::{ErrorReply, Plan, PlanRequest, RobotState};
 use bridge::{Namespace, PlanHandler, PlannerService, ServiceReport};
+use planner::condition::Pin;
 
 use super::planner::{PlannerNodeConfig, TaskPlanner};
 use super::wire;
@@ -50,6 +51,10 @@ pub struct ServiceHandler {
     planner: TaskPlanner,
     /// When streaming: when to replan and where replans arrive.
     replanning: Replanning,
+    /// When streaming: pin each replan's prefix to the plan being executed.
+    freeze_prefix: bool,
+    /// How long the last plan took, milliseconds: the robot moves on by that much meanwhile.
+    last_plan_ms: f64,
     /// The plan last streamed to each robot, and what it was asked to do; re-sent while it
     /// still holds.
     streamed: BTreeMap<String, (Plan, Executing)>,
@@ -67,6 +72,8 @@ impl ServiceHandler {
         Ok(Self {
             planner: TaskPlanner::load(file, device)?,
             replanning: Replanning::of(&file.config.planner),
+            freeze_prefix: file.config.planner.freeze_prefix,
+            last_plan_ms: 0.0,
             streamed: BTreeMap::new(),
             planner_id: planner_id.to_owned(),
             task: Arc::clone(&file.task),
@@ -112,6 +119,19 @@ impl ServiceHandler {
     }
 }
 
+impl ServiceHandler {
+    /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same
+    /// steps, d the steps the robot moves on while the last plan was made (rounded up), stopping
+    /// short of the goal's `arrival` row. Row 0 stays the robot's observed state.
+    fn frozen_prefix(&self, executing: &Executing, step: u64, arrival: Option<usize>) -> Vec<Pin> {
+        let steps = (self.last_plan_ms / (1e3 * self.task.dt_secs())).ceil() as usize;
+        let before_arrival = arrival.unwrap_or(self.planner.spec().horizon - 1).saturating_sub(1);
+        (1..=steps.min(before_arrival))
+            .map(|k| Pin { index: k, observation: executing.states[executing.index(step + k as u64)].clone() })
+            .collect()
+    }
+}
+
 impl PlanHandler for ServiceHandler {
     fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply> {
         let clip_x0 = self.planner.sampler().clip_x0;
@@ -145,7 +165,13 @@ impl PlanHandler for ServiceHandler {
         let seed = plan_seed(state.episode, state.step);
         let mut request = self.planner.request(state.observation.clone(), state.goal.clone(), seed, None);
         request.arrival = arrival;
+        if let (true, Some(executing), Trigger::Every | Trigger::Deviation | Trigger::Expired) =
+            (self.freeze_prefix, executing, trigger)
+        {
+            request.waypoints = self.frozen_prefix(executing, state.step, arrival);
+        }
         let plan = self.make(&state.robot_id, state.episode, state.step, &request)?;
+        self.last_plan_ms = plan.timing.sample_ms;
         let executing = Executing::planned(plan.states.clone(), state.step, arrival, goal);
         self.streamed.insert(state.robot_id.clone(), (plan.clone(), executing));
         Ok(plan)

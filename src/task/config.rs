@@ -56,6 +56,12 @@ pub struct PlannerConfig {
     /// through up to the arrival, metres. Absent: never.
     #[serde(default)]
     pub replan_deviation: Option<f32>,
+    /// Streaming to a real-time robot: pin the rows of each replan that the robot will have
+    /// executed by the time the plan reaches it (the last plan's latency, in steps) to the plan
+    /// it is executing, at the same absolute steps (Real-Time Chunking's frozen prefix), so the
+    /// commanded motion does not jump at the seam.
+    #[serde(default)]
+    pub freeze_prefix: bool,
     /// Where replans pin the goal: `kept` (default; the first plan's arrival time, a shrinking
     /// horizon) or `receding` (always the last row, Diffuser's replanning).
     #[serde(default)]

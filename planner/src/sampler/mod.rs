@@ -44,6 +44,9 @@ pub struct Sampler {
     output: ModelOutput,
     timesteps: Vec<usize>,
     coefficients: Vec<StepCoefficients>,
+    /// Per step, its coefficients as the first step of a chain, without a previous x0_hat
+    /// (DPM-Solver++'s first-order step; the same as `coefficients` for the one-step samplers).
+    first_coefficients: Vec<StepCoefficients>,
     /// Per step (1/α_t, σ_t/α_t): x0_hat = x_t/α_t − (σ_t/α_t)·eps_hat.
     x0_from_eps: Vec<(f64, f64)>,
     /// Per step, DDPM's posterior variance of the step (0 for the step into the clean end).
@@ -57,18 +60,16 @@ impl Sampler {
         check_output(spec, DENOISER_OUTPUTS, "denoiser to sample from")?;
         let schedule = Schedule::new(&spec.schedule, spec.diffusion_steps)?;
         let timesteps = schedule.timesteps(config.steps_for(spec.diffusion_steps))?;
-        let coefficients = (0..timesteps.len())
-            .map(|k| {
-                let (t, next, previous) = (timesteps[k], timesteps.get(k + 1).copied(), k.checked_sub(1));
-                match config.kind {
-                    SamplerKind::Ddpm => ddpm::coefficients(&schedule, t, next),
-                    SamplerKind::Ddim => ddim::coefficients(&schedule, t, next, config.eta),
-                    SamplerKind::DpmSolverPp => {
-                        dpm_solver_pp::coefficients(&schedule, t, next, previous.map(|p| timesteps[p]))
-                    }
-                }
-            })
-            .collect();
+        let step = |k: usize, previous: Option<usize>| {
+            let (t, next) = (timesteps[k], timesteps.get(k + 1).copied());
+            match config.kind {
+                SamplerKind::Ddpm => ddpm::coefficients(&schedule, t, next),
+                SamplerKind::Ddim => ddim::coefficients(&schedule, t, next, config.eta),
+                SamplerKind::DpmSolverPp => dpm_solver_pp::coefficients(&schedule, t, next, previous),
+            }
+        };
+        let coefficients = (0..timesteps.len()).map(|k| step(k, k.checked_sub(1).map(|p| timesteps[p]))).collect();
+        let first_coefficients = (0..timesteps.len()).map(|k| step(k, None)).collect();
         let x0_from_eps =
             timesteps.iter().map(|&t| (1.0 / schedule.alpha(t), schedule.sigma(t) / schedule.alpha(t))).collect();
         let posterior_variance = (0..timesteps.len())
@@ -79,6 +80,7 @@ impl Sampler {
             output: spec.output,
             timesteps,
             coefficients,
+            first_coefficients,
             x0_from_eps,
             posterior_variance,
         })
@@ -142,8 +144,9 @@ impl Sampler {
         if self.config.clip_x0 { x0_hat.clamp(-1.0, 1.0) } else { x0_hat }
     }
 
-    /// Step `k`: x_next from x_t, this step's x0_hat, the previous step's (needed by the
-    /// second-order steps of DPM-Solver++) and this step's noise (needed where
+    /// Step `k`: x_next from x_t, this step's x0_hat, the previous step's (used by the
+    /// second-order steps of DPM-Solver++; without it, step k is the first step of a chain that
+    /// starts there, as a renoised warm start does) and this step's noise (needed where
     /// [`Sampler::needs_noise`]).
     ///
     /// # Shapes
@@ -156,13 +159,15 @@ impl Sampler {
         x0_prev: Option<&Tensor>,
         noise: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let c = self.coefficients[k];
+        let c = if x0_prev.is_some() { self.coefficients[k] } else { self.first_coefficients[k] };
         let missing = |what: &str| Error::Internal {
             what: format!("sampler: step {k} of {} needs {what}, none was given", self.config.kind.name()),
         };
         let mut x_next = x_t * c.x_t + x0_hat * c.x0_hat;
-        if c.x0_prev != 0.0 {
-            x_next += x0_prev.ok_or_else(|| missing("the previous x0_hat"))? * c.x0_prev;
+        if let Some(x0_prev) = x0_prev
+            && c.x0_prev != 0.0
+        {
+            x_next += x0_prev * c.x0_prev;
         }
         if c.noise != 0.0 {
             x_next += noise.ok_or_else(|| missing("noise"))? * c.noise;
