@@ -35,14 +35,22 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
     };
     let first_calls = average_calls(outcomes.iter().filter_map(|r| r.model_calls.first().copied()).collect());
     let replan_calls = average_calls(outcomes.iter().flat_map(|r| r.model_calls.iter().skip(1).copied()).collect());
-    let per_episode = |count: fn(&EpisodeOutcome) -> usize| outcomes.iter().map(count).sum::<usize>() as f64 / n;
-    let replans = format!(
-        "{:.1} ({:.1}; {:.1}; {:.1})",
-        per_episode(|r| r.triggers.total()),
-        per_episode(|r| r.triggers.every),
-        per_episode(|r| r.triggers.deviation),
-        per_episode(|r| r.triggers.expired),
-    );
+    let per_episode = |count: &dyn Fn(&EpisodeOutcome) -> usize| outcomes.iter().map(count).sum::<usize>() as f64 / n;
+    let plans = per_episode(&|r| r.model_calls.len());
+    let replans = per_episode(&|r| r.model_calls.len().saturating_sub(1));
+    // The robot knows why it replanned in lockstep; a real-time robot gets what the service sends.
+    let why = if outcomes.iter().any(|r| r.triggers.total() > 0) {
+        format!(
+            " ({:.1}; {:.1}; {:.1})",
+            per_episode(&|r| r.triggers.every),
+            per_episode(&|r| r.triggers.deviation),
+            per_episode(&|r| r.triggers.expired)
+        )
+    } else {
+        String::new()
+    };
+    let seconds = task.make_env().max_episode_steps() as f64 * task.dt_secs();
+    let replans = format!("{replans:.1}{why}, {:.1} Hz", plans / seconds);
     let mut jumps: Vec<f32> = outcomes.iter().flat_map(|r| r.seam_jumps.iter().copied()).collect();
     jumps.sort_by(f32::total_cmp);
     let seams = match (jumps.get(jumps.len() / 2), jumps.last()) {
@@ -50,7 +58,7 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
         _ => "–".into(),
     };
     println!(
-        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) | replans / episode (clock; deviation; ran out) | action jump at seams p50 / max |"
+        "| task | policy | sampler | episodes | score ×100 (mean ± s.e.) | reached goal | mean return | plan p50 / p95 | model calls / plan (first; replans) | replans / episode (clock; deviation; ran out), plans per second | action jump at seams p50 / max |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(

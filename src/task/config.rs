@@ -189,16 +189,17 @@ impl TaskConfig {
         let picard = planner.picard.as_ref().map_or(String::new(), |p| {
             format!(", Picard p={} τ={}{}", p.window, p.tolerance, if planner.warm_start { " warm" } else { "" })
         });
-        let mut replan = match planner.replan_every {
-            0 => String::new(),
-            k => format!(", replan every {k}"),
-        };
+        let mut replanning = Vec::new();
+        if planner.replan_every > 0 {
+            replanning.push(format!("replan every {}", planner.replan_every));
+        }
         if let Some(metres) = planner.replan_deviation {
-            replan.push_str(&format!(", replan beyond {metres} m"));
+            replanning.push(format!("replan beyond {metres} m"));
         }
-        if planner.replan_every > 0 || planner.replan_deviation.is_some() {
-            replan.push_str(&format!(", arrival {:?}", planner.arrival).to_lowercase());
+        if !replanning.is_empty() {
+            replanning.push(format!("arrival {:?}", planner.arrival).to_lowercase());
         }
+        let replan = if replanning.is_empty() { String::new() } else { format!(", {}", replanning.join(", ")) };
         let steps = planner.sampler.steps.map_or("default".into(), |k| k.to_string());
         let mut steering = Vec::new();
         if let Some(share) = planner.renoise {

@@ -116,7 +116,6 @@ impl Sampler {
     ///
     /// # Shapes
     /// `x0`, `noise`: `[B, H, A + O]` → `[B, H, A + O]`.
-    #[must_use]
     pub fn noised(&self, k: usize, x0: &Tensor, noise: &Tensor) -> Tensor {
         let (inv_alpha, sigma_over_alpha) = self.x0_from_eps[k];
         x0 / inv_alpha + noise * (sigma_over_alpha / inv_alpha)

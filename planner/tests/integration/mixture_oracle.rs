@@ -17,7 +17,7 @@ const SAMPLES: i64 = 20_000;
 
 /// The means of the mixture's two components.
 fn component_means() -> [Vec<f64>; 2] {
-    [(0..8).map(|i| 0.7 * (i as f64).cos()).collect(), (0..8).map(|i| -0.6 * (i as f64 + 1.0).sin()).collect()]
+    [(0..8).map(|i| 0.7 * f64::from(i).cos()).collect(), (0..8).map(|i| -0.6 * (f64::from(i) + 1.0).sin()).collect()]
 }
 
 /// A two-mode mixture over trajectories of H = 4 steps, A = 1, O = 1 (8 dimensions).

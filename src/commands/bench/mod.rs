@@ -4,6 +4,7 @@
 mod forward;
 mod picard;
 mod plan;
+mod replan;
 mod steering;
 mod wire;
 
@@ -53,7 +54,7 @@ pub struct BenchArgs {
     /// timed repetitions after all of it (at least one of each).
     #[arg(long, default_value_t = 60.0)]
     budget_s: f64,
-    /// Task config of `bench wire` (its planner is served) and `bench steering`.
+    /// Task config of `bench wire` (its planner is served), `bench steering` and `bench replan`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,
     /// Device of `bench picard`, `bench wire` and `bench steering`.
@@ -73,6 +74,9 @@ enum BenchTarget {
     Wire,
     /// Guidance, projection and derivative-free selection on `--task`, against plain sampling.
     Steering,
+    /// Closing the loop: cold against renoised replans on `--task`, and the safety filter's
+    /// cost per control step.
+    Replan,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -83,6 +87,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Picard => picard::run(args),
         BenchTarget::Wire => wire::run(args),
         BenchTarget::Steering => steering::run(args),
+        BenchTarget::Replan => replan::run(args),
     }
 }
 

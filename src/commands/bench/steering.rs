@@ -112,12 +112,15 @@ fn variants(task: &TaskConfig, plain: &PlannerConfig) -> Vec<(String, PlannerCon
 }
 
 /// The task's planner with `config` in place of its own.
-fn load(file: &TaskFile, config: PlannerConfig, args: &BenchArgs) -> anyhow::Result<TaskPlanner> {
+pub(super) fn load(file: &TaskFile, config: PlannerConfig, args: &BenchArgs) -> anyhow::Result<TaskPlanner> {
     TaskPlanner::load(&file.with_config(TaskConfig { planner: config, ..file.config.clone() }), args.device.device)
 }
 
 /// Medians of `iters` alternating calls of `time(false, i)` (baseline) and `time(true, i)`.
-fn paired_medians(iters: usize, time: &mut dyn FnMut(bool, u64) -> anyhow::Result<f64>) -> anyhow::Result<(f64, f64)> {
+pub(super) fn paired_medians(
+    iters: usize,
+    time: &mut dyn FnMut(bool, u64) -> anyhow::Result<f64>,
+) -> anyhow::Result<(f64, f64)> {
     for i in 0..WARMUP as u64 {
         time(false, i)?;
         time(true, i)?;
