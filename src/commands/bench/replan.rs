@@ -22,7 +22,7 @@ const FILTER_TASK: &str = "configs/tasks/maze2d-umaze-obstacles.toml";
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let file = TaskFile::read(&args.task)?;
     println!(
-        "Replan {REPLAN_AFTER} steps into a plan of {} ({}), cold ÷ warm, median of {} alternating pairs after \
+        "Replan {REPLAN_AFTER} steps into a plan of {} ({}), warm against cold, median of {} alternating pairs after \
          {WARMUP} warm-ups, {} threads.\n",
         args.task.display(),
         file.config.sampler_label(),
