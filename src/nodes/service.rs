@@ -117,9 +117,7 @@ impl ServiceHandler {
         let dt = self.task.dt_secs();
         Ok(wire::plan_message(&plan, &self.planner_id, self.plans_made, (episode, from_step), dt, valid_steps))
     }
-}
 
-impl ServiceHandler {
     /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same
     /// steps, d the steps the robot moves on while the last plan was made (rounded up), stopping
     /// short of the goal's `arrival` row. Row 0 stays the robot's observed state.
