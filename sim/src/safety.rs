@@ -57,7 +57,8 @@ pub trait SafetyModel {
     fn predict(&self, state: &[f32], action: &[f32]) -> Vec<f32>;
     /// The barrier values h_j(state), ≥ 0 where the state is safe.
     fn barriers(&self, state: &[f32]) -> Vec<f64>;
-    /// The action that brakes hardest from `state`.
+    /// The action to fall back on in `state` when no admissible action is found: the robot's
+    /// best way to stop.
     fn brake(&self, state: &[f32]) -> Vec<f32>;
 }
 
@@ -197,7 +198,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::maze2d::{brake, braking_points, free_flight_step};
+    use crate::maze2d::{Stop, brake, free_flight_step};
 
     /// A disc of radius 0.3 m at the origin, seen through the braking points: the barrier
     /// b(p) = |p|²/0.09 − 1, the planner's circle.
@@ -210,7 +211,7 @@ mod tests {
 
         fn barriers(&self, state: &[f32]) -> Vec<f64> {
             let b = |p: [f32; 2]| f64::from(p[0] * p[0] + p[1] * p[1]) / 0.09 - 1.0;
-            vec![braking_points(state, 5).into_iter().map(b).fold(f64::INFINITY, f64::min)]
+            vec![Stop::Straight.path(state, 4).into_iter().map(b).fold(f64::INFINITY, f64::min)]
         }
 
         fn brake(&self, state: &[f32]) -> Vec<f32> {

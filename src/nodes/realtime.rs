@@ -1,5 +1,6 @@
 //! The real-time robot's episode: the simulation runs on the wall clock (`speed` simulated
-//! seconds per second) and executes the newest streamed plan; the planner re-sends the current
+//! seconds per second) from the arrival of the episode's first plan, for which the robot waits
+//! at rest, and executes the newest streamed plan; the planner re-sends the current
 //! plan while it holds, which keeps the watchdog fed; past the plan's end it holds the last
 //! planned state. With no plan (new or re-sent) within `plan_timeout_ms`, past the plan's
 //! validity window, or when told to hold, it holds its position (zero velocity) and says so in
@@ -22,6 +23,9 @@ use crate::task::{Task, TaskFile};
 
 /// States published, remembered to time each plan's latency (a ring).
 const PUBLISHED_KEPT: usize = 4096;
+
+/// How often the robot looks for its first plan while it waits for one.
+const FIRST_PLAN_POLL: Duration = Duration::from_millis(1);
 
 /// How the real-time robot keeps time.
 #[derive(Debug, Clone, Copy)]
@@ -109,8 +113,10 @@ pub fn realtime_episode(
         last_action: None,
         switched: false,
     };
+    episode.wait_for_first_plan(pace, &robot_id, &observation, &goal, stop)?;
+    let clock = Instant::now();
     for t in 0..env.max_episode_steps() as u64 {
-        if let Some(wait) = (episode.start + period * t as u32).checked_duration_since(Instant::now()) {
+        if let Some(wait) = (clock + period * t as u32).checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
         if stop.load(Ordering::Relaxed) {
@@ -118,11 +124,7 @@ pub fn realtime_episode(
         }
         episode.obey_commands(t, stop);
         let mode = if episode.hold.active { RobotMode::Holding } else { RobotMode::Running };
-        episode.link.publish_state(&wire::robot_state(&robot_id, (seed, t), dt, &observation, Some(&goal), mode))?;
-        episode.published.push_back((t, Instant::now()));
-        if episode.published.len() > PUBLISHED_KEPT {
-            episode.published.pop_front();
-        }
+        episode.publish(&robot_id, t, &observation, &goal, mode)?;
         let now_ms = episode.start.elapsed().as_millis() as u64;
         episode.receive(t, now_ms);
         let index = episode.decide(t, now_ms, &observation)?;
@@ -146,6 +148,51 @@ pub fn realtime_episode(
 }
 
 impl Episode<'_> {
+    /// Publishes the robot's state at step `t` and remembers when, to time the plan made for it.
+    fn publish(
+        &mut self,
+        robot_id: &str,
+        t: u64,
+        observation: &[f32],
+        goal: &[f32],
+        mode: RobotMode,
+    ) -> anyhow::Result<()> {
+        let state = wire::robot_state(robot_id, (self.seed, t), self.dt, observation, Some(goal), mode);
+        self.link.publish_state(&state)?;
+        self.published.push_back((t, Instant::now()));
+        if self.published.len() > PUBLISHED_KEPT {
+            self.published.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Publishes the reset state and waits, at rest and before the episode's clock starts, up
+    /// to `plan_timeout_ms` for the first plan, as a lockstep episode does: the time a cold
+    /// first plan takes is not spent standing inside the episode. Without one by then the
+    /// clock starts anyway and the robot holds until a plan arrives.
+    fn wait_for_first_plan(
+        &mut self,
+        pace: Pace,
+        robot_id: &str,
+        observation: &[f32],
+        goal: &[f32],
+        stop: &AtomicBool,
+    ) -> anyhow::Result<()> {
+        self.publish(robot_id, 0, observation, goal, RobotMode::Holding)?;
+        let deadline = Duration::from_millis(pace.plan_timeout_ms);
+        while self.plan.is_none() && self.start.elapsed() < deadline && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(FIRST_PLAN_POLL);
+            self.receive(0, self.start.elapsed().as_millis() as u64);
+        }
+        let waited_ms = self.start.elapsed().as_millis();
+        if self.plan.is_some() {
+            tracing::info!("robot {robot_id}: first plan after {waited_ms} ms; the episode's clock starts now");
+        } else {
+            tracing::warn!("robot {robot_id}: no first plan within {waited_ms} ms; the clock starts, holding");
+        }
+        Ok(())
+    }
+
     /// Applies the operator's commands that arrived before step `t`.
     fn obey_commands(&mut self, t: u64, stop: &AtomicBool) {
         for command in self.link.commands() {

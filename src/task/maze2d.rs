@@ -6,8 +6,8 @@ use planner::guidance::Reward;
 use planner::train::d4rl::{D4rlDataset, Table};
 use serde::Deserialize;
 use sim::maze2d::{
-    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, WaypointExpert, brake,
-    braking_points, free_flight_step, steps_near_end,
+    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, Stop, WaypointExpert,
+    free_flight_step, steps_near_end,
 };
 use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
 use sim::{Disturbance, Disturbed, Env, Policy, Tracker};
@@ -160,10 +160,39 @@ impl Task for Maze2dTask {
     }
 }
 
-/// The safety filter's view of Maze2D: the simulator's one-step update, and per obstacle the
-/// constraints' own barrier at the worst point of the path on which the ball would brake to rest.
+/// The safety filter's view of Maze2D: the simulator's one-step update, and one barrier: of the
+/// three ways to stop ([`Stop`]: braking straight, or turning left or right while braking), the
+/// one whose path to rest keeps farthest inside every obstacle's constraint, valued by the
+/// constraints' own barrier at that path's worst point. h ≥ 0: the ball can still come to rest
+/// outside every obstacle; near one it may keep its speed so long as it could still swerve.
 struct ObstacleSafety {
     obstacles: Vec<ObstacleConfig>,
+}
+
+/// Segments of each path to rest whose ends are checked.
+const STOP_SEGMENTS: usize = 8;
+
+impl ObstacleSafety {
+    /// The smallest barrier value of any obstacle at any point of `stop`'s path from `state`.
+    fn worst_on(&self, stop: Stop, state: &[f32]) -> f64 {
+        let velocity = [f64::from(state[2]), f64::from(state[3])];
+        stop.path(state, STOP_SEGMENTS)
+            .iter()
+            .flat_map(|p| {
+                let at = [f64::from(p[0]), f64::from(p[1]), velocity[0], velocity[1]];
+                // Validated constraints: every barrier is defined (`TaskFile::read`).
+                self.obstacles.iter().map(move |obstacle| obstacle.barrier(&at).unwrap_or(f64::INFINITY))
+            })
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The stop whose path keeps farthest inside, and its barrier value.
+    fn best_stop(&self, state: &[f32]) -> (Stop, f64) {
+        Stop::ALL
+            .into_iter()
+            .map(|stop| (stop, self.worst_on(stop, state)))
+            .fold((Stop::Straight, f64::NEG_INFINITY), |best, next| if next.1 > best.1 { next } else { best })
+    }
 }
 
 impl SafetyModel for ObstacleSafety {
@@ -172,29 +201,13 @@ impl SafetyModel for ObstacleSafety {
     }
 
     fn barriers(&self, state: &[f32]) -> Vec<f64> {
-        let points = braking_points(state, BRAKING_POINTS);
-        self.obstacles
-            .iter()
-            .map(|obstacle| {
-                points
-                    .iter()
-                    .map(|p| {
-                        let at = [f64::from(p[0]), f64::from(p[1]), f64::from(state[2]), f64::from(state[3])];
-                        // Validated constraints: every barrier is defined (`TaskFile::read`).
-                        obstacle.barrier(&at).unwrap_or(f64::INFINITY)
-                    })
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect()
+        vec![self.best_stop(state).1]
     }
 
     fn brake(&self, state: &[f32]) -> Vec<f32> {
-        brake(state)
+        self.best_stop(state).0.action(state)
     }
 }
-
-/// Points checked along the braking path.
-const BRAKING_POINTS: usize = 5;
 
 /// The Maze2D rewards: walls hit by the planned ball, or a Rapier rollout of the plan.
 struct MazeReward {
