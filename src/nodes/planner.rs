@@ -21,6 +21,8 @@ use crate::task::{PlannerConfig, TaskFile};
 const DEFAULT_ID: &str = "planner-0";
 /// Default length of the query queue.
 const DEFAULT_QUEUE: usize = 8;
+/// Default for [`PlannerNodeConfig::max_batch`].
+pub const DEFAULT_MAX_BATCH: usize = 64;
 
 /// A planner node's settings: the flags of `diffplan serve` and a launch file's `[planner]`
 /// table, one type with each default written once.
@@ -52,6 +54,11 @@ pub struct PlannerNodeConfig {
     #[arg(long, default_value_t = DEFAULT_QUEUE)]
     #[serde(default = "default_queue")]
     pub queue: usize,
+    /// Requests asking for more candidates than this are refused as `bad_request` before any
+    /// work: each candidate is a full trajectory through the model at every step.
+    #[arg(long, default_value_t = DEFAULT_MAX_BATCH)]
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
     /// Record the denoising of every N-th plan only.
     #[arg(long, default_value_t = 1)]
     #[serde(default = "one")]
@@ -72,6 +79,10 @@ fn cpu() -> Device {
 
 fn default_queue() -> usize {
     DEFAULT_QUEUE
+}
+
+fn default_max_batch() -> usize {
+    DEFAULT_MAX_BATCH
 }
 
 /// The planner and its per-stream warm-start state.

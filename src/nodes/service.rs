@@ -27,7 +27,7 @@ pub fn serve(
     recording: Option<rerun::RecordingStream>,
 ) -> anyhow::Result<ServiceReport> {
     let file = TaskFile::read(&node.config)?;
-    let mut handler = ServiceHandler::load(&file, &node.id, node.device)?;
+    let mut handler = ServiceHandler::load(&file, node)?;
     if let Some(stream) = recording {
         handler.record_to(stream, node.rerun_denoise_every);
     }
@@ -59,6 +59,8 @@ pub struct ServiceHandler {
     /// still holds.
     streamed: BTreeMap<String, (Plan, Executing)>,
     planner_id: String,
+    /// The most candidates one request may ask for.
+    max_batch: usize,
     /// The task planned for.
     task: Arc<dyn Task>,
     plans_made: u64,
@@ -67,15 +69,16 @@ pub struct ServiceHandler {
 }
 
 impl ServiceHandler {
-    /// Loads the planner of `file` for worker `planner_id`.
-    pub fn load(file: &TaskFile, planner_id: &str, device: tch::Device) -> anyhow::Result<Self> {
+    /// Loads the planner of `file` for the worker `node` describes.
+    pub fn load(file: &TaskFile, node: &PlannerNodeConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            planner: TaskPlanner::load(file, device)?,
+            planner: TaskPlanner::load(file, node.device)?,
             replanning: Replanning::of(&file.config.planner),
             freeze_prefix: file.config.planner.freeze_prefix,
             last_plan_ms: 0.0,
             streamed: BTreeMap::new(),
-            planner_id: planner_id.to_owned(),
+            planner_id: node.id.clone(),
+            max_batch: node.max_batch,
             task: Arc::clone(&file.task),
             plans_made: 0,
             recording: None,
@@ -132,6 +135,13 @@ impl ServiceHandler {
 
 impl PlanHandler for ServiceHandler {
     fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply> {
+        if let Some(batch) = request.batch_size.filter(|&b| b > self.max_batch) {
+            return Err(wire::bad_request(format!(
+                "plan_request.batch_size {batch} is over this planner's limit of {}: ask for fewer \
+                 candidates, or start the planner with a larger --max-batch",
+                self.max_batch
+            )));
+        }
         let clip_x0 = self.planner.sampler().clip_x0;
         let sampler = request.sampler.as_ref().map(|s| wire::sampler(s, clip_x0)).transpose()?;
         let mut query = self.planner.request(request.observation.clone(), request.goal.clone(), request.seed, sampler);

@@ -216,7 +216,7 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
 }
 
 #[test]
-fn a_python_client_gets_a_plan_and_an_error_for_garbage() {
+fn a_python_client_gets_a_plan_and_an_error_for_garbage_and_for_a_huge_batch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let task = fast_task(dir.path(), 0);
     let endpoint = endpoint();
@@ -247,6 +247,9 @@ fn a_python_client_gets_a_plan_and_an_error_for_garbage() {
     assert_eq!(report["goal"], serde_json::json!([1.0, 1.0, 0.0, 0.0]), "the goal is pinned exactly");
     assert_eq!(report["planner_id"], "planner-py");
     assert_eq!(report["garbage_code"], "bad_request");
+    // Bounded work per request: 10^15 candidates used to abort the planner's allocation.
+    assert_eq!(report["huge_batch_code"], "bad_request");
+    assert_eq!(report["served_after_huge_batch"], true, "the planner serves on, the same plan for the same seed");
 }
 
 #[test]

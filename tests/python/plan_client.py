@@ -1,8 +1,10 @@
 """A plan-service client using only the `eclipse-zenoh` package and the standard library.
 
-Usage: plan_client.py ENDPOINT NAMESPACE. Sends one valid request and one garbage payload to
-`<ns>/service/plan`, decodes both replies with `json`, checks them, and prints one JSON line:
-{"states": H, "state_dim": D, "start": [...], "planner_id": ..., "garbage_code": ...}.
+Usage: plan_client.py ENDPOINT NAMESPACE. Sends one valid request, one garbage payload, one
+request for 10**15 candidates and then the valid request again to `<ns>/service/plan`, decodes
+the replies with `json`, checks them, and prints one JSON line: {"states": H, "state_dim": D,
+"start": [...], "planner_id": ..., "garbage_code": ..., "huge_batch_code": ...,
+"served_after_huge_batch": true|false}.
 The Rust test (tests/network.rs) starts `diffplan serve` and checks the printed line.
 """
 
@@ -54,6 +56,11 @@ def main():
         kind, _, error = ask(session, key, b"\x00garbage{")
         if kind != "err":
             raise SystemExit(f"garbage was answered with a plan: {error}")
+        huge = dict(request, body=dict(request["body"], request_id="py-huge", batch_size=10**15))
+        kind, _, refusal = ask(session, key, json.dumps(huge).encode())
+        if kind != "err":
+            raise SystemExit(f"10**15 candidates were answered with a plan: {refusal['body'].keys()}")
+        kind, _, again = ask(session, key, json.dumps(request).encode())
         print(json.dumps({
             "states": len(body["states"]),
             "state_dim": len(body["states"][0]),
@@ -61,6 +68,8 @@ def main():
             "goal": body["states"][-1],
             "planner_id": body["planner_id"],
             "garbage_code": error["body"]["code"],
+            "huge_batch_code": refusal["body"]["code"],
+            "served_after_huge_batch": kind == "ok" and again["body"]["states"] == body["states"],
         }))
 
 

@@ -22,7 +22,7 @@ use bridge::{Namespace, PlanClient, Transport};
 use super::{BenchArgs, median};
 use crate::episode::{PlanQuery, plan_seed};
 use crate::nodes::launch_file::free_loopback_endpoint;
-use crate::nodes::planner::{PlannerNodeConfig, TaskPlanner};
+use crate::nodes::planner::{DEFAULT_MAX_BATCH, PlannerNodeConfig, TaskPlanner};
 use crate::nodes::robot::{Clocking, RobotNodeConfig, run_episodes};
 use crate::nodes::service::serve;
 use crate::task::TaskFile;
@@ -144,6 +144,7 @@ fn start_workers(
             device: args.device.device,
             stream,
             queue: 64,
+            max_batch: DEFAULT_MAX_BATCH,
             rerun_denoise_every: 1,
         };
         let session = node.open()?;
