@@ -244,7 +244,13 @@ fn enqueue(sender: &SyncSender<Work>, counters: &Counters, query: Query, reply_k
         | TrySendError::Disconnected(Work::Query { query, reply_key, .. }),
     ) = sender.try_send(work)
     {
-        let busy = ErrorReply { request_id: None, code: ErrorCode::Busy, message: "the worker's queue is full".into() };
+        // Decoded here, on the refusal path only, so that the client can tell which request was
+        // refused; a payload that does not decode gets no id (the worker would reject it too).
+        let request_id = query
+            .payload()
+            .and_then(|p| codec::decode::<PlanRequest>(&p.to_bytes(), MAX_PAYLOAD_BYTES).ok())
+            .map(|request| request.body.request_id);
+        let busy = ErrorReply { request_id, code: ErrorCode::Busy, message: "the worker's queue is full".into() };
         reply_error(&query, &reply_key, counters, &busy);
     }
 }
@@ -257,7 +263,7 @@ fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, rep
         Ok(request) => request.body,
         Err(error) => {
             counters.rejected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("rejected a plan request on {reply_key}: {error}");
+            tracing::warn!("rejected a plan request on {reply_key}: {}", printable(&error.to_string()));
             let code = match error {
                 crate::WireError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
                 _ => ErrorCode::BadRequest,
@@ -303,8 +309,27 @@ fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, rep
     }
 }
 
+/// Characters of an error message (or a logged error) kept: messages may quote what the
+/// client sent, which may be megabytes long.
+const ECHO_CHARS: usize = 1024;
+
+/// `text` cut to [`ECHO_CHARS`] characters (saying how many were cut) with control characters
+/// escaped, so that echoed input neither bloats a reply nor forges a line in a log.
+fn printable(text: &str) -> String {
+    let out: String = text
+        .chars()
+        .take(ECHO_CHARS)
+        .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+        .collect();
+    match text.chars().count().checked_sub(ECHO_CHARS) {
+        Some(cut) if cut > 0 => format!("{out}… ({cut} more characters)"),
+        _ => out,
+    }
+}
+
 fn reply_error(query: &Query, reply_key: &str, counters: &Counters, error: &ErrorReply) {
     counters.errors.fetch_add(1, Ordering::Relaxed);
+    let error = &ErrorReply { message: printable(&error.message), ..error.clone() };
     let sent = codec::encode(error).map_err(BridgeError::from).and_then(|payload| {
         query
             .reply_err(payload)

@@ -216,16 +216,17 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
 }
 
 #[test]
-fn a_python_client_gets_a_plan_and_an_error_for_garbage_and_for_a_huge_batch() {
+fn a_python_client_gets_a_plan_and_bounded_errors_for_garbage_huge_batches_and_hostile_fields() {
     let dir = tempfile::tempdir().expect("tempdir");
     let task = fast_task(dir.path(), 0);
     let endpoint = endpoint();
+    let log = std::fs::File::create(dir.path().join("planner.log")).expect("log file");
     let mut planner = diffplan()
         .args(["serve", "--id", "planner-py", "--listen", &endpoint, "--namespace", "pytest"])
         .arg("--config")
         .arg(&task)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("start the planner");
     let mut reaper = Reaper::default();
@@ -250,6 +251,14 @@ fn a_python_client_gets_a_plan_and_an_error_for_garbage_and_for_a_huge_batch() {
     // Bounded work per request: 10^15 candidates used to abort the planner's allocation.
     assert_eq!(report["huge_batch_code"], "bad_request");
     assert_eq!(report["served_after_huge_batch"], true, "the planner serves on, the same plan for the same seed");
+    // An error quoting a 3 MiB sampler kind was a 6 MiB reply, over the 4 MiB cap.
+    assert_eq!(report["echo_code"], "bad_request");
+    assert!(report["echo_reply_bytes"].as_u64().expect("bytes") < 4096, "{}", report["echo_reply_bytes"]);
+    // A field name with a newline wrote a forged line into the planner's log.
+    assert_eq!(report["forged_code"], "bad_request");
+    let log = std::fs::read_to_string(dir.path().join("planner.log")).expect("read the log");
+    assert!(log.contains("FORGED"), "the rejection is logged: {log}");
+    assert!(!log.lines().any(|line| line.starts_with("FORGED")), "a forged log line: {log}");
 }
 
 #[test]

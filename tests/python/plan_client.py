@@ -4,7 +4,9 @@ Usage: plan_client.py ENDPOINT NAMESPACE. Sends one valid request, one garbage p
 request for 10**15 candidates and then the valid request again to `<ns>/service/plan`, decodes
 the replies with `json`, checks them, and prints one JSON line: {"states": H, "state_dim": D,
 "start": [...], "planner_id": ..., "garbage_code": ..., "huge_batch_code": ...,
-"served_after_huge_batch": true|false}.
+"served_after_huge_batch": true|false, "echo_code": ..., "echo_reply_bytes": N,
+"forged_code": ...}. Then sends a request whose sampler kind is 3 MiB long (error messages quote
+it) and one with an unknown field named "x\nFORGED ..." (the planner's log quotes it).
 The Rust test (tests/network.rs) starts `diffplan serve` and checks the printed line.
 """
 
@@ -15,14 +17,19 @@ import time
 import zenoh
 
 
-def ask(session, key, payload):
+def reply_to(session, key, payload):
+    """The one reply to `payload` on `key`: "ok" or "err", its encoding, its raw payload."""
     replies = list(session.get(key, payload=payload, encoding=zenoh.Encoding.APPLICATION_JSON, timeout=60.0))
     if len(replies) != 1:
         raise SystemExit(f"expected one reply on {key}, got {len(replies)}")
     reply = replies[0]
-    if reply.ok is not None:
-        return "ok", str(reply.ok.encoding), json.loads(reply.ok.payload.to_bytes())
-    return "err", str(reply.err.encoding), json.loads(reply.err.payload.to_bytes())
+    sample = reply.ok if reply.ok is not None else reply.err
+    return ("ok" if reply.ok is not None else "err"), str(sample.encoding), sample.payload.to_bytes()
+
+
+def ask(session, key, payload):
+    kind, encoding, raw = reply_to(session, key, payload)
+    return kind, encoding, json.loads(raw)
 
 
 def main():
@@ -61,6 +68,12 @@ def main():
         if kind != "err":
             raise SystemExit(f"10**15 candidates were answered with a plan: {refusal['body'].keys()}")
         kind, _, again = ask(session, key, json.dumps(request).encode())
+        long_kind = dict(request, body=dict(request["body"], request_id="py-echo", sampler={"kind": "x" * (3 << 20)}))
+        echo_kind, _, raw = reply_to(session, key, json.dumps(long_kind).encode())
+        echo, echo_bytes = json.loads(raw), len(raw)
+        forged_body = dict(request["body"], request_id="py-forged")
+        forged_body["x\nFORGED a line in the planner's log"] = 1
+        _, _, forged = ask(session, key, json.dumps(dict(request, body=forged_body)).encode())
         print(json.dumps({
             "states": len(body["states"]),
             "state_dim": len(body["states"][0]),
@@ -70,6 +83,9 @@ def main():
             "garbage_code": error["body"]["code"],
             "huge_batch_code": refusal["body"]["code"],
             "served_after_huge_batch": kind == "ok" and again["body"]["states"] == body["states"],
+            "echo_code": echo["body"]["code"] if echo_kind == "err" else "answered",
+            "echo_reply_bytes": echo_bytes,
+            "forged_code": forged["body"]["code"],
         }))
 
 

@@ -149,6 +149,68 @@ fn queries_are_answered_refused_or_rejected_with_a_code() {
     assert_eq!((report.plans_served, report.errors_sent, report.payloads_rejected), (2, 3, 2));
 }
 
+/// [`StraightLine`], taking 300 ms over each query.
+struct Slow;
+
+impl PlanHandler for Slow {
+    fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply> {
+        std::thread::sleep(Duration::from_millis(300));
+        StraightLine.plan(request)
+    }
+
+    fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
+        StraightLine.plan_for_state(state)
+    }
+}
+
+/// A worker with a queue of one, asked six times at once while it takes 300 ms a plan: some
+/// queries are answered `busy`, each naming its own request, and every other one gets its plan.
+#[test]
+fn a_full_queue_answers_busy_with_the_request_id() {
+    let (_router, transport) = network();
+    let namespace = Namespace::new("linktest/busy").expect("ns");
+    let session = transport.open().expect("planner session");
+    let mut service = PlannerService::new(&session, namespace.clone(), "slow").expect("service");
+    service.queue = 1;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let worker = std::thread::spawn(move || service.run(&mut Slow, &flag).expect("service runs"));
+    let client_session = transport.open().expect("client session");
+    wait_for_worker(&PlanClient::new(&client_session, namespace.clone()));
+    let pending: Vec<_> = (0..6)
+        .map(|i| {
+            let body = PlanRequest { request_id: format!("busy-{i}"), ..request(vec![i as f32, 0.0, 0.0, 0.0]) };
+            let payload = bridge::codec::encode(&body).expect("encodes");
+            let replies = client_session
+                .get(namespace.shared_service())
+                .payload(payload)
+                .timeout(Duration::from_secs(20))
+                .wait()
+                .expect("get");
+            (format!("busy-{i}"), replies)
+        })
+        .collect();
+    let mut busy = 0;
+    for (id, replies) in pending {
+        match replies.recv().expect("one reply").into_result() {
+            Ok(sample) => {
+                let plan = bridge::codec::decode::<Plan>(&sample.payload().to_bytes(), 1 << 20).expect("a plan");
+                assert_eq!(plan.body.request_id.as_deref(), Some(id.as_str()));
+            }
+            Err(error) => {
+                let error =
+                    bridge::codec::decode::<ErrorReply>(&error.payload().to_bytes(), 1 << 20).expect("an error");
+                assert_eq!(error.body.code, ErrorCode::Busy, "{:?}", error.body);
+                assert_eq!(error.body.request_id.as_deref(), Some(id.as_str()), "the refused request is named");
+                busy += 1;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    worker.join().expect("service thread");
+    assert!((1..6).contains(&busy), "{busy} of 6 queries were refused busy");
+}
+
 #[test]
 fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans() {
     let (_router, transport) = network();
