@@ -198,7 +198,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::maze2d::{Stop, brake, free_flight_step};
+    use crate::maze2d::{Stop, free_flight_step};
 
     /// A disc of radius 0.3 m at the origin, seen through the braking points: the barrier
     /// b(p) = |p|²/0.09 − 1, the planner's circle.
@@ -215,7 +215,7 @@ mod tests {
         }
 
         fn brake(&self, state: &[f32]) -> Vec<f32> {
-            brake(state)
+            Stop::Straight.action(state)
         }
     }
 
@@ -239,7 +239,7 @@ mod tests {
             let (action, intervention) = filter.filter(&Disc, &state, &nominal);
             assert!(action.iter().all(|u| u.abs() <= 1.0), "{action:?}");
             match intervention {
-                Intervention::Brake => assert_eq!(action, brake(&state)),
+                Intervention::Brake => assert_eq!(action, Disc.brake(&state)),
                 _ => assert!(filter.admits(&Disc, &state, &action, &now), "{state:?} {nominal:?} → {action:?}"),
             }
             adjusted += usize::from(intervention == Intervention::Adjusted);

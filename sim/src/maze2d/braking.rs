@@ -86,13 +86,6 @@ pub fn free_flight_step(state: &[f32], action: &[f32]) -> Vec<f32> {
     vec![state[0] + DT * v[0], state[1] + DT * v[1], v[0], v[1]]
 }
 
-/// The action that brakes hardest from `state`: full force against the velocity.
-#[must_use]
-pub fn brake(state: &[f32]) -> Vec<f32> {
-    let largest = state[2].abs().max(state[3].abs());
-    if largest == 0.0 { vec![0.0, 0.0] } else { vec![-state[2] / largest, -state[3] / largest] }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

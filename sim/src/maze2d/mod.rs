@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use rapier3d::prelude::*;
 
-pub use braking::{Stop, brake, free_flight_step};
+pub use braking::{Stop, free_flight_step};
 pub use collection::{Collected, collect};
 pub use expert::WaypointExpert;
 pub use feed_forward::FeedForwardTracker;
