@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up, safe to re-run: Debian packages (a C++ compiler, pkg-config, the HDF5
 # library for D4RL-format datasets), then a virtual environment with torch==2.11.0 (+ numpy,
-# safetensors, h5py for the reference scripts and tests) in a cache folder outside the clone.
+# safetensors, h5py for the reference scripts and tests, minari for the Minari reader's test) in a
+# cache folder outside the clone.
 # Every other script sources this first.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +36,13 @@ fi
 # The recording test's reader (tests/python/read_recording.py): the same Rerun as the crate.
 "$DIFFPLAN_PYTHON" -c 'import rerun; assert rerun.__version__ == "0.36.3"' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "rerun-sdk==0.36.3"
+# The Minari reader's test writes its datasets with the real package (tests/python/make_minari_dataset.py).
+# Its HDF5 storage imports PIL without declaring it; pillow is named so that it is there without rerun-sdk.
+"$DIFFPLAN_PYTHON" -c 'import minari, PIL; assert minari.__version__ == "0.5.4"' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "minari[hdf5]==0.5.4" "pillow"
+# An independent JSON Schema validator for the results test (docs/schema/).
+"$DIFFPLAN_PYTHON" -c 'import jsonschema' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "jsonschema>=4.20,<5"
 
 found="$("$DIFFPLAN_PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])')"
 if [[ "$found" != "$DIFFPLAN_TORCH_VERSION" ]]; then

@@ -15,7 +15,7 @@ mod telemetry;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use commands::{bench, collect, doctor, eval, launch, plan, robot, router, serve, ship, train};
+use commands::{bench, collect, doctor, eval, import, launch, plan, robot, router, serve, ship, train};
 
 /// A diffusion-policy planner for robots: guided, constraint-projected, observable.
 #[derive(Debug, Parser)]
@@ -39,6 +39,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Copy a trained checkpoint with float16 weights, for shipping under models/.
     Ship(ship::ShipArgs),
+    /// Turn a model trained by another program (jannerm/diffuser) into a diffplan checkpoint.
+    Import(import::ImportArgs),
     // Planning
     /// Sample one plan from a checkpoint and print it as JSON.
     Plan(plan::PlanArgs),
@@ -82,6 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Ship(args) => ship::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => import::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Plan(args) => plan::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Robot(args) => robot::run(&args).map(|()| ExitCode::SUCCESS),

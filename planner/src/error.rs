@@ -159,6 +159,15 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A checkpoint of another program (a jannerm/diffuser `state_*.pt`) or its config cannot
+    /// be imported.
+    #[error("{path}: {message}")]
+    Import {
+        /// The file being imported.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// A call into libtorch failed.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),

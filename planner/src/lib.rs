@@ -21,14 +21,15 @@
 //! - [`guidance`]: gradient and derivative-free steering;
 //! - [`constraints`]: hard constraints, from config to projection on device tensors;
 //! - [`plan`] and [`observer`]: what comes back, and what can watch it being made;
-//! - [`error`]: whose fault each failure is; [`train`]: training the models; [`runtime`]:
-//!   facts about the linked libtorch.
+//! - [`error`]: whose fault each failure is; [`train`]: training the models; [`import`]:
+//!   models trained by other programs (Diffuser); [`runtime`]: facts about the linked libtorch.
 
 pub mod condition;
 pub mod constraints;
 pub mod driver;
 pub mod error;
 pub mod guidance;
+pub mod import;
 pub mod model;
 pub mod noise;
 pub mod observer;

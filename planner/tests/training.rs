@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use planner::model::{Architecture, Checkpoint, Provenance};
 use planner::train::d4rl::{D4rlDataset, Table};
-use planner::train::{DataConfig, ModelConfig, OptimizationConfig, TrainConfig, Trainer};
+use planner::train::{DataConfig, DataFormat, ModelConfig, OptimizationConfig, TrainConfig, Trainer};
 use tch::{Device, Tensor};
 
 /// Episodes of 40 steps of smooth motion: observations (x, y, vx, vy) on a circle whose radius
@@ -44,7 +44,12 @@ fn dataset() -> D4rlDataset {
 
 fn config(out: &Path, steps: usize) -> TrainConfig {
     TrainConfig {
-        data: DataConfig { path: "synthetic.hdf5".into(), recut_at_goal: None },
+        data: DataConfig {
+            path: "synthetic.hdf5".into(),
+            format: DataFormat::D4rl,
+            observation_keys: None,
+            recut_at_goal: None,
+        },
         model: ModelConfig {
             horizon: 8,
             diffusion_steps: 10,

@@ -12,7 +12,9 @@ use std::sync::Mutex;
 use planner::Planner;
 use planner::model::{Architecture, Checkpoint, ModelOutput, Provenance, ValueModel};
 use planner::train::d4rl::{D4rlDataset, Table};
-use planner::train::{DataConfig, ModelConfig, OptimizationConfig, TrainConfig, Trainer, ValueConfig, Windows};
+use planner::train::{
+    DataConfig, DataFormat, ModelConfig, OptimizationConfig, TrainConfig, Trainer, ValueConfig, Windows,
+};
 use tch::{Device, Kind, Tensor};
 
 /// Held by every test here, so no two touch libtorch's global generator at once.
@@ -53,7 +55,12 @@ fn config(out: &Path, steps: usize, discount: Option<f64>) -> TrainConfig {
         None => Architecture::TemporalUnet { dim: 8, dim_mults: vec![1, 2], attention: false },
     };
     TrainConfig {
-        data: DataConfig { path: "synthetic.hdf5".into(), recut_at_goal: None },
+        data: DataConfig {
+            path: "synthetic.hdf5".into(),
+            format: DataFormat::D4rl,
+            observation_keys: None,
+            recut_at_goal: None,
+        },
         model: ModelConfig { horizon: 8, diffusion_steps: 10, architecture },
         optimization: OptimizationConfig {
             steps,

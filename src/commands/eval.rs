@@ -15,6 +15,7 @@ use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs};
 use crate::episode::lockstep::{Baseline, baseline_episode, planned_episode};
 use crate::episode::replan::Arrival;
 use crate::episode::report::{ConstraintCheck, print_scores};
+use crate::episode::results::EvalResults;
 use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::nodes::planner::TaskPlanner;
 use crate::nodes::sources::{LocalSource, RemoteSource};
@@ -30,6 +31,14 @@ pub struct EvalArgs {
     /// Override `eval.episodes`.
     #[arg(long)]
     episodes: Option<usize>,
+    /// Override `eval.seed`, the first episode's seed: episodes play seeds S … S + N − 1
+    /// (hold out seeds by starting past the ones a model was tuned on).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also write every episode and the summary as JSON to this file
+    /// (schema: docs/schema/eval-results.schema.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// Who acts: the diffusion planner, the scripted expert, or uniform random actions.
     #[arg(long, value_enum, default_value = "planner")]
     policy: PolicyArg,
@@ -100,7 +109,7 @@ enum PolicyArg {
     Random,
 }
 
-/// Runs the episodes and prints the table.
+/// Runs the episodes, prints the tables and writes the JSON results if asked.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let read = TaskFile::read(&args.config)?;
     let file = read.with_config(overridden(args, &read.config));
@@ -108,25 +117,41 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let task = file.task.as_ref();
     let config = &file.config;
     let episodes = args.episodes.unwrap_or(config.eval.episodes);
-    match args.policy {
+    let (policy, sampler, outcomes) = match args.policy {
         PolicyArg::Planner if args.remote => {
-            let outcomes = remote_episodes(args, &file, episodes)?;
-            print_scores(task, "Planner over Zenoh (workers)", &config.sampler_label(), &outcomes);
+            ("Planner over Zenoh (workers)".to_owned(), config.sampler_label(), remote_episodes(args, &file, episodes)?)
         }
-        PolicyArg::Planner => local_episodes(args, &file, episodes)?,
+        PolicyArg::Planner => return local_episodes(args, &file, episodes),
         PolicyArg::Expert | PolicyArg::Random => {
             let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
-            let outcomes: Vec<EpisodeOutcome> =
+            let outcomes =
                 (0..episodes).map(|e| baseline_episode(task, baseline, config.eval.episode_seed(e))).collect();
-            print_scores(task, &format!("{:?}", args.policy), "–", &outcomes);
+            (format!("{:?}", args.policy), "–".to_owned(), outcomes)
         }
-    }
+    };
+    print_scores(task, &policy, &sampler, &outcomes);
+    write_json(args, &file, &policy, &sampler, &outcomes, None)
+}
+
+/// Writes `--json` results, if asked for.
+fn write_json(
+    args: &EvalArgs,
+    file: &TaskFile,
+    policy: &str,
+    sampler: &str,
+    outcomes: &[EpisodeOutcome],
+    check: Option<&ConstraintCheck<'_>>,
+) -> anyhow::Result<()> {
+    let Some(path) = &args.json else { return Ok(()) };
+    EvalResults::new(file.task.as_ref(), policy, sampler, file.config.eval.seed, outcomes, check)?.write(path)?;
+    tracing::info!("eval: {} episodes written to {}", outcomes.len(), path.display());
     Ok(())
 }
 
 /// The task's planner and evaluation settings with the flags applied.
 fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
     let mut config = config.clone();
+    config.eval.seed = args.seed.unwrap_or(config.eval.seed);
     let planner = &mut config.planner;
     if let Some(steps) = args.steps {
         planner.sampler.steps = Some(steps);
@@ -172,12 +197,13 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
         outcomes.push(planned_episode(&enforced, config.eval.episode_seed(e), &mut source, observer)?);
     }
     let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
-    print_scores(task, policy, &enforced.config.sampler_label(), &outcomes);
+    let sampler = enforced.config.sampler_label();
+    print_scores(task, policy, &sampler, &outcomes);
     if let Some(check) = &check {
         check.print(&outcomes)?;
     }
     crate::telemetry::report(recorder.finish()?);
-    Ok(())
+    write_json(args, file, policy, &sampler, &outcomes, check.as_ref())
 }
 
 /// Plays the episodes against the plan service's workers, one thread per worker, and returns

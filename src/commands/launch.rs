@@ -18,9 +18,8 @@ use bridge::{Namespace, Transport, TransportMode};
 
 use crate::cli::RerunArgs;
 use crate::nodes::launch_file::{LaunchFile, Processes, free_loopback_endpoint};
-use crate::nodes::robot::{run_and_report, run_episodes};
+use crate::nodes::robot::{report_outcomes, run_and_report, run_episodes, task_file};
 use crate::nodes::service::{say_served, serve};
-use crate::task::TaskFile;
 use crate::telemetry::{Recorder, Sink};
 
 /// Arguments of `diffplan launch`.
@@ -31,6 +30,13 @@ pub struct LaunchArgs {
     /// Override the robot's episode count.
     #[arg(long)]
     episodes: Option<usize>,
+    /// Override the first episode's seed (`eval.seed`): episodes play S … S + N − 1.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Also write the robot's episodes and summary as JSON to this file
+    /// (schema: docs/schema/eval-results.schema.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// Override where the nodes run.
     #[arg(long, value_enum)]
     processes: Option<Processes>,
@@ -49,9 +55,9 @@ pub struct LaunchArgs {
 /// Runs the launch file, or one node of it.
 pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
     let mut launch = LaunchFile::read(&args.file)?;
-    if let Some(episodes) = args.episodes {
-        launch.robot.episodes = Some(episodes);
-    }
+    launch.robot.episodes = args.episodes.or(launch.robot.episodes);
+    launch.robot.seed = args.seed.or(launch.robot.seed);
+    launch.robot.json = args.json.clone().or(launch.robot.json);
     let namespace = Namespace::new(&launch.network.namespace)?;
     let sink = args.rerun.sink("launch", "save")?;
     if let (Some(node), Some(hub)) = (&args.node, &args.hub) {
@@ -115,7 +121,7 @@ fn run_in_process(
     namespace: &Namespace,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let file = TaskFile::read(&launch.robot.config)?;
+    let file = task_file(&launch.robot)?;
     let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
     recorder.scene(Arc::clone(&file.task), None)?;
     let recording = recorder.recording();
@@ -139,12 +145,7 @@ fn run_in_process(
     }
     drop(recording);
     crate::telemetry::report(recorder.finish()?);
-    let outcomes = outcomes?;
-    if !outcomes.is_empty() {
-        let task = file.task.as_ref();
-        crate::episode::report::print_scores(task, launch.robot.mode.policy(), &file.config.sampler_label(), &outcomes);
-    }
-    Ok(())
+    report_outcomes(&launch.robot, &file, &outcomes?)
 }
 
 fn run_as_processes(args: &LaunchArgs, launch: &LaunchFile, endpoint: &str, sink: &Sink) -> anyhow::Result<()> {
@@ -154,6 +155,12 @@ fn run_as_processes(args: &LaunchArgs, launch: &LaunchFile, endpoint: &str, sink
         command.arg("launch").arg(&args.file).args(["--node", node, "--hub", endpoint]);
         if let Some(episodes) = args.episodes {
             command.args(["--episodes", &episodes.to_string()]);
+        }
+        if let Some(seed) = args.seed {
+            command.args(["--seed", &seed.to_string()]);
+        }
+        if let Some(json) = &args.json {
+            command.arg("--json").arg(json);
         }
         command
     };

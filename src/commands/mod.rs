@@ -5,6 +5,7 @@ pub mod bench;
 pub mod collect;
 pub mod doctor;
 pub mod eval;
+pub mod import;
 pub mod launch;
 pub mod plan;
 pub mod robot;

@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use planner::model::{Checkpoint, Provenance};
 use planner::runtime;
-use planner::train::d4rl::D4rlDataset;
 use planner::train::{TrainConfig, Trainer};
 
 use crate::cli::DeviceArgs;
@@ -50,8 +49,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         config.optimization.steps = steps;
     }
     config.validate().with_context(|| format!("{}: not a valid training config", args.config.display()))?;
-    let dataset = D4rlDataset::read_hdf5(&config.data.path)
-        .with_context(|| format!("reading the dataset named by {}", args.config.display()))?;
+    let dataset =
+        config.data.read().with_context(|| format!("reading the dataset named by {}", args.config.display()))?;
     let total = config.optimization.steps;
     let every = config.optimization.checkpoint_every.max(1);
     let mut trainer = Trainer::new(config.clone(), dataset, args.device.device, args.resume)?;

@@ -7,6 +7,7 @@ pub mod lockstep;
 pub mod observer;
 pub mod replan;
 pub mod report;
+pub mod results;
 
 pub use observer::{EpisodeObserver, Level};
 
@@ -75,6 +76,8 @@ pub struct EpisodeOutcome {
     pub episode_return: f64,
     /// The goal was reached at least once.
     pub reached: bool,
+    /// Control steps played.
+    pub steps: usize,
     /// Latency of each plan, milliseconds.
     pub plan_ms: Vec<f64>,
     /// Model calls of each plan.
@@ -100,6 +103,7 @@ impl EpisodeOutcome {
     pub fn step(&mut self, step: &sim::Step) {
         self.episode_return += f64::from(step.reward);
         self.reached |= step.at_goal;
+        self.steps += 1;
     }
 
     /// Adds the seam between `before`, the last action of the previous plan, and `after`, the

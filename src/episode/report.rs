@@ -13,18 +13,54 @@ use planner::constraints::{ConstraintConfig, Constraints, Residual};
 use super::EpisodeOutcome;
 use crate::task::Task;
 
+/// The headline numbers of a set of episodes: what the score table's first columns print and
+/// the summary of `--json` results.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct ScoreSummary {
+    /// Episodes played.
+    pub episodes: usize,
+    /// Mean D4RL normalized score ×100.
+    pub score_mean: f64,
+    /// Standard error of that mean (sample standard deviation / √episodes).
+    pub score_standard_error: f64,
+    /// Episodes that reached the goal at least once.
+    pub reached: usize,
+    /// Mean undiscounted return.
+    pub mean_return: f64,
+    /// Median plan latency over every plan of every episode, milliseconds (`None`: no plans).
+    pub plan_ms_p50: Option<f64>,
+    /// 95th percentile of the same, milliseconds.
+    pub plan_ms_p95: Option<f64>,
+}
+
+impl ScoreSummary {
+    /// The summary of `outcomes` scored by `task`.
+    #[must_use]
+    pub fn of(task: &dyn Task, outcomes: &[EpisodeOutcome]) -> Self {
+        let n = outcomes.len() as f64;
+        let scores: Vec<f64> = outcomes.iter().map(|r| task.normalized_score(r.episode_return)).collect();
+        let mean = scores.iter().sum::<f64>() / n;
+        let standard_error =
+            (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt() / n.sqrt();
+        let mut plan_ms: Vec<f64> = outcomes.iter().flat_map(|r| r.plan_ms.iter().copied()).collect();
+        plan_ms.sort_by(f64::total_cmp);
+        let percentile = |p: f64| plan_ms.get(((plan_ms.len() as f64 - 1.0) * p).round() as usize).copied();
+        Self {
+            episodes: outcomes.len(),
+            score_mean: mean,
+            score_standard_error: standard_error,
+            reached: outcomes.iter().filter(|r| r.reached).count(),
+            mean_return: outcomes.iter().map(|r| r.episode_return).sum::<f64>() / n,
+            plan_ms_p50: percentile(0.5),
+            plan_ms_p95: percentile(0.95),
+        }
+    }
+}
+
 /// Prints the Markdown score table of `outcomes` for `task`, acted on by `policy` with `sampler`.
 pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[EpisodeOutcome]) {
+    let summary = ScoreSummary::of(task, outcomes);
     let n = outcomes.len() as f64;
-    let scores: Vec<f64> = outcomes.iter().map(|r| task.normalized_score(r.episode_return)).collect();
-    let mean = scores.iter().sum::<f64>() / n;
-    let standard_error =
-        (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt() / n.sqrt();
-    let returns = outcomes.iter().map(|r| r.episode_return).sum::<f64>() / n;
-    let reached = outcomes.iter().filter(|r| r.reached).count();
-    let mut plan_ms: Vec<f64> = outcomes.iter().flat_map(|r| r.plan_ms.iter().copied()).collect();
-    plan_ms.sort_by(f64::total_cmp);
-    let percentile = |p: f64| plan_ms.get(((plan_ms.len() as f64 - 1.0) * p).round() as usize).copied();
     // Model calls of first plans and of replans separately: a warm start only helps the latter.
     let average_calls = |calls: Vec<usize>| -> String {
         if calls.is_empty() {
@@ -62,11 +98,15 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {policy} | {sampler} | {} | {mean:.1} ± {standard_error:.1} | {reached}/{} | {returns:.1} | {} | {first_calls}; {replan_calls} | {replans} | {seams} |",
+        "| {} | {policy} | {sampler} | {} | {:.1} ± {:.1} | {}/{} | {:.1} | {} | {first_calls}; {replan_calls} | {replans} | {seams} |",
         task.label(),
         outcomes.len(),
+        summary.score_mean,
+        summary.score_standard_error,
+        summary.reached,
         outcomes.len(),
-        match (percentile(0.5), percentile(0.95)) {
+        summary.mean_return,
+        match (summary.plan_ms_p50, summary.plan_ms_p95) {
             (Some(p50), Some(p95)) => format!("{p50:.0} / {p95:.0} ms"),
             _ => "–".into(),
         },
@@ -98,7 +138,7 @@ impl<'a> ConstraintCheck<'a> {
 
     /// Per constraint, its largest violation on the executed `path` and, for obstacles, the
     /// smallest barrier value (SafeDiffuser's safe1/safe2).
-    fn path_residuals(&self, path: &[Vec<f32>]) -> anyhow::Result<Vec<Residual>> {
+    pub fn path_residuals(&self, path: &[Vec<f32>]) -> anyhow::Result<Vec<Residual>> {
         let checker = Constraints::new(&self.config, self.task.trajectory_layout(path.len()))?;
         let rows: Vec<f64> = path.iter().flatten().map(|&v| f64::from(v)).collect();
         Ok(checker.residuals(&rows))

@@ -20,6 +20,7 @@ use super::realtime::{Pace, realtime_episode};
 use super::sources::LinkSource;
 use crate::episode::lockstep::planned_episode;
 use crate::episode::report::print_scores;
+use crate::episode::results::EvalResults;
 use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::task::TaskFile;
 use crate::telemetry::{Recorder, Sink};
@@ -53,6 +54,15 @@ pub struct RobotNodeConfig {
     #[arg(long)]
     #[serde(default)]
     pub episodes: Option<usize>,
+    /// Override `eval.seed`, the first episode's seed (episodes play S … S + N − 1).
+    #[arg(long)]
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Also write every episode and the summary as JSON to this file
+    /// (schema: docs/schema/eval-results.schema.json).
+    #[arg(long)]
+    #[serde(default)]
+    pub json: Option<PathBuf>,
     /// realtime: hold still when no plan arrived for this long, milliseconds.
     #[arg(long, default_value_t = DEFAULT_PLAN_TIMEOUT_MS)]
     #[serde(default = "default_plan_timeout_ms")]
@@ -162,6 +172,26 @@ fn wait_for_planner(link: &RobotLink, stop: &AtomicBool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The robot's task file with its `--seed` applied.
+pub fn task_file(node: &RobotNodeConfig) -> anyhow::Result<TaskFile> {
+    let read = TaskFile::read(&node.config)?;
+    let mut config = read.config.clone();
+    config.eval.seed = node.seed.unwrap_or(config.eval.seed);
+    Ok(read.with_config(config))
+}
+
+/// Prints the score table of the robot's `outcomes` and writes its `--json` results.
+pub fn report_outcomes(node: &RobotNodeConfig, file: &TaskFile, outcomes: &[EpisodeOutcome]) -> anyhow::Result<()> {
+    let (task, policy, sampler) = (file.task.as_ref(), node.mode.policy(), file.config.sampler_label());
+    if !outcomes.is_empty() {
+        print_scores(task, policy, &sampler, outcomes);
+    }
+    if let Some(path) = &node.json {
+        EvalResults::new(task, policy, &sampler, file.config.eval.seed, outcomes, None)?.write(path)?;
+    }
+    Ok(())
+}
+
 /// Runs robot `node` on `session`, recording to `sink`, and prints its score table: what
 /// `diffplan robot` and a separate-process launch's robot do.
 pub fn run_and_report(
@@ -170,12 +200,11 @@ pub fn run_and_report(
     namespace: &bridge::Namespace,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let file = TaskFile::read(&node.config)?;
+    let file = task_file(node)?;
     let mut recorder = Recorder::open(sink, &format!("robot-{}", std::process::id()))?;
     recorder.scene(std::sync::Arc::clone(&file.task), None)?;
     let stop = crate::nodes::shutdown::flag();
     let outcomes = run_episodes(node, &file, session, namespace, &stop, &mut recorder);
     crate::telemetry::report(recorder.finish()?);
-    print_scores(file.task.as_ref(), node.mode.policy(), &file.config.sampler_label(), &outcomes?);
-    Ok(())
+    report_outcomes(node, &file, &outcomes?)
 }

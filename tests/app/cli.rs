@@ -1,6 +1,6 @@
 //! The commands end to end: `plan` on a checkpoint saved by the planner crate, `eval` and its
-//! baselines, collect → train → resume → ship → plan, shipped models against random actions,
-//! constrained planning, Picard auto.
+//! baselines, collect → train → resume → ship → plan, training on a Minari dataset, shipped
+//! models against random actions, constrained planning, Picard auto.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -266,6 +266,43 @@ fn collect_train_ship_and_plan_chain_together() {
     let candidates = json["plan"]["candidates"].as_array().expect("candidates");
     assert_eq!(candidates.len(), 3);
     assert!(candidates.iter().all(|c| c["value"].is_number()), "unranked: {candidates:?}");
+}
+
+#[test]
+fn train_reads_a_dataset_written_by_minari() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_string();
+    let python = std::env::var_os("DIFFPLAN_PYTHON")
+        .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/make_minari_dataset.py");
+    let made = Command::new(python).arg(script).arg(path("minari")).output().expect("run the script");
+    assert!(made.status.success(), "make_minari_dataset.py: {}", String::from_utf8_lossy(&made.stderr));
+    // PointMaze's Dict layout; its `observation` key is the observation by default.
+    let config = |keys: &str| {
+        format!(
+            "out = {:?}\n[data]\nformat = \"minari\"\npath = {:?}\n{keys}[model]\nhorizon = 16\n\
+             diffusion_steps = 8\n[model.architecture]\nkind = \"temporal_unet\"\ndim = 8\ndim_mults = [1, 2]\n\
+             attention = false\n[optimization]\nsteps = 3\nbatch_size = 4\ncheckpoint_every = 3\n",
+            path("run"),
+            path("minari/diffplan/pointmass-dict-v0")
+        )
+    };
+    std::fs::write(path("train.toml"), config("")).expect("write config");
+    let output = diffplan(&["train", "--config", &path("train.toml"), "--no-export"]);
+    assert!(output.status.success(), "diffplan train: {}", String::from_utf8_lossy(&output.stderr));
+    let trained = Checkpoint::open(Path::new(&path("run"))).expect("trained checkpoint");
+    let manifest = trained.manifest();
+    assert_eq!((manifest.spec.action_dim, manifest.spec.observation_dim), (2, 4));
+    assert_eq!(manifest.provenance.train_steps, Some(3));
+
+    // A key the Dict space lacks: refused before training, naming the episode and the key.
+    std::fs::write(path("bad.toml"), config("observation_keys = [\"velocity\"]\n")).expect("write config");
+    let output = diffplan(&["train", "--config", &path("bad.toml"), "--no-export"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "trained on a key that is not there");
+    let named =
+        stderr.contains("main_data.hdf5") && stderr.contains("`episode_0/observations` has no array `velocity`");
+    assert!(named, "{stderr}");
 }
 
 /// One-sided p-value of Fisher's exact test that `a` successes of `n1` beat `b` of `n2`:

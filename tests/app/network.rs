@@ -1,6 +1,7 @@
 //! The robot stack over a real Zenoh network on loopback: planner and robot as separate
 //! processes, lockstep scores equal to in-process `eval`, a robot that holds when its planner
-//! dies and resumes when one returns, and a Python client that speaks docs/PROTOCOL.md.
+//! dies and resumes when one returns, and a Python client that speaks docs/PROTOCOL.md: the
+//! package clients/python, installed with pip in a fresh venv.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -259,6 +260,55 @@ fn a_python_client_gets_a_plan_and_bounded_errors_for_garbage_huge_batches_and_h
     let log = std::fs::read_to_string(dir.path().join("planner.log")).expect("read the log");
     assert!(log.contains("FORGED"), "the rejection is logged: {log}");
     assert!(!log.lines().any(|line| line.starts_with("FORGED")), "a forged log line: {log}");
+}
+
+#[test]
+fn the_python_client_package_installs_in_a_fresh_venv_then_plans_and_streams_against_serve() {
+    // Reference: docs/PROTOCOL.md's promise, `pip install clients/python` and plan. The script
+    // makes the venv (pip fetches eclipse-zenoh, or takes it from its cache), runs the package's
+    // unit tests on the installed copy, then plans by query and by streaming.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let endpoint = endpoint();
+    let mut planner = diffplan()
+        .args(["serve", "--stream", "--id", "planner-pkg", "--listen", &endpoint, "--namespace", "pkgtest"])
+        .arg("--config")
+        .arg(&task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the planner");
+    let mut reaper = Reaper::default();
+    reaper.watch(&planner);
+    let venv = dir.path().join("venv");
+    let output = Command::new("bash")
+        .arg(Path::new(ROOT).join("tests/python/install_client.sh"))
+        .arg(&venv)
+        .args([&endpoint, "pkgtest"])
+        .output()
+        .expect("run install_client.sh");
+    planner.kill().expect("stop the planner");
+    planner.wait().expect("reap the planner");
+    assert!(output.status.success(), "install_client.sh: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    assert_eq!(report["installed_in_venv"], true, "imported from the fresh venv, not the checkout: {report}");
+    assert_eq!(report["dependencies"], serde_json::json!(["eclipse-zenoh"]), "nothing but Zenoh");
+    assert_eq!(report["states"], 128, "the U-maze model's horizon");
+    assert_eq!(report["state_dim"], 4);
+    assert_eq!(report["action_dim"], 2);
+    assert_eq!(report["start"], serde_json::json!([3.0, 1.0, 0.0, 0.0]), "the start is pinned exactly");
+    assert_eq!(report["goal"], serde_json::json!([1.0, 1.0, 0.0, 0.0]), "the goal is pinned exactly");
+    // Maze2D's control period, 0.01 s as f32 widened to f64 (0.009999999776482582).
+    assert!((report["dt"].as_f64().expect("dt") - 0.01).abs() < 1e-6, "{report}");
+    assert_eq!(report["request_id"], "pkg-1");
+    assert_eq!(report["planner_id"], "planner-pkg");
+    // The robot's state at step 0 of episode 5 brought a plan for that robot, episode and step.
+    let streamed = &report["streamed"];
+    assert_eq!(streamed["robot_id"], "py-robot");
+    assert_eq!(streamed["episode"], 5);
+    assert_eq!(streamed["from_step"], 0);
+    assert_eq!(streamed["states"], 128);
+    assert_eq!(streamed["start"], serde_json::json!([3.0, 1.0, 0.0, 0.0]));
 }
 
 #[test]

@@ -74,13 +74,17 @@ impl NativeModel {
         }
     }
 
-    /// Copies weights from a safetensors file after checking that every tensor is present,
-    /// float32 (or float16, widened), of the right shape and finite, and that no tensor is left
-    /// over.
+    /// Copies weights from a safetensors file, checked as [`NativeModel::load_named`] does.
     pub fn load_weights(&mut self, path: &Path) -> Result<()> {
         let file = Tensor::read_safetensors(path)
             .map_err(|e| Error::Io { path: path.to_owned(), source: std::io::Error::other(e.to_string()) })?;
-        let mut file: std::collections::HashMap<String, Tensor> = file.into_iter().collect();
+        self.load_named(path, file.into_iter().collect())
+    }
+
+    /// Copies weights from named tensors read from `path` (named in errors) after checking
+    /// that every tensor is present, float32 (or float16, widened), of the right shape and
+    /// finite, and that no tensor is left over.
+    pub fn load_named(&mut self, path: &Path, mut file: std::collections::HashMap<String, Tensor>) -> Result<()> {
         let mut variables: Vec<(String, Tensor)> = self.var_store.variables().into_iter().collect();
         variables.sort_by(|a, b| a.0.cmp(&b.0));
         let mut pairs = Vec::with_capacity(variables.len());

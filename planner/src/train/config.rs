@@ -1,11 +1,13 @@
 //! A training run as a TOML file (`configs/train/<task>.toml`): a denoiser
 //! (`kind = "temporal_unet"`), or a value model (`kind = "value_function"` plus a `[value]`
-//! table with its discount).
+//! table with its discount), trained on a D4RL file or a Minari dataset (`[data] format`).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::d4rl::D4rlDataset;
+use super::minari;
 use crate::error::{Error, Result};
 use crate::model::{Architecture, ModelOutput};
 
@@ -28,9 +30,10 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks what parsing cannot: that a value model has a discount in (0, 1] and that a
-    /// denoiser has none.
+    /// Checks what parsing cannot: the data section ([`DataConfig::validate`]), that a value
+    /// model has a discount in (0, 1] and that a denoiser has none.
     pub fn validate(&self) -> Result<()> {
+        self.data.validate()?;
         let invalid = |field: &str, message: String| Error::Config { field: field.into(), message };
         match (self.model.output(), &self.value) {
             (ModelOutput::Value, None) => Err(invalid(
@@ -70,12 +73,65 @@ pub struct ValueConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// A D4RL-format HDF5 file, relative to the working directory.
+    /// The dataset, relative to the working directory: for `format = "d4rl"` an HDF5 file; for
+    /// `format = "minari"` a Minari dataset folder (`<root>/<id>`, e.g.
+    /// `/home/me/.minari/datasets/D4RL/pointmaze/umaze-v2`; `~` is not expanded), its `data/`
+    /// folder or its `main_data.hdf5`.
     pub path: PathBuf,
+    /// How the dataset is stored (default: `d4rl`).
+    #[serde(default)]
+    pub format: DataFormat,
+    /// For a Minari dataset with a Dict observation space: the keys whose arrays, side by side in
+    /// this order, make an observation (default: `["observation"]`, the layout of
+    /// Gymnasium-Robotics' goal environments, e.g. PointMaze's [x, y, vx, vy]). Only with
+    /// `format = "minari"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation_keys: Option<Vec<String>>,
     /// Re-cut episodes where the agent leaves this goal (x, y) (Diffuser's
-    /// `maze2d_set_terminals`); leave out to keep the file's episodes.
+    /// `maze2d_set_terminals`); leave out to keep the file's episodes. It replaces the file's
+    /// episode ends (D4RL's `timeouts`, Minari's `truncations`; terminations stay), so it suits
+    /// one long stream cut into pieces, as the Maze2D and PointMaze datasets are.
     #[serde(default)]
     pub recut_at_goal: Option<[f32; 2]>,
+}
+
+/// How a dataset is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFormat {
+    /// D4RL's: one stream of transitions in one HDF5 file (also what `diffplan collect` writes).
+    #[default]
+    D4rl,
+    /// Minari's `hdf5` storage: one HDF5 group per episode and `metadata.json`
+    /// ([`super::minari`]).
+    Minari,
+}
+
+impl DataConfig {
+    /// Reads the dataset as the D4RL stream the trainer takes.
+    pub fn read(&self) -> Result<D4rlDataset> {
+        match self.format {
+            DataFormat::D4rl => D4rlDataset::read_hdf5(&self.path),
+            DataFormat::Minari => minari::read(&self.path, self.observation_keys.as_deref()),
+        }
+    }
+
+    /// Checks what parsing cannot: that `observation_keys`, if given, are for a Minari dataset
+    /// and not empty.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |message: String| Err(Error::Config { field: "data.observation_keys".into(), message });
+        match (&self.observation_keys, self.format) {
+            (Some(_), DataFormat::D4rl) => invalid(
+                "a D4RL file has one observation array; observation_keys choose parts of a Minari Dict space \
+                 (format = \"minari\")"
+                    .into(),
+            ),
+            (Some(keys), DataFormat::Minari) if keys.is_empty() => {
+                invalid("empty; name at least one key, e.g. [\"observation\"], or leave it out".into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The network and its diffusion.

@@ -132,19 +132,14 @@ impl D4rlDataset {
             let values = dataset.read_raw::<f32>().map_err(|e| fail(format!("reading `{key}`: {e}")))?;
             Ok(Table { values, width: shape[1] })
         };
-        let read_flags = |dataset: hdf5::Dataset, key: &str| -> Result<Vec<bool>> {
-            // D4RL stores flags as numpy bools (an HDF5 enum) in some files and as floats in others.
-            dataset
-                .read_raw::<bool>()
-                .or_else(|_| dataset.read_raw::<f32>().map(|v| v.into_iter().map(|x| x != 0.0).collect()))
-                .map_err(|e| fail(format!("reading `{key}`: {e}")))
-        };
+        let flags =
+            |dataset: hdf5::Dataset, key: &str| read_flags(&dataset).map_err(|e| fail(format!("reading `{key}`: {e}")));
         let observations = read_table(require("observations")?, "observations")?;
         let actions = read_table(require("actions")?, "actions")?;
         let rewards = require("rewards")?.read_raw::<f32>().map_err(|e| fail(format!("reading `rewards`: {e}")))?;
-        let terminals = read_flags(require("terminals")?, "terminals")?;
+        let terminals = flags(require("terminals")?, "terminals")?;
         let timeouts = match file.dataset("timeouts") {
-            Ok(dataset) => read_flags(dataset, "timeouts")?,
+            Ok(dataset) => flags(dataset, "timeouts")?,
             Err(_) => vec![false; rewards.len()],
         };
         let mut infos = Vec::new();
@@ -166,6 +161,12 @@ impl D4rlDataset {
     pub fn info(&self, name: &str) -> Option<&Table> {
         self.infos.iter().find(|(n, _)| n == name).map(|(_, table)| table)
     }
+}
+
+/// Reads a dataset of flags: numpy bools (an HDF5 enum, as D4RL and Minari write them) or, as
+/// some D4RL files have them, floats (nonzero is set).
+pub(super) fn read_flags(dataset: &hdf5::Dataset) -> hdf5::Result<Vec<bool>> {
+    dataset.read_raw::<bool>().or_else(|_| dataset.read_raw::<f32>().map(|v| v.into_iter().map(|x| x != 0.0).collect()))
 }
 
 fn write_table(group: &hdf5::Group, name: &str, table: &Table) -> hdf5::Result<()> {

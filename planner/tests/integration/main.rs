@@ -9,6 +9,8 @@ mod checkpoint_errors;
 mod constraints;
 mod dataset;
 mod guidance;
+mod import;
+mod minari;
 mod mixture_oracle;
 mod parity;
 mod picard;

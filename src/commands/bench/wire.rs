@@ -264,6 +264,8 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
         id: "bench-robot".into(),
         mode: Clocking::Realtime,
         episodes: Some(1),
+        seed: None,
+        json: None,
         plan_timeout_ms: 500,
         speed: 1.0,
         query_timeout_ms: 60_000,
