@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::cli::progress;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::task::TaskFile;
 
@@ -32,10 +32,7 @@ pub struct CollectArgs {
 /// Collects and writes the dataset.
 pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     let file = TaskFile::read(&args.config)?;
-    let bar = ProgressBar::new(args.samples as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} steps {eta}").unwrap_or(ProgressStyle::default_bar()),
-    );
+    let bar = progress::bar(args.samples as u64, "steps");
     let dataset = file.task.collect(args.samples, args.noisy, args.seed, &mut || bar.inc(1));
     bar.finish_and_clear();
     dataset.write_hdf5(&args.out).with_context(|| format!("writing {}", args.out.display()))?;

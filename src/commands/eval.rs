@@ -11,10 +11,10 @@ use anyhow::Context;
 
 use bridge::PlanClient;
 
-use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs};
+use crate::cli::{DeviceArgs, PicardArgs, RerunArgs, TransportArgs, progress};
 use crate::episode::lockstep::{Baseline, baseline_episode, planned_episode};
 use crate::episode::replan::Arrival;
-use crate::episode::report::{ConstraintCheck, print_scores};
+use crate::episode::report::{ConstraintCheck, ScoreSummary, print_scores};
 use crate::episode::results::EvalResults;
 use crate::episode::{EpisodeObserver, EpisodeOutcome};
 use crate::nodes::planner::TaskPlanner;
@@ -28,11 +28,12 @@ pub struct EvalArgs {
     /// Task config (TOML), e.g. configs/tasks/maze2d-umaze.toml.
     #[arg(long)]
     config: PathBuf,
-    /// Override `eval.episodes`.
+    /// Override `eval.episodes` (the task file's; 100 where it has none).
     #[arg(long)]
     episodes: Option<usize>,
-    /// Override `eval.seed`, the first episode's seed: episodes play seeds S … S + N − 1
-    /// (hold out seeds by starting past the ones a model was tuned on).
+    /// Override `eval.seed` (the task file's; 0 where it has none), the first episode's seed:
+    /// episodes play seeds S … S + N − 1 (hold out seeds by starting past the ones a model was
+    /// tuned on).
     #[arg(long)]
     seed: Option<u64>,
     /// Also write every episode and the summary as JSON to this file
@@ -124,8 +125,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         PolicyArg::Planner => return local_episodes(args, &file, episodes),
         PolicyArg::Expert | PolicyArg::Random => {
             let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
-            let outcomes =
-                (0..episodes).map(|e| baseline_episode(task, baseline, config.eval.episode_seed(e))).collect();
+            let bar = progress::bar(episodes as u64, "episodes");
+            let outcomes = (0..episodes)
+                .map(|e| {
+                    bar.inc(1);
+                    baseline_episode(task, baseline, config.eval.episode_seed(e))
+                })
+                .collect();
+            bar.finish_and_clear();
             (format!("{:?}", args.policy), "–".to_owned(), outcomes)
         }
     };
@@ -192,10 +199,14 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
     let mut source =
         LocalSource { planner: &mut planner, check: check.as_ref(), recording, task: Arc::clone(&file.task), plans: 0 };
     let mut outcomes = Vec::with_capacity(episodes);
+    let bar = progress::bar(episodes as u64, "episodes");
     for e in 0..episodes {
         let observer: &mut dyn EpisodeObserver = &mut recorder;
         outcomes.push(planned_episode(&enforced, config.eval.episode_seed(e), &mut source, observer)?);
+        bar.inc(1);
+        bar.set_message(format!("score {:.1}", ScoreSummary::of(task, &outcomes).score_mean));
     }
+    bar.finish_and_clear();
     let policy = if args.unconstrained { "Planner (constraints off)" } else { "Planner" };
     let sampler = enforced.config.sampler_label();
     print_scores(task, policy, &sampler, &outcomes);

@@ -27,7 +27,7 @@ use crate::telemetry::{Recorder, Sink};
 pub struct LaunchArgs {
     /// Launch file (TOML), e.g. launch/maze2d-umaze.toml.
     file: PathBuf,
-    /// Override the robot's episode count.
+    /// Override the robot's episode count (the launch file's, else its task file's `eval.episodes`).
     #[arg(long)]
     episodes: Option<usize>,
     /// Override the first episode's seed (`eval.seed`): episodes play S … S + N − 1.

@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use planner::model::{Checkpoint, Provenance};
 use planner::runtime;
 use planner::train::{TrainConfig, Trainer};
 
-use crate::cli::DeviceArgs;
+use crate::cli::{DeviceArgs, progress};
 
 /// Arguments of `diffplan train`.
 #[derive(Debug, clap::Args)]
@@ -79,8 +78,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if let Some(from) = &initialized_from {
         eprintln!("initialized from {from}");
     }
-    let bar = ProgressBar::new(total as u64).with_position(trainer.step() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} {eta} {msg}")?);
+    let bar = progress::bar(total as u64, "steps").with_position(trainer.step() as u64);
     let mut smoothed = None;
     while trainer.step() < total {
         let report = trainer.train_step()?;

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::realtime::{Pace, realtime_episode};
 use super::sources::LinkSource;
+use crate::cli::progress;
 use crate::episode::lockstep::planned_episode;
 use crate::episode::report::print_scores;
 use crate::episode::results::EvalResults;
@@ -50,11 +51,12 @@ pub struct RobotNodeConfig {
     #[arg(long, value_enum, default_value = "lockstep")]
     #[serde(default)]
     pub mode: Clocking,
-    /// Override `eval.episodes`.
+    /// Override `eval.episodes` (the task file's; 100 where it has none).
     #[arg(long)]
     #[serde(default)]
     pub episodes: Option<usize>,
-    /// Override `eval.seed`, the first episode's seed (episodes play S … S + N − 1).
+    /// Override `eval.seed` (the task file's; 0 where it has none), the first episode's seed
+    /// (episodes play S … S + N − 1).
     #[arg(long)]
     #[serde(default)]
     pub seed: Option<u64>,
@@ -128,7 +130,9 @@ pub fn run_episodes(
     let episodes = node.episodes.unwrap_or(file.config.eval.episodes);
     wait_for_planner(&link, stop)?;
     let mut outcomes = Vec::with_capacity(episodes);
+    let bar = progress::bar(episodes as u64, "episodes");
     for e in 0..episodes {
+        bar.set_position(e as u64);
         if stop.load(Ordering::Relaxed) {
             tracing::warn!("robot {}: stopped after {e} of {episodes} episodes", node.id);
             break;
@@ -151,6 +155,7 @@ pub fn run_episodes(
         }
         outcomes.push(outcome);
     }
+    bar.finish_and_clear();
     link.publish_status(NodeStatus::Stopping, None, 0)?;
     Ok(outcomes)
 }
