@@ -12,7 +12,7 @@ import math
 import sys
 from xml.sax.saxutils import escape
 
-WIDTH_PER_RUN, HEIGHT, MARGIN = 150, 320, 60
+WIDTH_PER_RUN, HEIGHT, MARGIN = 190, 320, 60
 BAR, DOT = "#4c78a8", "#f58518"
 
 
@@ -59,7 +59,9 @@ def svg(runs, labels):
         out.append(f'<text x="{cx:.1f}" y="{HEIGHT - MARGIN + 32}" text-anchor="middle">{mean:.1f} ± {se:.1f} '
                    f'({summary["episodes"]} eps)</text>')
         out.append(f'<text x="{cx:.1f}" y="{HEIGHT - MARGIN + 46}" text-anchor="middle" font-size="10">'
-                   f'{escape(results["task"])}, seeds {results["first_seed"]}–{results["first_seed"] + len(scores) - 1}</text>')
+                   f'seeds {results["first_seed"]}–{results["first_seed"] + len(scores) - 1}</text>')
+    tasks = ", ".join(dict.fromkeys(results["task"] for results, _ in runs))
+    out.append(f'<text x="{width / 2:.1f}" y="30" text-anchor="middle" font-size="14">{escape(tasks)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
