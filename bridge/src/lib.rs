@@ -8,11 +8,14 @@
 pub mod codec;
 mod error;
 pub mod keys;
+mod log_budget;
 pub mod message;
 mod plan_client;
 mod planner_service;
 mod robot_link;
+pub mod schema;
 mod transport;
+mod unique_id;
 mod watchdog;
 
 pub use error::{BridgeError, WireError};

@@ -18,6 +18,7 @@ use zenoh::qos::{CongestionControl, Priority};
 use zenoh::query::{Query, Queryable};
 
 use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
+use crate::log_budget::{LogBudget, REFUSAL_LINES_PER_SECOND, held_back_note};
 use crate::message::{ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role};
 use crate::{BridgeError, Namespace};
 
@@ -59,12 +60,23 @@ enum Work {
     State,
 }
 
-/// Counters shared with the Zenoh callbacks.
-#[derive(Default)]
+/// Counters shared with the Zenoh callbacks, and the budget of their log lines.
 struct Counters {
     served: AtomicU64,
     errors: AtomicU64,
     rejected: AtomicU64,
+    log: LogBudget,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            served: AtomicU64::default(),
+            errors: AtomicU64::default(),
+            rejected: AtomicU64::default(),
+            log: LogBudget::new(REFUSAL_LINES_PER_SECOND, Duration::from_secs(1)),
+        }
+    }
 }
 
 impl PlannerService {
@@ -74,8 +86,12 @@ impl PlannerService {
         Ok(Self { session: session.clone(), namespace, planner_id: planner_id.to_owned(), stream: false, queue: 8 })
     }
 
-    /// Serves until `stop` is set; the liveliness token and queryables vanish on return.
+    /// Serves until `stop` is set; the liveliness token and queryables vanish on return. Refuses
+    /// to start when another planner with this id stays alive on the network for 12 s (a
+    /// crashed node's token expires within that).
     pub fn run(&self, handler: &mut dyn PlanHandler, stop: &AtomicBool) -> Result<ServiceReport, BridgeError> {
+        let token = self.namespace.planner_token(&self.planner_id);
+        crate::unique_id::claim(&self.session, &token, &format!("planner {}", self.planner_id))?;
         let counters = Arc::new(Counters::default());
         let (sender, receiver) = mpsc::sync_channel::<Work>(self.queue.max(1));
         let latest_states: LatestStates = Arc::default();
@@ -84,12 +100,7 @@ impl PlannerService {
             if self.stream { Some(self.declare_state_subscriber(&sender, &counters, &latest_states)?) } else { None };
         drop(sender);
         // Announced only once it can answer.
-        let _token = self
-            .session
-            .liveliness()
-            .declare_token(self.namespace.planner_token(&self.planner_id))
-            .wait()
-            .map_err(BridgeError::zenoh)?;
+        let _token = self.session.liveliness().declare_token(token).wait().map_err(BridgeError::zenoh)?;
         let mut publishers = BTreeMap::new();
         let mut last_heartbeat: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
@@ -165,7 +176,14 @@ impl PlannerService {
                     }
                     Err(error) => {
                         counters.rejected.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("rejected a robot state on {}: {error}", sample.key_expr());
+                        if let Some(held_back) = counters.log.admit(Instant::now()) {
+                            tracing::warn!(
+                                "rejected a robot state on {}: {}{}",
+                                sample.key_expr(),
+                                printable(&error.to_string()),
+                                held_back_note(held_back)
+                            );
+                        }
                     }
                 }
             })
@@ -186,7 +204,15 @@ impl PlannerService {
             Ok(plan) => plan,
             Err(error) => {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("no plan for robot {robot} at step {}: {}", state.step, error.message);
+                if let Some(held_back) = counters.log.admit(Instant::now()) {
+                    tracing::warn!(
+                        "no plan for robot {robot} at step {}: {}: {}{}",
+                        state.step,
+                        error.code.name(),
+                        printable(&error.message),
+                        held_back_note(held_back)
+                    );
+                }
                 return Ok(());
             }
         };
@@ -263,7 +289,6 @@ fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, rep
         Ok(request) => request.body,
         Err(error) => {
             counters.rejected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("rejected a plan request on {reply_key}: {}", printable(&error.to_string()));
             let code = match error {
                 crate::WireError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
                 _ => ErrorCode::BadRequest,
@@ -327,9 +352,19 @@ fn printable(text: &str) -> String {
     }
 }
 
+/// Sends `error` as the query's error reply and logs the refusal (within the log budget).
 fn reply_error(query: &Query, reply_key: &str, counters: &Counters, error: &ErrorReply) {
     counters.errors.fetch_add(1, Ordering::Relaxed);
     let error = &ErrorReply { message: printable(&error.message), ..error.clone() };
+    if let Some(held_back) = counters.log.admit(Instant::now()) {
+        tracing::warn!(
+            "refused request {} on {reply_key}: {}: {}{}",
+            error.request_id.as_deref().map_or_else(|| "(undecodable)".to_owned(), printable),
+            error.code.name(),
+            error.message,
+            held_back_note(held_back)
+        );
+    }
     let sent = codec::encode(error).map_err(BridgeError::from).and_then(|payload| {
         query
             .reply_err(payload)

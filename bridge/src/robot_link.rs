@@ -30,6 +30,8 @@ pub struct RobotLink {
 impl RobotLink {
     /// Declares robot `robot_id` on `session`. With `lossless` (lockstep runs) states are never
     /// dropped under congestion; otherwise the newest state matters more than every state.
+    /// Refuses when another robot with this id stays alive on the network for 12 s (a crashed
+    /// node's token expires within that).
     pub fn new(
         session: &zenoh::Session,
         namespace: &Namespace,
@@ -37,6 +39,8 @@ impl RobotLink {
         lossless: bool,
     ) -> Result<Self, BridgeError> {
         crate::keys::check_id(robot_id).map_err(|e| BridgeError::Config(format!("robot id {e}")))?;
+        let token_key = namespace.robot_token(robot_id);
+        crate::unique_id::claim(session, &token_key, &format!("robot {robot_id}"))?;
         let congestion = if lossless { CongestionControl::Block } else { CongestionControl::Drop };
         let state_publisher = session
             .declare_publisher(namespace.robot_state(robot_id))
@@ -60,8 +64,7 @@ impl RobotLink {
             .map_err(BridgeError::zenoh)?;
         let commands =
             session.declare_subscriber(namespace.robot_command(robot_id)).wait().map_err(BridgeError::zenoh)?;
-        let token =
-            session.liveliness().declare_token(namespace.robot_token(robot_id)).wait().map_err(BridgeError::zenoh)?;
+        let token = session.liveliness().declare_token(token_key).wait().map_err(BridgeError::zenoh)?;
         Ok(Self {
             robot_id: robot_id.to_owned(),
             state_publisher,

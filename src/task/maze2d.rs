@@ -94,7 +94,7 @@ impl Task for Maze2dTask {
     }
 
     fn dt_secs(&self) -> f64 {
-        f64::from(sim::maze2d::DT)
+        sim::maze2d::DT_SECS
     }
 
     fn make_env(&self) -> Box<dyn Env> {

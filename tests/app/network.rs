@@ -260,6 +260,12 @@ fn a_python_client_gets_a_plan_and_bounded_errors_for_garbage_huge_batches_and_h
     let log = std::fs::read_to_string(dir.path().join("planner.log")).expect("read the log");
     assert!(log.contains("FORGED"), "the rejection is logged: {log}");
     assert!(!log.lines().any(|line| line.starts_with("FORGED")), "a forged log line: {log}");
+    // A refusal after decoding (the request's own checks) is logged with its id, code and reason.
+    assert!(
+        log.lines()
+            .any(|line| line.contains("refused request") && line.contains("bad_request") && line.contains("batch")),
+        "the huge batch's refusal is not in the log: {log}"
+    );
 }
 
 #[test]
@@ -298,8 +304,8 @@ fn the_python_client_package_installs_in_a_fresh_venv_then_plans_and_streams_aga
     assert_eq!(report["action_dim"], 2);
     assert_eq!(report["start"], serde_json::json!([3.0, 1.0, 0.0, 0.0]), "the start is pinned exactly");
     assert_eq!(report["goal"], serde_json::json!([1.0, 1.0, 0.0, 0.0]), "the goal is pinned exactly");
-    // Maze2D's control period, 0.01 s as f32 widened to f64 (0.009999999776482582).
-    assert!((report["dt"].as_f64().expect("dt") - 0.01).abs() < 1e-6, "{report}");
+    // Maze2D's control period, exactly 0.01 on the wire (not 0.01 as f32 widened: 0.009999999776482582).
+    assert_eq!(report["dt"].as_f64(), Some(0.01), "{report}");
     assert_eq!(report["request_id"], "pkg-1");
     assert_eq!(report["planner_id"], "planner-pkg");
     // The robot's state at step 0 of episode 5 brought a plan for that robot, episode and step.

@@ -1,12 +1,13 @@
 //! `Command`: an operator's instruction to a robot.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Message, check_id};
 use crate::WireError;
 
 /// An instruction on `<ns>/robot/<id>/cmd`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Command {
     /// The robot addressed.
@@ -16,7 +17,7 @@ pub struct Command {
 }
 
 /// The instructions a robot obeys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandKind {
     /// Hold still until `resume`, whatever plans arrive.

@@ -1,12 +1,13 @@
 //! `ErrorReply`: the payload of a plan service's error reply.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Message;
 use crate::WireError;
 
 /// Why a plan request was refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
     /// The request's id, when it could be read.
@@ -19,7 +20,7 @@ pub struct ErrorReply {
 }
 
 /// Error categories a client can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request could not be decoded or does not fit the model (dimensions, indices).

@@ -1,12 +1,13 @@
 //! `Plan`: a planned trajectory, streamed to a robot or returned by the plan service.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Message, check_id, check_rows};
 use crate::WireError;
 
 /// A plan: states and actions per step, with where it came from and how long it is valid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Unique per planner (`<planner_id>-<counter>`).
@@ -51,7 +52,7 @@ pub struct Plan {
 }
 
 /// One constraint's largest violation before and after projection, in the user's units.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConstraintResidual {
     /// The constraint's name from the task config.
@@ -63,7 +64,7 @@ pub struct ConstraintResidual {
 }
 
 /// Milliseconds spent on a plan inside the service.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanTiming {
     /// From arrival to the start of sampling.

@@ -1,12 +1,13 @@
 //! `PlanRequest`: the payload of a query to the plan service.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
 /// A request for one plan, sent as the payload of a `get` on the plan service's key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanRequest {
     /// Chosen by the client; echoed in the reply.
@@ -49,7 +50,7 @@ pub struct PlanRequest {
 }
 
 /// A state the plan must pass through at `index`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Waypoint {
     /// Step of the plan, 0-based.
@@ -59,7 +60,7 @@ pub struct Waypoint {
 }
 
 /// Sampler overrides a client may ask for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SamplerOptions {
     /// `ddpm`, `ddim` or `dpm_solver_pp`.

@@ -1,12 +1,13 @@
 //! `RobotState`: what a robot publishes every control step.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
 /// A robot's state at one control step, published on `<ns>/robot/<id>/state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RobotState {
     /// The robot's id (as in its key).
@@ -30,7 +31,7 @@ pub struct RobotState {
 }
 
 /// A robot's mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RobotMode {
     /// Executing a plan.

@@ -261,3 +261,47 @@ fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans(
     assert_eq!(counters.remove("plans_rejected"), Some(1));
     assert!(counters.remove("plans_received").is_some_and(|n| n >= 1));
 }
+
+/// A second planner with the id of one alive refuses to start, naming the id; so does a second
+/// robot; once the first planner stops, its id is free again.
+#[test]
+fn a_second_node_with_a_live_id_refuses_to_start() {
+    let (_router, transport) = network();
+    let namespace = Namespace::new("linktest/unique").expect("ns");
+    let (stop, first) = serve(&transport, &namespace, false);
+    let session = transport.open().expect("session");
+    wait_for_worker(&PlanClient::new(&session, namespace.clone()));
+
+    let twin = PlannerService::new(&session, namespace.clone(), "scripted").expect("service");
+    let started = Instant::now();
+    let refused = twin.run(&mut StraightLine, &AtomicBool::new(false)).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("planner scripted is already alive") && refused.contains("--id"), "{refused}");
+    // It waited out a possibly stale token first.
+    assert!(started.elapsed() >= Duration::from_secs(12), "refused after {:?}", started.elapsed());
+
+    let robot = RobotLink::new(&session, &namespace, "twin", true).expect("the first robot");
+    let other = transport.open().expect("another session");
+    // A session that has just opened may not see tokens yet (the documented limit): wait until
+    // it does, as a robot started after the first one would.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !other
+        .liveliness()
+        .get(namespace.robot_token("twin"))
+        .timeout(Duration::from_millis(300))
+        .wait()
+        .map(|replies| std::iter::from_fn(|| replies.recv().ok()).any(|r| r.into_result().is_ok()))
+        .expect("liveliness query")
+    {
+        assert!(Instant::now() < deadline, "the second session never saw the first robot");
+    }
+    let refused = RobotLink::new(&other, &namespace, "twin", true).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("robot twin is already alive"), "{refused}");
+    drop(robot);
+
+    stop.store(true, Ordering::Relaxed);
+    first.join().expect("service thread");
+    let (stop, again) = serve(&transport, &namespace, false);
+    wait_for_worker(&PlanClient::new(&session, namespace.clone()));
+    stop.store(true, Ordering::Relaxed);
+    again.join().expect("the id is free again once its planner stopped");
+}

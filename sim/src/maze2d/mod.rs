@@ -33,8 +33,11 @@ pub use tracker::{DiffuserTracker, track};
 use crate::disturbance::Pushable;
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
 
-/// Seconds per step.
-pub const DT: f32 = 0.01;
+/// Seconds per step, as reported (the wire's `dt`, time axes): exactly 0.01.
+pub const DT_SECS: f64 = 0.01;
+/// Seconds per step in the simulator's f32 arithmetic ([`DT_SECS`] rounded; widened back to f64
+/// it would read 0.009999999776482582).
+pub const DT: f32 = DT_SECS as f32;
 /// Ball radius, metres.
 pub const BALL_RADIUS: f32 = 0.1;
 /// Ball density, kg/m³ (mass 4/3·π·0.1³·1000 = 4.189 kg).
