@@ -28,7 +28,8 @@ fn plan(states: Vec<Vec<f32>>) -> Plan {
     }
 }
 
-fn state() -> RobotState {
+/// A valid robot state (shared with the schema tests).
+pub(crate) fn state() -> RobotState {
     RobotState {
         robot_id: "robot-0".into(),
         episode: 0,

@@ -9,8 +9,8 @@ use std::process::Command as Process;
 
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
 use bridge::message::{
-    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, PlanTiming, RobotMode,
-    RobotState, Role, SamplerOptions, Waypoint,
+    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, PlanTiming, RobotState,
+    Role, SamplerOptions, Waypoint,
 };
 use bridge::schema::message_schemas;
 use serde_json::{Value, json};
@@ -18,16 +18,7 @@ use serde_json::{Value, json};
 const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema");
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
-    let state = RobotState {
-        robot_id: "robot-0".into(),
-        episode: 4,
-        step: 5,
-        time_s: 0.05,
-        observation: vec![1.0, 1.0, 0.0, 0.0],
-        goal: Some(vec![3.0, 1.0, 0.0, 0.0]),
-        joint_names: None,
-        mode: RobotMode::Running,
-    };
+    let state = crate::codec::state();
     let request = PlanRequest {
         request_id: "r-1".into(),
         robot_id: Some("robot-0".into()),
