@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::cli::progress;
 use anyhow::Context;
 
+use crate::cli::progress;
 use crate::task::TaskFile;
 
 /// Arguments of `diffplan collect`.

@@ -122,15 +122,19 @@ impl DiffuserCheckpoint {
 
         let mut agree = Agreement { path, checked: Vec::new() };
         let horizon = horizon as usize;
-        agree.number("model_config.pkl", configs.model.as_ref(), "horizon", horizon)?;
-        agree.number("model_config.pkl", configs.model.as_ref(), "transition_dim", transition)?;
-        agree.number("model_config.pkl", configs.model.as_ref(), "dim", dim)?;
+        let int = |v: &Value| v.as_int();
+        let (model, diffusion) = (configs.model.as_ref(), configs.diffusion.as_ref());
+        agree.same("model_config.pkl", model, "horizon", int, &(horizon as i64))?;
+        agree.same("model_config.pkl", model, "transition_dim", int, &(transition as i64))?;
+        agree.same("model_config.pkl", model, "dim", int, &(dim as i64))?;
         if let Architecture::TemporalUnet { dim_mults, attention, .. } = &architecture {
-            agree.list("model_config.pkl", configs.model.as_ref(), "dim_mults", dim_mults)?;
-            agree.flag("model_config.pkl", configs.model.as_ref(), "attention", *attention)?;
+            let ints = |v: &Value| v.as_sequence().map(|items| items.iter().filter_map(Value::as_int).collect());
+            let mults: Vec<i64> = dim_mults.iter().map(|&m| m as i64).collect();
+            agree.same("model_config.pkl", model, "dim_mults", ints, &mults)?;
+            agree.same("model_config.pkl", model, "attention", Value::as_bool, attention)?;
         }
-        agree.number("diffusion_config.pkl", configs.diffusion.as_ref(), "horizon", horizon)?;
-        agree.number("diffusion_config.pkl", configs.diffusion.as_ref(), "n_timesteps", betas.len())?;
+        agree.same("diffusion_config.pkl", diffusion, "horizon", int, &(horizon as i64))?;
+        agree.same("diffusion_config.pkl", diffusion, "n_timesteps", int, &(betas.len() as i64))?;
         let action_dim = action_dim(&configs, overrides, transition, path)?;
         let output = output(&configs, overrides, path)?;
         let text = |config: Option<&Value>, key: &str| {
@@ -369,44 +373,28 @@ struct Agreement<'a> {
 }
 
 impl Agreement<'_> {
-    fn refuse(&self, file: &str, key: &str, config: &str, weights: &str) -> Error {
-        Error::Import {
-            path: self.path.to_owned(),
-            message: format!(
-                "{file} says {key} = {config}, the weights say {weights}: the config belongs to another run"
-            ),
+    /// Checks `key` of the config pickle `file`, where it is present and holds the key: its
+    /// value, as `read` takes it, must be `found` (read from the weights). Records it as checked.
+    fn same<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        file: &str,
+        config: Option<&Value>,
+        key: &str,
+        read: impl Fn(&Value) -> Option<T>,
+        found: &T,
+    ) -> Result<()> {
+        let Some(value) = config.and_then(|c| c.get(key)) else { return Ok(()) };
+        let said = read(&value);
+        if said.as_ref() != Some(found) {
+            let said = said.map_or_else(|| format!("{value:?}"), |v| format!("{v:?}"));
+            return Err(Error::Import {
+                path: self.path.to_owned(),
+                message: format!(
+                    "{file} says {key} = {said}, the weights say {found:?}: the config belongs to another run"
+                ),
+            });
         }
-    }
-
-    fn number(&mut self, file: &str, config: Option<&Value>, key: &str, found: usize) -> Result<()> {
-        if let Some(value) = config.and_then(|c| c.get(key)) {
-            if value.as_int() != Some(found as i64) {
-                return Err(self.refuse(file, key, &format!("{value:?}"), &found.to_string()));
-            }
-            self.checked.push(format!("{file}:{key}"));
-        }
-        Ok(())
-    }
-
-    fn list(&mut self, file: &str, config: Option<&Value>, key: &str, found: &[usize]) -> Result<()> {
-        if let Some(value) = config.and_then(|c| c.get(key)) {
-            let listed: Option<Vec<i64>> =
-                value.as_sequence().map(|items| items.iter().filter_map(Value::as_int).collect());
-            if listed != Some(found.iter().map(|&m| m as i64).collect()) {
-                return Err(self.refuse(file, key, &format!("{listed:?}"), &format!("{found:?}")));
-            }
-            self.checked.push(format!("{file}:{key}"));
-        }
-        Ok(())
-    }
-
-    fn flag(&mut self, file: &str, config: Option<&Value>, key: &str, found: bool) -> Result<()> {
-        if let Some(value) = config.and_then(|c| c.get(key)) {
-            if value.as_bool() != Some(found) {
-                return Err(self.refuse(file, key, &format!("{value:?}"), &found.to_string()));
-            }
-            self.checked.push(format!("{file}:{key}"));
-        }
+        self.checked.push(format!("{file}:{key}"));
         Ok(())
     }
 }
