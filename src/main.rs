@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod config_file;
+mod conformance;
 mod episode;
 mod nodes;
 mod task;
@@ -56,6 +57,8 @@ enum Command {
     Router(router::RouterArgs),
     /// Start the nodes of a launch file (robot, planners) on one Zenoh network; the main job.
     Launch(launch::LaunchArgs),
+    /// Check a planner or a streaming robot, ours or anyone's, against docs/PROTOCOL.md.
+    Conformance(commands::conformance::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Robot(args) => robot::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Router(args) => router::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Launch(args) => launch::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Conformance(args) => commands::conformance::run(&args),
     }
 }
 

@@ -1,4 +1,4 @@
-//! JSON in a versioned envelope: `{"v": 1, "type": "Plan", "stamp_ns": …, "body": {…}}`.
+//! JSON in a versioned envelope: `{"v": 2, "type": "Plan", "stamp_ns": …, "body": {…}}`.
 //!
 //! Decoding checks, in order: the size cap, UTF-8 JSON of the envelope's shape, the version, the
 //! type, the body's shape (unknown fields rejected), then the body's own checks (finite numbers,

@@ -64,6 +64,30 @@ pub enum BridgeError {
         /// The timeout used, milliseconds.
         timeout_ms: u64,
     },
+    /// No planner of the task came alive within the wait.
+    #[error(
+        "no planner serves task {task} on namespace {namespace} after {waited_s} s; served: {served}. Start          `diffplan serve --config <a task config of {task}>` on this network"
+    )]
+    NoPlannerForTask {
+        /// The task asked for.
+        task: String,
+        /// The namespace looked in.
+        namespace: String,
+        /// Seconds waited.
+        waited_s: u64,
+        /// The tasks that are served, with their planners (`none` when none is).
+        served: String,
+    },
+    /// A planner answered with a plan for another task than the one asked for.
+    #[error("planner {planner} sent a plan for task {got}, not {expected}; refused")]
+    WrongTask {
+        /// The task asked for.
+        expected: String,
+        /// The plan's task.
+        got: String,
+        /// The planner that sent it.
+        planner: String,
+    },
     /// The planner answered with an error.
     #[error("planner error ({code}): {message}")]
     Remote {

@@ -89,6 +89,50 @@ impl Namespace {
         format!("{}/service/plan", self.root)
     }
 
+    /// Where planner `planner` answers with its [`ModelCard`](crate::message::ModelCard).
+    #[must_use]
+    pub fn describe(&self, planner: &str) -> String {
+        format!("{}/planner/{planner}/describe", self.root)
+    }
+
+    /// Every planner's `describe` key (a query with target `All` gets every card).
+    #[must_use]
+    pub fn all_describes(&self) -> String {
+        format!("{}/planner/*/describe", self.root)
+    }
+
+    /// The plan service of the planners of task `task`: a query reaches exactly one of them.
+    #[must_use]
+    pub fn task_service(&self, task: &str) -> String {
+        format!("{}/task/{task}/service/plan", self.root)
+    }
+
+    /// The liveliness token planner `planner` declares for its task `task`.
+    #[must_use]
+    pub fn task_token(&self, task: &str, planner: &str) -> String {
+        format!("{}/alive/task/{task}/{planner}", self.root)
+    }
+
+    /// The task tokens of every planner of `task`.
+    #[must_use]
+    pub fn task_tokens(&self, task: &str) -> String {
+        format!("{}/alive/task/{task}/*", self.root)
+    }
+
+    /// The task tokens of every planner.
+    #[must_use]
+    pub fn all_task_tokens(&self) -> String {
+        format!("{}/alive/task/*/*", self.root)
+    }
+
+    /// The task and planner of a task token key, if it is one of this namespace's.
+    #[must_use]
+    pub fn task_of_token(&self, key: &str) -> Option<(String, String)> {
+        let rest = key.strip_prefix(&format!("{}/alive/task/", self.root))?;
+        let (task, planner) = rest.split_once('/')?;
+        Some((task.to_owned(), planner.to_owned()))
+    }
+
     /// Liveliness token of planner `planner`.
     #[must_use]
     pub fn planner_token(&self, planner: &str) -> String {
@@ -134,5 +178,7 @@ mod tests {
         let ns = Namespace::new("t").expect("valid");
         assert_eq!(ns.planner_of_token(&ns.planner_token("w2")).as_deref(), Some("w2"));
         assert_eq!(ns.planner_of_token("other/alive/planner/w2"), None);
+        assert_eq!(ns.task_of_token(&ns.task_token("maze2d-umaze", "w2")), Some(("maze2d-umaze".into(), "w2".into())));
+        assert_eq!(ns.task_of_token(&ns.planner_token("w2")), None);
     }
 }

@@ -1,5 +1,7 @@
-//! The plan service: a queryable answering [`PlanRequest`]s and, in streaming mode, a subscriber
-//! that replans on every robot state and publishes the plan to that robot.
+//! The plan service: a queryable answering [`PlanRequest`]s on the shared, the task's and the
+//! worker's own key, one answering `describe` with the worker's [`ModelCard`] and, in streaming
+//! mode, a subscriber that replans on the states of its task's robots and publishes the plan to
+//! each robot.
 //!
 //! One inference worker owns the [`PlanHandler`] (the model is loaded once). Zenoh callbacks only
 //! queue work; a full queue is answered `busy` at once, and the latest state of each robot
@@ -19,12 +21,15 @@ use zenoh::query::{Query, Queryable};
 
 use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
 use crate::log_budget::{LogBudget, REFUSAL_LINES_PER_SECOND, held_back_note};
-use crate::message::{ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role};
+use crate::message::{
+    ErrorCode, ErrorReply, Heartbeat, ModelCard, NodeStatus, Plan, PlanRequest, RobotMode, RobotState, Role,
+};
 use crate::{BridgeError, Namespace};
 
-/// What the service needs from a planner.
+/// What the service needs from a planner. Its plans name the planner, task and checkpoint of
+/// the service's [`ModelCard`].
 pub trait PlanHandler {
-    /// Answers a query.
+    /// Answers a query (for the service's task: the service refuses requests for others).
     fn plan(&mut self, request: &PlanRequest) -> Result<Plan, ErrorReply>;
     /// Plans for a robot's published state (streaming mode): from its observation to its goal.
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply>;
@@ -34,7 +39,8 @@ pub trait PlanHandler {
 pub struct PlannerService {
     session: zenoh::Session,
     namespace: Namespace,
-    planner_id: String,
+    /// What the worker serves; its `planner_id` is the worker's id.
+    card: ModelCard,
     /// Replan on robot states and publish plans, besides answering queries.
     pub stream: bool,
     /// Queries waiting beyond this many are answered `busy`.
@@ -80,27 +86,33 @@ impl Default for Counters {
 }
 
 impl PlannerService {
-    /// A service for worker `planner_id` on `session`.
-    pub fn new(session: &zenoh::Session, namespace: Namespace, planner_id: &str) -> Result<Self, BridgeError> {
-        crate::keys::check_id(planner_id).map_err(|e| BridgeError::Config(format!("planner id {e}")))?;
-        Ok(Self { session: session.clone(), namespace, planner_id: planner_id.to_owned(), stream: false, queue: 8 })
+    /// A service on `session` for the worker `card` describes (`card.planner_id`).
+    pub fn new(session: &zenoh::Session, namespace: Namespace, card: ModelCard) -> Result<Self, BridgeError> {
+        crate::keys::check_id(&card.planner_id).map_err(|e| BridgeError::Config(format!("planner id {e}")))?;
+        crate::codec::encode(&card).map_err(|e| BridgeError::Config(format!("the planner's model card: {e}")))?;
+        Ok(Self { session: session.clone(), namespace, card, stream: false, queue: 8 })
     }
 
     /// Serves until `stop` is set; the liveliness token and queryables vanish on return. Refuses
     /// to start when another planner with this id stays alive on the network for 12 s (a
     /// crashed node's token expires within that).
     pub fn run(&self, handler: &mut dyn PlanHandler, stop: &AtomicBool) -> Result<ServiceReport, BridgeError> {
-        let token = self.namespace.planner_token(&self.planner_id);
-        crate::unique_id::claim(&self.session, &token, &format!("planner {}", self.planner_id))?;
+        let (id, task) = (&self.card.planner_id, &self.card.task);
+        let token = self.namespace.planner_token(id);
+        crate::unique_id::claim(&self.session, &token, &format!("planner {id}"))?;
         let counters = Arc::new(Counters::default());
         let (sender, receiver) = mpsc::sync_channel::<Work>(self.queue.max(1));
         let latest_states: LatestStates = Arc::default();
         let _queryables = self.declare_queryables(&sender, &counters)?;
+        let _describe = self.declare_describe()?;
         let _states =
             if self.stream { Some(self.declare_state_subscriber(&sender, &counters, &latest_states)?) } else { None };
         drop(sender);
         // Announced only once it can answer.
-        let _token = self.session.liveliness().declare_token(token).wait().map_err(BridgeError::zenoh)?;
+        let _tokens = [token, self.namespace.task_token(task, id)]
+            .into_iter()
+            .map(|key| self.session.liveliness().declare_token(key).wait().map_err(BridgeError::zenoh))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut publishers = BTreeMap::new();
         let mut last_heartbeat: Option<Instant> = None;
         while !stop.load(Ordering::Relaxed) {
@@ -110,7 +122,7 @@ impl PlannerService {
             }
             match receiver.recv_timeout(Duration::from_millis(20)) {
                 Ok(Work::Query { query, reply_key, arrived }) => {
-                    answer(handler, &counters, &query, &reply_key, arrived);
+                    answer(handler, &counters, task, &query, &reply_key, arrived);
                 }
                 Ok(Work::State) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -130,29 +142,55 @@ impl PlannerService {
         })
     }
 
-    /// The shared and the worker's own service key; callbacks only queue.
+    /// The shared, the task's and the worker's own service key; callbacks only queue.
     fn declare_queryables(
         &self,
         sender: &SyncSender<Work>,
         counters: &Arc<Counters>,
     ) -> Result<Vec<Queryable<()>>, BridgeError> {
-        [self.namespace.shared_service(), self.namespace.worker_service(&self.planner_id)]
-            .into_iter()
-            .map(|key| {
-                let sender = sender.clone();
-                let counters = Arc::clone(counters);
-                let reply_key = key.clone();
-                self.session
-                    .declare_queryable(&key)
-                    .complete(true)
-                    .callback(move |query| enqueue(&sender, &counters, query, &reply_key))
-                    .wait()
-                    .map_err(BridgeError::zenoh)
-            })
-            .collect()
+        [
+            self.namespace.shared_service(),
+            self.namespace.task_service(&self.card.task),
+            self.namespace.worker_service(&self.card.planner_id),
+        ]
+        .into_iter()
+        .map(|key| {
+            let sender = sender.clone();
+            let counters = Arc::clone(counters);
+            let reply_key = key.clone();
+            self.session
+                .declare_queryable(&key)
+                .complete(true)
+                .callback(move |query| enqueue(&sender, &counters, query, &reply_key))
+                .wait()
+                .map_err(BridgeError::zenoh)
+        })
+        .collect()
     }
 
-    /// Keeps the newest valid state of every robot in `latest` and wakes the worker.
+    /// Answers `describe` with the model card, in the callback (no model work).
+    fn declare_describe(&self) -> Result<Queryable<()>, BridgeError> {
+        let key = self.namespace.describe(&self.card.planner_id);
+        let payload = codec::encode(&self.card)?;
+        let reply_key = key.clone();
+        self.session
+            .declare_queryable(&key)
+            .complete(true)
+            .callback(move |query| {
+                let sent = query
+                    .reply(&reply_key, payload.clone())
+                    .encoding(Encoding::from(codec::encoding_of::<ModelCard>()))
+                    .wait();
+                if let Err(error) = sent {
+                    tracing::warn!("model card on {reply_key} not sent: {error}");
+                }
+            })
+            .wait()
+            .map_err(BridgeError::zenoh)
+    }
+
+    /// Keeps the newest valid state of every robot of the task (or of none) in `latest` and
+    /// wakes the worker.
     fn declare_state_subscriber(
         &self,
         sender: &SyncSender<Work>,
@@ -162,10 +200,12 @@ impl PlannerService {
         let sender = sender.clone();
         let counters = Arc::clone(counters);
         let latest = Arc::clone(latest);
+        let task = self.card.task.clone();
         self.session
             .declare_subscriber(self.namespace.all_robot_states())
             .callback(move |sample| {
                 match codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+                    Ok(state) if state.body.task.as_ref().is_some_and(|t| *t != task) => {}
                     Ok(state) => {
                         latest
                             .lock()
@@ -216,13 +256,12 @@ impl PlannerService {
                 return Ok(());
             }
         };
-        plan.planner_id.clone_from(&self.planner_id);
         plan.robot_id = Some(robot.to_owned());
         let payload = codec::encode(&plan)?;
         if !publishers.contains_key(robot) {
             let publisher = self
                 .session
-                .declare_publisher(self.namespace.plan_stream(&self.planner_id, robot))
+                .declare_publisher(self.namespace.plan_stream(&self.card.planner_id, robot))
                 .encoding(Encoding::from(codec::encoding_of::<Plan>()))
                 .congestion_control(CongestionControl::Block)
                 .priority(Priority::InteractiveHigh)
@@ -238,11 +277,13 @@ impl PlannerService {
 
     fn heartbeat(&self, counters: &Counters, status: NodeStatus) {
         let heartbeat = Heartbeat {
-            node_id: self.planner_id.clone(),
+            node_id: self.card.planner_id.clone(),
             role: Role::Planner,
             status,
             reason: None,
             step: None,
+            task: Some(self.card.task.clone()),
+            checkpoint_digest: Some(self.card.checkpoint_digest.clone()),
             counters: BTreeMap::from([
                 ("plans_served".to_owned(), counters.served.load(Ordering::Relaxed)),
                 ("errors_sent".to_owned(), counters.errors.load(Ordering::Relaxed)),
@@ -251,13 +292,13 @@ impl PlannerService {
         };
         let sent = codec::encode(&heartbeat).map_err(BridgeError::from).and_then(|payload| {
             self.session
-                .put(self.namespace.planner_status(&self.planner_id), payload)
+                .put(self.namespace.planner_status(&self.card.planner_id), payload)
                 .encoding(Encoding::from(codec::encoding_of::<Heartbeat>()))
                 .wait()
                 .map_err(BridgeError::zenoh)
         });
         if let Err(error) = sent {
-            tracing::warn!("heartbeat of planner {} not sent: {error}", self.planner_id);
+            tracing::warn!("heartbeat of planner {} not sent: {error}", self.card.planner_id);
         }
     }
 }
@@ -281,9 +322,16 @@ fn enqueue(sender: &SyncSender<Work>, counters: &Counters, query: Query, reply_k
     }
 }
 
-/// Decodes, checks the deadline, plans and replies; the query is dropped (and the client's `get`
-/// finished) on return.
-fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, reply_key: &str, arrived: Instant) {
+/// Decodes, checks the task and the deadline, plans and replies; the query is dropped (and the
+/// client's `get` finished) on return.
+fn answer(
+    handler: &mut dyn PlanHandler,
+    counters: &Counters,
+    task: &str,
+    query: &Query,
+    reply_key: &str,
+    arrived: Instant,
+) {
     let payload = query.payload().map(|p| p.to_bytes().into_owned()).unwrap_or_default();
     let request = match codec::decode::<PlanRequest>(&payload, MAX_PAYLOAD_BYTES) {
         Ok(request) => request.body,
@@ -297,6 +345,18 @@ fn answer(handler: &mut dyn PlanHandler, counters: &Counters, query: &Query, rep
             return;
         }
     };
+    if let Some(asked) = request.task.as_ref().filter(|asked| *asked != task) {
+        let other = ErrorReply {
+            request_id: Some(request.request_id.clone()),
+            code: ErrorCode::BadRequest,
+            message: format!(
+                "this planner serves task {task}, not {asked}: ask the planners of {asked} on their task key \
+                 (<ns>/task/{asked}/service/plan)"
+            ),
+        };
+        reply_error(query, reply_key, counters, &other);
+        return;
+    }
     let queue_ms = arrived.elapsed().as_secs_f64() * 1e3;
     if let Some(deadline) = request.deadline_ms
         && queue_ms > deadline as f64

@@ -1,8 +1,11 @@
 //! A robot's end of the wire: it publishes its state and status, receives streamed plans and
-//! commands, and can query the plan service. The simulator and a real robot use the same link.
+//! commands, and can query its task's plan service. The simulator and a real robot use the same
+//! link. Plans for another task, and payloads that do not decode, are refused, counted
+//! (`plans_rejected`) and logged within a budget of lines a second.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use zenoh::Wait;
 use zenoh::bytes::Encoding;
@@ -12,12 +15,15 @@ use zenoh::qos::{CongestionControl, Priority};
 use zenoh::sample::Sample;
 
 use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
+use crate::log_budget::{LogBudget, REFUSAL_LINES_PER_SECOND, held_back_note};
 use crate::message::{Command, Heartbeat, NodeStatus, Plan, PlanRequest, RobotState, Role};
 use crate::{BridgeError, Namespace, PlanClient};
 
 /// One robot's publishers, subscribers and liveliness token.
 pub struct RobotLink {
     robot_id: String,
+    /// The task it runs.
+    task: String,
     state_publisher: Publisher<'static>,
     status_publisher: Publisher<'static>,
     plans: Subscriber<RingChannelHandler<Sample>>,
@@ -25,10 +31,12 @@ pub struct RobotLink {
     client: PlanClient,
     _token: zenoh::liveliness::LivelinessToken,
     counters: BTreeMap<String, u64>,
+    /// The budget of its lines about refused payloads.
+    log: LogBudget,
 }
 
 impl RobotLink {
-    /// Declares robot `robot_id` on `session`. With `lossless` (lockstep runs) states are never
+    /// Declares robot `robot_id`, which runs task `task`, on `session`. With `lossless` (lockstep runs) states are never
     /// dropped under congestion; otherwise the newest state matters more than every state.
     /// Refuses when another robot with this id stays alive on the network for 12 s (a crashed
     /// node's token expires within that).
@@ -36,9 +44,11 @@ impl RobotLink {
         session: &zenoh::Session,
         namespace: &Namespace,
         robot_id: &str,
+        task: &str,
         lossless: bool,
     ) -> Result<Self, BridgeError> {
         crate::keys::check_id(robot_id).map_err(|e| BridgeError::Config(format!("robot id {e}")))?;
+        crate::keys::check_id(task).map_err(|e| BridgeError::Config(format!("task {e}")))?;
         let token_key = namespace.robot_token(robot_id);
         crate::unique_id::claim(session, &token_key, &format!("robot {robot_id}"))?;
         let congestion = if lossless { CongestionControl::Block } else { CongestionControl::Drop };
@@ -67,13 +77,15 @@ impl RobotLink {
         let token = session.liveliness().declare_token(token_key).wait().map_err(BridgeError::zenoh)?;
         Ok(Self {
             robot_id: robot_id.to_owned(),
+            task: task.to_owned(),
             state_publisher,
             status_publisher,
             plans,
             commands,
-            client: PlanClient::new(session, namespace.clone()),
+            client: PlanClient::new(session, namespace.clone()).for_task(task),
             _token: token,
             counters: BTreeMap::new(),
+            log: LogBudget::new(REFUSAL_LINES_PER_SECOND, Duration::from_secs(1)),
         })
     }
 
@@ -83,26 +95,40 @@ impl RobotLink {
         &self.robot_id
     }
 
-    /// Publishes the robot's state.
+    /// Publishes the robot's state, stamped with the robot's task.
     pub fn publish_state(&self, state: &RobotState) -> Result<(), BridgeError> {
-        self.state_publisher.put(codec::encode(state)?).wait().map_err(BridgeError::zenoh)
+        let state = RobotState { task: Some(self.task.clone()), ..state.clone() };
+        self.state_publisher.put(codec::encode(&state)?).wait().map_err(BridgeError::zenoh)
     }
 
-    /// The newest streamed plan since the last call, if a valid one arrived; invalid payloads are
-    /// logged, counted (`plans_rejected`) and skipped.
+    /// The robot's task.
+    #[must_use]
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+
+    /// The newest streamed plan since the last call, if a valid one for the robot's task
+    /// arrived; other payloads are logged, counted (`plans_rejected`) and skipped.
     pub fn latest_plan(&mut self) -> Option<Stamped<Plan>> {
         let sample = self.plans.try_recv().ok().flatten()?;
-        match codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
-            Ok(plan) => {
+        let refusal = match codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+            Ok(plan) if plan.body.task == self.task => {
                 self.count("plans_received");
-                Some(plan)
+                return Some(plan);
             }
-            Err(error) => {
-                self.count("plans_rejected");
-                tracing::warn!("robot {} rejected a plan on {}: {error}", self.robot_id, sample.key_expr());
-                None
-            }
+            Ok(plan) => format!("a plan for task {}, not {}", plan.body.task, self.task),
+            Err(error) => error.to_string(),
+        };
+        self.count("plans_rejected");
+        if let Some(held_back) = self.log.admit(Instant::now()) {
+            tracing::warn!(
+                "robot {} rejected a plan on {}: {refusal}{}",
+                self.robot_id,
+                sample.key_expr(),
+                held_back_note(held_back)
+            );
         }
+        None
     }
 
     /// Commands received since the last call; invalid ones are logged and skipped.
@@ -120,16 +146,16 @@ impl RobotLink {
         commands
     }
 
-    /// Asks the plan service for a plan (lockstep mode).
+    /// Asks the plan service of the robot's task for a plan (lockstep mode).
     pub fn request_plan(&mut self, request: &PlanRequest, timeout: Duration) -> Result<Stamped<Plan>, BridgeError> {
         let plan = self.client.request(request, timeout);
         self.count(if plan.is_ok() { "plans_received" } else { "plan_requests_failed" });
         plan
     }
 
-    /// Ids of the planners alive now.
-    pub fn planners(&self, timeout: Duration) -> Result<Vec<String>, BridgeError> {
-        self.client.workers(timeout)
+    /// Waits until a planner of the robot's task is alive (see [`PlanClient::wait_for_task`]).
+    pub fn wait_for_planner(&self, timeout: Duration, stop: &AtomicBool) -> Result<Vec<String>, BridgeError> {
+        self.client.wait_for_task(&self.task, timeout, stop)
     }
 
     /// Publishes the robot's status with its counters.
@@ -140,6 +166,8 @@ impl RobotLink {
             status,
             reason,
             step: Some(step),
+            task: Some(self.task.clone()),
+            checkpoint_digest: None,
             counters: self.counters.clone(),
         };
         self.status_publisher.put(codec::encode(&heartbeat)?).wait().map_err(BridgeError::zenoh)

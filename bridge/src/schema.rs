@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde_json::{Value, json};
 
 use crate::message::PROTOCOL_VERSION;
-use crate::message::{Command, ErrorReply, Heartbeat, Message, Plan, PlanRequest, RobotState};
+use crate::message::{Command, ErrorReply, Heartbeat, Message, ModelCard, Plan, PlanRequest, RobotState};
 
 /// `(type name, schema)` of every message.
 #[must_use]
@@ -22,6 +22,7 @@ pub fn message_schemas() -> Vec<(&'static str, Value)> {
         envelope::<ErrorReply>(),
         envelope::<Command>(),
         envelope::<Heartbeat>(),
+        envelope::<ModelCard>(),
     ]
 }
 

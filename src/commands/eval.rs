@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -221,8 +222,11 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
 /// the outcomes in episode order.
 fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::Result<Vec<EpisodeOutcome>> {
     let session = args.transport.transport().open()?;
-    let client = PlanClient::new(&session, args.transport.namespace()?);
-    let workers = find_workers(args, &client)?;
+    let task = file.task.id();
+    let client = PlanClient::new(&session, args.transport.namespace()?).for_task(&task);
+    let workers = client.wait_for_task(&task, Duration::from_mins(1), &AtomicBool::new(false)).with_context(|| {
+        format!("endpoints: listen {:?}, connect {:?}", args.transport.listen, args.transport.connect)
+    })?;
     tracing::info!("eval: {episodes} episodes over {} workers: {}", workers.len(), workers.join(", "));
     let n = workers.len();
     let config = &file.config;
@@ -231,9 +235,9 @@ fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow:
             .iter()
             .enumerate()
             .map(|(k, worker)| {
-                let client = &client;
+                let (client, task) = (&client, &task);
                 scope.spawn(move || {
-                    let mut source = RemoteSource { client, worker, timeout: Duration::from_mins(1) };
+                    let mut source = RemoteSource { client, worker, task, timeout: Duration::from_mins(1) };
                     (k..episodes)
                         .step_by(n)
                         .map(|e| Ok((e, planned_episode(file, config.eval.episode_seed(e), &mut source, &mut ())?)))
@@ -252,23 +256,4 @@ fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow:
     }
     outcomes.sort_by_key(|(e, _)| *e);
     Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
-}
-
-/// The workers alive on the network, waiting up to a minute for the first.
-fn find_workers(args: &EvalArgs, client: &PlanClient) -> anyhow::Result<Vec<String>> {
-    let asked = Instant::now();
-    loop {
-        let workers = client.workers(Duration::from_secs(1))?;
-        if !workers.is_empty() {
-            return Ok(workers);
-        }
-        anyhow::ensure!(
-            asked.elapsed() < Duration::from_mins(1),
-            "no `diffplan serve` worker on namespace {} after 60 s (endpoints: listen {:?}, connect {:?})",
-            args.transport.namespace,
-            args.transport.listen,
-            args.transport.connect
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod collect;
+pub mod conformance;
 pub mod doctor;
 pub mod eval;
 pub mod import;

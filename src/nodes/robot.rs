@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bridge::message::NodeStatus;
 use bridge::{Namespace, RobotLink};
@@ -34,6 +34,9 @@ const DEFAULT_PLAN_TIMEOUT_MS: u64 = 500;
 const DEFAULT_SPEED: f64 = 1.0;
 /// Default lockstep query timeout, milliseconds.
 const DEFAULT_QUERY_TIMEOUT_MS: u64 = 30_000;
+/// Default wait for a planner of the robot's task, seconds (a planner may load and calibrate for
+/// a minute).
+const DEFAULT_PLANNER_WAIT_S: u64 = 120;
 
 /// A robot node's settings: the flags of `diffplan robot` and a launch file's `[robot]` table,
 /// one type with each default written once.
@@ -77,6 +80,11 @@ pub struct RobotNodeConfig {
     #[arg(long, default_value_t = DEFAULT_QUERY_TIMEOUT_MS)]
     #[serde(default = "default_query_timeout_ms")]
     pub query_timeout_ms: u64,
+    /// Before the first episode, wait this long for a planner of the robot's task, seconds; then
+    /// stop with an error naming the tasks that are served.
+    #[arg(long, default_value_t = DEFAULT_PLANNER_WAIT_S)]
+    #[serde(default = "default_planner_wait_s")]
+    pub planner_wait_s: u64,
 }
 
 fn default_id() -> String {
@@ -93,6 +101,10 @@ fn default_speed() -> f64 {
 
 fn default_query_timeout_ms() -> u64 {
     DEFAULT_QUERY_TIMEOUT_MS
+}
+
+fn default_planner_wait_s() -> u64 {
+    DEFAULT_PLANNER_WAIT_S
 }
 
 /// How the simulation is clocked.
@@ -126,9 +138,10 @@ pub fn run_episodes(
     stop: &AtomicBool,
     observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<Vec<EpisodeOutcome>> {
-    let mut link = RobotLink::new(session, namespace, &node.id, node.mode == Clocking::Lockstep)?;
+    let mut link = RobotLink::new(session, namespace, &node.id, &file.task.id(), node.mode == Clocking::Lockstep)?;
     let episodes = node.episodes.unwrap_or(file.config.eval.episodes);
-    wait_for_planner(&link, stop)?;
+    let planners = link.wait_for_planner(Duration::from_secs(node.planner_wait_s), stop)?;
+    tracing::info!("robot {}: planners of task {}: {}", node.id, link.task(), planners.join(", "));
     let mut outcomes = Vec::with_capacity(episodes);
     let bar = progress::bar(episodes as u64, "episodes");
     for e in 0..episodes {
@@ -158,23 +171,6 @@ pub fn run_episodes(
     bar.finish_and_clear();
     link.publish_status(NodeStatus::Stopping, None, 0)?;
     Ok(outcomes)
-}
-
-/// Blocks until a planner is alive (or `stop`), saying so every few seconds.
-fn wait_for_planner(link: &RobotLink, stop: &AtomicBool) -> anyhow::Result<()> {
-    let asked = Instant::now();
-    let mut said = Duration::ZERO;
-    while !stop.load(Ordering::Relaxed) {
-        if !link.planners(Duration::from_millis(500))?.is_empty() {
-            return Ok(());
-        }
-        if asked.elapsed() >= said {
-            tracing::info!("robot {}: waiting for a planner on the network", link.robot_id());
-            said += Duration::from_secs(5);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
 }
 
 /// The robot's task file with its `--seed` applied.

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use bridge::message::{ErrorReply, Plan, PlanRequest, RobotState};
+use bridge::message::{ErrorReply, ModelCard, Plan, PlanRequest, RobotState};
 use bridge::{Namespace, PlanHandler, PlannerService, ServiceReport};
 use planner::condition::Pin;
 
+use super::model_card::model_card;
 use super::planner::{PlannerNodeConfig, TaskPlanner};
 use super::wire;
 use crate::episode::plan_seed;
@@ -31,10 +32,17 @@ pub fn serve(
     if let Some(stream) = recording {
         handler.record_to(stream, node.rerun_denoise_every);
     }
-    let mut service = PlannerService::new(session, namespace.clone(), &node.id)?;
+    let mut service = PlannerService::new(session, namespace.clone(), handler.card.clone())?;
     service.stream = node.stream;
     service.queue = node.queue;
-    tracing::info!("planner {} serving {} on namespace {}", node.id, node.config.display(), namespace.root());
+    tracing::info!(
+        "planner {} serving task {} ({}, checkpoint {}) on namespace {}",
+        node.id,
+        handler.card.task,
+        node.config.display(),
+        handler.card.checkpoint_digest,
+        namespace.root()
+    );
     Ok(service.run(&mut handler, stop)?)
 }
 
@@ -58,7 +66,8 @@ pub struct ServiceHandler {
     /// The plan last streamed to each robot, and what it was asked to do; re-sent while it
     /// still holds.
     streamed: BTreeMap<String, (Plan, Executing)>,
-    planner_id: String,
+    /// What this worker serves, as its `describe` key answers.
+    card: ModelCard,
     /// The most candidates one request may ask for.
     max_batch: usize,
     /// The task planned for.
@@ -71,13 +80,14 @@ pub struct ServiceHandler {
 impl ServiceHandler {
     /// Loads the planner of `file` for the worker `node` describes.
     pub fn load(file: &TaskFile, node: &PlannerNodeConfig) -> anyhow::Result<Self> {
+        let planner = TaskPlanner::load(file, node.device)?;
         Ok(Self {
-            planner: TaskPlanner::load(file, node.device)?,
+            card: model_card(file, &planner, node)?,
+            planner,
             replanning: Replanning::of(&file.config.planner),
             freeze_prefix: file.config.planner.freeze_prefix,
             last_plan_ms: 0.0,
             streamed: BTreeMap::new(),
-            planner_id: node.id.clone(),
             max_batch: node.max_batch,
             task: Arc::clone(&file.task),
             plans_made: 0,
@@ -117,8 +127,7 @@ impl ServiceHandler {
         }
         // A plan-once task's plan holds until replaced; a replanning task's, for its length.
         let valid_steps = self.replanning.closes_the_loop().then_some(plan.best().states.len() as u64);
-        let dt = self.task.dt_secs();
-        Ok(wire::plan_message(&plan, &self.planner_id, self.plans_made, (episode, from_step), dt, valid_steps))
+        Ok(wire::plan_message(&plan, &self.card, self.plans_made, (episode, from_step), valid_steps))
     }
 
     /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same

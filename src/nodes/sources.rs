@@ -71,13 +71,15 @@ pub struct RemoteSource<'a> {
     pub client: &'a PlanClient,
     /// The worker's id.
     pub worker: &'a str,
+    /// The task asked for.
+    pub task: &'a str,
     /// How long to wait for a plan.
     pub timeout: Duration,
 }
 
 impl PlanSource for RemoteSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
-        let request = wire::request("eval", query, self.timeout.as_millis() as u64);
+        let request = wire::request("eval", self.task, query, self.timeout.as_millis() as u64);
         let sent = Instant::now();
         let plan = self
             .client
@@ -101,7 +103,7 @@ pub struct LinkSource<'a> {
 impl PlanSource for LinkSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
         let robot = self.link.robot_id().to_owned();
-        let request = wire::request(&robot, query, self.timeout.as_millis() as u64);
+        let request = wire::request(&robot, self.link.task(), query, self.timeout.as_millis() as u64);
         let asked = Instant::now();
         let mut waiting = false;
         loop {

@@ -8,19 +8,22 @@ use std::time::Instant;
 
 use bridge::codec::Stamped;
 use bridge::message::{
-    ConstraintResidual, ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotMode, RobotState, SamplerOptions,
+    ConstraintResidual, ErrorCode, ErrorReply, ModelCard, Plan, PlanRequest, PlanTiming, RobotMode, RobotState,
+    SamplerOptions,
 };
 use planner::condition::Pin;
 use planner::sampler::{SamplerConfig, SamplerKind};
 
 use crate::episode::{PlanQuery, PlannedPath};
 
-/// The request for `query` of robot (or client) `robot_id`; the service uses its task's sampler.
+/// The request for `query` of robot (or client) `robot_id` running `task`; the service uses its
+/// task's sampler.
 #[must_use]
-pub fn request(robot_id: &str, query: &PlanQuery, deadline_ms: u64) -> PlanRequest {
+pub fn request(robot_id: &str, task: &str, query: &PlanQuery, deadline_ms: u64) -> PlanRequest {
     PlanRequest {
         request_id: format!("{robot_id}-{}-{}", query.episode, query.step),
         robot_id: Some(robot_id.to_owned()),
+        task: Some(task.to_owned()),
         episode: query.episode,
         from_step: query.step,
         observation: query.observation.clone(),
@@ -59,6 +62,12 @@ pub fn worst_after(plan: &Plan) -> Option<f64> {
     plan.constraints.iter().map(|c| c.after).reduce(f64::max)
 }
 
+/// `config` as a wire request would ask for it (a model card's sampler defaults).
+#[must_use]
+pub fn sampler_options(config: &SamplerConfig) -> SamplerOptions {
+    SamplerOptions { kind: config.kind.name().to_owned(), steps: config.steps, eta: Some(config.eta) }
+}
+
 /// The sampler a wire request asks for, with the task's clipping.
 pub fn sampler(options: &SamplerOptions, clip_x0: bool) -> Result<SamplerConfig, ErrorReply> {
     let kind = match options.kind.as_str() {
@@ -80,27 +89,27 @@ pub fn waypoints(request: &PlanRequest) -> Vec<Pin> {
     request.waypoints.iter().map(|w| Pin { index: w.index, observation: w.state.clone() }).collect()
 }
 
-/// The wire plan of the best candidate of `plan`, made by `planner_id` as its plan number
-/// `number`, for `episode` from `from_step`; `dt` seconds per row; `valid_steps` as the task
-/// says.
+/// The wire plan of the best candidate of `plan`, made by the planner `card` describes as its
+/// plan number `number`, for `episode` from `from_step`; `valid_steps` as the task says.
 #[must_use]
 pub fn plan_message(
     plan: &planner::Plan,
-    planner_id: &str,
+    card: &ModelCard,
     number: u64,
     (episode, from_step): (u64, u64),
-    dt: f64,
     valid_steps: Option<u64>,
 ) -> Plan {
     let best = plan.best();
     Plan {
-        plan_id: format!("{planner_id}-{number}"),
+        plan_id: format!("{}-{number}", card.planner_id),
         request_id: None,
-        planner_id: planner_id.to_owned(),
+        planner_id: card.planner_id.clone(),
+        task: card.task.clone(),
+        checkpoint_digest: card.checkpoint_digest.clone(),
         robot_id: None,
         episode,
         from_step,
-        dt,
+        dt: card.dt,
         states: best.states.clone(),
         actions: best.actions.clone(),
         valid_steps,
@@ -149,7 +158,8 @@ pub fn bad_request(message: String) -> ErrorReply {
     ErrorReply { request_id: None, code: ErrorCode::BadRequest, message }
 }
 
-/// The state message of robot `robot_id` at `step` of `episode`, `dt` seconds per step.
+/// The state message of robot `robot_id` at `step` of `episode`, `dt` seconds per step (its
+/// link stamps its task on it).
 #[must_use]
 pub fn robot_state(
     robot_id: &str,
@@ -161,6 +171,7 @@ pub fn robot_state(
 ) -> RobotState {
     RobotState {
         robot_id: robot_id.to_owned(),
+        task: None,
         episode,
         step,
         time_s: step as f64 * dt,

@@ -1,6 +1,7 @@
 //! Maze2D as a [`Task`]: D4RL's point mass in a walled maze (`sim::maze2d`). `[env]` names the
 //! layout and the goals; the obstacles of `[planner.constraints]` decide which cells resets avoid.
 
+use bridge::message::Component;
 use planner::constraints::{ConstraintConfig, ObstacleConfig};
 use planner::guidance::Reward;
 use planner::train::d4rl::{D4rlDataset, Table};
@@ -87,6 +88,20 @@ impl Task for Maze2dTask {
         };
         let pushed = if self.config.disturbance.is_some() { ", pushed" } else { "" };
         format!("maze2d-{} ({goals}{pushed})", self.config.layout.name())
+    }
+
+    fn id(&self) -> String {
+        format!("maze2d-{}", self.config.layout.name())
+    }
+
+    fn components(&self) -> (Vec<Component>, Vec<Component>) {
+        let free = |name: &str, unit: &str| Component { name: name.into(), unit: unit.into(), low: None, high: None };
+        let command = |name: &str| Component { low: Some(-1.0), high: Some(1.0), ..free(name, "1") };
+        (vec![free("x", "m"), free("y", "m"), free("vx", "m/s"), free("vy", "m/s")], vec![command("ax"), command("ay")])
+    }
+
+    fn goal_note(&self) -> String {
+        "(x, y, 0, 0): the goal position with zero velocity, reached at rest (Diffuser's conditioning)".into()
     }
 
     fn dims(&self) -> (usize, usize) {

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use bridge::message::Component;
 use planner::constraints::{ConstraintConfig, TrajectoryLayout};
 use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
@@ -28,6 +29,14 @@ pub use config::{ControlConfig, PlannerConfig, TaskConfig};
 pub trait Task: Send + Sync {
     /// The task's name in tables, e.g. `maze2d-umaze (fixed goal)`.
     fn label(&self) -> String;
+    /// The task's id on the wire (letters, digits, `_`, `-`), e.g. `maze2d-umaze`: it names the
+    /// robot, its world and its observation, so that a plan of one task's planner is one its
+    /// robots can execute; planner settings (goals, constraints, samplers) do not change it.
+    fn id(&self) -> String;
+    /// The observation's components and the action's, in order, with their units and bounds.
+    fn components(&self) -> (Vec<Component>, Vec<Component>);
+    /// How a request's goal is filled, e.g. `(x, y, 0, 0): arrive at the goal at rest`.
+    fn goal_note(&self) -> String;
     /// Widths of an action and of an observation (a plan's row is `[action, observation]`).
     fn dims(&self) -> (usize, usize);
     /// Seconds of simulated time per control step.

@@ -1,7 +1,7 @@
 //! Helpers shared by the application's integration tests.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
@@ -17,4 +17,54 @@ pub fn read_recording(recording: &Path) -> Value {
         .expect("run the reader");
     assert!(read.status.success(), "{} is unreadable: {}", recording.display(), String::from_utf8_lossy(&read.stderr));
     serde_json::from_slice(&read.stdout).expect("one JSON object")
+}
+
+/// The repository's root.
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The diffplan binary under test.
+pub fn diffplan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diffplan"))
+}
+
+/// A free loopback endpoint.
+pub fn endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    format!("tcp/127.0.0.1:{}", listener.local_addr().expect("address").port())
+}
+
+/// The U-maze task with a 5-step sampler (fast) and absolute paths, in `dir`.
+pub fn fast_task(dir: &Path, replan_every: usize) -> PathBuf {
+    let text = format!(
+        "[env]\nlayout = \"umaze\"\ngoals = \"fixed\"\n\n[planner]\ncheckpoint = \"{ROOT}/models/maze2d-umaze\"\n\
+         replan_every = {replan_every}\n\n[planner.sampler]\nkind = \"dpm_solver_pp\"\nsteps = 5\nclip_x0 = true\n\n\
+         [eval]\nepisodes = 3\nseed = 11\n"
+    );
+    let path = dir.join("task.toml");
+    std::fs::write(&path, text).expect("write task");
+    path
+}
+
+/// Kills the watched children if the test panics, so a failing test leaves nothing running.
+#[derive(Default)]
+pub struct Reaper(Vec<String>);
+
+impl Reaper {
+    pub fn watch(&mut self, child: &Child) {
+        self.0.push(child.id().to_string());
+    }
+
+    /// Watches the process group that `child` leads (spawned with `process_group(0)`), so that
+    /// a launch's own children go too.
+    pub fn watch_group(&mut self, child: &Child) {
+        self.0.push(format!("-{}", child.id()));
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.0.is_empty() {
+            let _ = Command::new("kill").args(["-9", "--"]).args(&self.0).status();
+        }
+    }
 }

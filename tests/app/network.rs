@@ -5,18 +5,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use crate::common;
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn diffplan() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_diffplan"))
-}
+use crate::common::{self, ROOT, Reaper, diffplan, endpoint, fast_task};
 
 fn succeed(command: &mut Command) -> Output {
     let output = command.output().expect("run diffplan");
@@ -29,24 +23,6 @@ fn table_row(output: &Output) -> Vec<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let row = stdout.lines().last().expect("a table row");
     row.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
-}
-
-/// A free loopback endpoint.
-fn endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    format!("tcp/127.0.0.1:{}", listener.local_addr().expect("address").port())
-}
-
-/// The U-maze task with a 5-step sampler (fast) and absolute paths, in `dir`.
-fn fast_task(dir: &Path, replan_every: usize) -> PathBuf {
-    let text = format!(
-        "[env]\nlayout = \"umaze\"\ngoals = \"fixed\"\n\n[planner]\ncheckpoint = \"{ROOT}/models/maze2d-umaze\"\n\
-         replan_every = {replan_every}\n\n[planner.sampler]\nkind = \"dpm_solver_pp\"\nsteps = 5\nclip_x0 = true\n\n\
-         [eval]\nepisodes = 3\nseed = 11\n"
-    );
-    let path = dir.join("task.toml");
-    std::fs::write(&path, text).expect("write task");
-    path
 }
 
 #[test]
@@ -81,30 +57,6 @@ fn lockstep_over_zenoh_scores_exactly_like_in_process_eval() {
         assert_eq!(row[3..7], reference[3..7], "{processes}: {row:?} vs eval {reference:?}");
         // Three episodes replanning every 100 of 300 steps: 3 plans each, 5 model calls per plan.
         assert_eq!(row[8], "5.0; 5.0", "{processes}: {row:?}");
-    }
-}
-
-/// Kills the watched children if the test panics, so a failing test leaves nothing running.
-#[derive(Default)]
-struct Reaper(Vec<String>);
-
-impl Reaper {
-    fn watch(&mut self, child: &Child) {
-        self.0.push(child.id().to_string());
-    }
-
-    /// Watches the process group that `child` leads (spawned with `process_group(0)`), so that
-    /// a launch's own children go too.
-    fn watch_group(&mut self, child: &Child) {
-        self.0.push(format!("-{}", child.id()));
-    }
-}
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        if std::thread::panicking() && !self.0.is_empty() {
-            let _ = Command::new("kill").args(["-9", "--"]).args(&self.0).status();
-        }
     }
 }
 

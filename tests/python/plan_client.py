@@ -6,9 +6,10 @@ the package), the same request raw as docs/PROTOCOL.md documents it (its reply m
 plan, with the Plan encoding), one garbage payload (raw), one request for 10**15 candidates and
 the valid request again (with the package), then, raw, a request whose sampler kind is 3 MiB
 long (error messages quote it) and one with an unknown field named "x\\nFORGED ..." (the
-planner's log quotes it). Prints one JSON line: {"states": H, "state_dim": D, "start": [...], "goal": [...], "planner_id": ...,
-"garbage_code": ..., "huge_batch_code": ..., "served_after_huge_batch": true|false,
-"echo_code": ..., "echo_reply_bytes": N, "forged_code": ...}; exits non-zero if a check fails.
+planner's log quotes it). Prints one JSON line: {"states": H, "state_dim": D, "start": [...],
+"goal": [...], "planner_id": ..., "task": ..., "checkpoint_digest": ..., "garbage_code": ...,
+"huge_batch_code": ..., "served_after_huge_batch": true|false, "echo_code": ...,
+"echo_reply_bytes": N, "forged_code": ...}; exits non-zero if a check fails.
 The Rust test (tests/app/network.rs) starts `diffplan serve` and checks the printed line.
 """
 
@@ -62,17 +63,19 @@ def main():
 
         session, key = client.session, client.namespace.shared_service()
         body = {"request_id": "py-raw", "observation": start, "goal": goal, "seed": 7}
-        request = {"v": 1, "type": "PlanRequest", "stamp_ns": time.time_ns(), "body": body}
+        request = {"v": 2, "type": "PlanRequest", "stamp_ns": time.time_ns(), "body": body}
         kind, encoding, raw_plan = ask(session, key, json.dumps(request).encode())
         if kind != "ok":
             raise SystemExit(f"the documented raw request was refused: {raw_plan}")
-        assert encoding == "application/json;diffplan/Plan/1", encoding
-        assert raw_plan["v"] == 1 and raw_plan["type"] == "Plan", raw_plan.keys()
+        assert encoding == "application/json;diffplan/Plan/2", encoding
+        assert raw_plan["v"] == 2 and raw_plan["type"] == "Plan", raw_plan.keys()
         assert raw_plan["body"]["states"] == plan.states, "a raw client gets the package's plan"
+        raw_header = (raw_plan["body"]["task"], raw_plan["body"]["checkpoint_digest"])
+        assert raw_header == (plan.task, plan.checkpoint_digest), raw_header
         kind, encoding, error = ask(session, key, b"\x00garbage{")
         if kind != "err":
             raise SystemExit(f"garbage was answered with a plan: {error}")
-        assert encoding == "application/json;diffplan/Error/1", encoding
+        assert encoding == "application/json;diffplan/Error/2", encoding
         huge_batch_code = refusal_code(client, observation=start, goal=goal, seed=7, batch_size=10**15)
         again = client.plan(start, goal, seed=7)
         long_kind = dict(request, body=dict(body, request_id="py-echo", sampler={"kind": "x" * (3 << 20)}))
@@ -87,6 +90,8 @@ def main():
             "start": plan.states[0],
             "goal": plan.states[-1],
             "planner_id": plan.planner_id,
+            "task": plan.task,
+            "checkpoint_digest": plan.checkpoint_digest,
             "garbage_code": error["body"]["code"],
             "huge_batch_code": huge_batch_code,
             "served_after_huge_batch": again.states == plan.states,

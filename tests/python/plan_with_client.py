@@ -3,7 +3,8 @@
 Usage: plan_with_client.py ENDPOINT NAMESPACE, run by the python of the venv the package was
 installed in (tests/python/install_client.sh). Asks the plan service for one plan, then acts as a
 robot: publishes its state until a streamed plan for it arrives. Prints one JSON line: where the
-package was imported from, its dependencies, and both plans' shapes, pins and headers.
+package was imported from, its dependencies, and both plans' shapes, pins and headers (task and
+checkpoint digest included).
 """
 
 import importlib.metadata
@@ -50,12 +51,15 @@ def main():
         "dt": plan.dt,
         "request_id": plan.request_id,
         "planner_id": plan.planner_id,
+        "task": plan.task,
+        "checkpoint_digest": plan.checkpoint_digest,
         "streamed": {
             "robot_id": streamed.robot_id,
             "episode": streamed.episode,
             "from_step": streamed.from_step,
             "states": len(streamed.states),
             "start": streamed.states[0],
+            "task": streamed.task,
         },
     }))
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Message, check_id};
+use super::{Message, check_digest, check_id};
 use crate::WireError;
 
 /// A node's status on `<ns>/robot/<id>/status` or `<ns>/planner/<id>/status`.
@@ -24,6 +24,12 @@ pub struct Heartbeat {
     /// The robot's control step (robots only).
     #[serde(default)]
     pub step: Option<u64>,
+    /// The task the node plans for or runs.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// A planner's checkpoint digest (`sha256:<64 hex digits>`).
+    #[serde(default)]
+    pub checkpoint_digest: Option<String>,
     /// Counters since start (`plans_received`, `plans_rejected`, `holds`, `plans_served`, …).
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
@@ -55,6 +61,13 @@ impl Message for Heartbeat {
     const TYPE: &'static str = "Heartbeat";
 
     fn validate(&self) -> Result<(), WireError> {
-        check_id("heartbeat.node_id", &self.node_id)
+        check_id("heartbeat.node_id", &self.node_id)?;
+        if let Some(task) = &self.task {
+            check_id("heartbeat.task", task)?;
+        }
+        if let Some(digest) = &self.checkpoint_digest {
+            check_digest("heartbeat.checkpoint_digest", digest)?;
+        }
+        Ok(())
     }
 }

@@ -1,10 +1,11 @@
 //! The protocol's messages (docs/PROTOCOL.md). Each is a JSON object carried in an envelope
-//! `{"v": 1, "type": "<Type>", "stamp_ns": <sender's clock>, "body": {...}}`; bodies reject
+//! `{"v": 2, "type": "<Type>", "stamp_ns": <sender's clock>, "body": {...}}`; bodies reject
 //! unknown fields, so a new field means a new protocol version.
 
 mod command;
 mod error_reply;
 mod heartbeat;
+mod model_card;
 mod plan;
 mod plan_request;
 mod robot_state;
@@ -12,6 +13,7 @@ mod robot_state;
 pub use command::{Command, CommandKind};
 pub use error_reply::{ErrorCode, ErrorReply};
 pub use heartbeat::{Heartbeat, NodeStatus, Role};
+pub use model_card::{Component, ExampleRequest, GoalLayout, ModelCard, PlanLimits};
 pub use plan::{ConstraintResidual, Plan, PlanTiming};
 pub use plan_request::{PlanRequest, SamplerOptions, Waypoint};
 pub use robot_state::{RobotMode, RobotState};
@@ -22,7 +24,7 @@ use serde::de::DeserializeOwned;
 use crate::WireError;
 
 /// The protocol version this build speaks and accepts.
-pub const PROTOCOL_VERSION: u64 = 1;
+pub const PROTOCOL_VERSION: u64 = 2;
 
 /// A message body: its type name on the wire and its checks beyond the JSON shape.
 pub trait Message: Serialize + DeserializeOwned {
@@ -64,4 +66,16 @@ pub(crate) fn check_rows(field: &str, rows: &[Vec<f32>], width: usize) -> Result
 /// `Err` naming `field` unless `id` is a non-empty run of `[A-Za-z0-9_-]` (usable in a key).
 pub(crate) fn check_id(field: &str, id: &str) -> Result<(), WireError> {
     crate::keys::check_id(id).map_err(|reason| WireError::Invalid { field: field.into(), reason })
+}
+
+/// `Err` naming `field` unless `digest` is `sha256:` and 64 lowercase hex digits.
+pub(crate) fn check_digest(field: &str, digest: &str) -> Result<(), WireError> {
+    let hex = digest.strip_prefix("sha256:").unwrap_or("");
+    if hex.len() == 64 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        return Ok(());
+    }
+    Err(WireError::Invalid {
+        field: field.into(),
+        reason: format!("{digest:?} is not a digest: `sha256:` and 64 lowercase hex digits"),
+    })
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Message, check_id, check_rows};
+use super::{Message, check_digest, check_id, check_rows};
 use crate::WireError;
 
 /// A plan: states and actions per step, with where it came from and how long it is valid.
@@ -17,6 +17,10 @@ pub struct Plan {
     pub request_id: Option<String>,
     /// The planner that made it.
     pub planner_id: String,
+    /// The task it was planned for (e.g. `maze2d-umaze`); a robot of another task refuses it.
+    pub task: String,
+    /// The digest of the checkpoint that made it (`sha256:<64 hex digits>`).
+    pub checkpoint_digest: String,
     /// The robot it is for, if any.
     #[serde(default)]
     pub robot_id: Option<String>,
@@ -80,6 +84,8 @@ impl Message for Plan {
 
     fn validate(&self) -> Result<(), WireError> {
         check_id("plan.planner_id", &self.planner_id)?;
+        check_id("plan.task", &self.task)?;
+        check_digest("plan.checkpoint_digest", &self.checkpoint_digest)?;
         if let Some(robot) = &self.robot_id {
             check_id("plan.robot_id", robot)?;
         }

@@ -15,6 +15,10 @@ pub struct PlanRequest {
     /// The robot the plan is for, if any.
     #[serde(default)]
     pub robot_id: Option<String>,
+    /// The task the plan is for (e.g. `maze2d-umaze`); a planner of another task refuses the
+    /// request. Absent: whatever task the answering planner serves.
+    #[serde(default)]
+    pub task: Option<String>,
     /// The robot's episode (echoed in the plan; a new episode starts a new plan stream).
     #[serde(default)]
     pub episode: u64,
@@ -85,6 +89,9 @@ impl Message for PlanRequest {
         }
         if let Some(robot) = &self.robot_id {
             check_id("plan_request.robot_id", robot)?;
+        }
+        if let Some(task) = &self.task {
+            check_id("plan_request.task", task)?;
         }
         if self.observation.is_empty() {
             return Err(WireError::Invalid { field: "plan_request.observation".into(), reason: "is empty".into() });

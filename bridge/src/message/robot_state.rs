@@ -12,6 +12,10 @@ use crate::WireError;
 pub struct RobotState {
     /// The robot's id (as in its key).
     pub robot_id: String,
+    /// The task the robot runs (e.g. `maze2d-umaze`); streaming planners of other tasks leave
+    /// it alone. Absent: any planner may plan for it.
+    #[serde(default)]
+    pub task: Option<String>,
     /// Episode id (the simulator uses the episode's reset seed; 0 for a robot that runs one long
     /// episode).
     pub episode: u64,
@@ -47,6 +51,9 @@ impl Message for RobotState {
 
     fn validate(&self) -> Result<(), WireError> {
         check_id("robot_state.robot_id", &self.robot_id)?;
+        if let Some(task) = &self.task {
+            check_id("robot_state.task", task)?;
+        }
         if self.observation.is_empty() {
             return Err(WireError::Invalid { field: "robot_state.observation".into(), reason: "is empty".into() });
         }

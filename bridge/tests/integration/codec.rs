@@ -3,9 +3,18 @@
 
 use bridge::WireError;
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
-use bridge::message::{Command, ErrorReply, Heartbeat, Plan, PlanRequest, PlanTiming, RobotMode, RobotState};
+use bridge::message::{
+    Command, Component, ErrorReply, ExampleRequest, GoalLayout, Heartbeat, ModelCard, Plan, PlanLimits, PlanRequest,
+    PlanTiming, RobotMode, RobotState, SamplerOptions,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// A checkpoint digest of the right form (shared with the other tests).
+pub(crate) const DIGEST: &str = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/// The task of the test doubles.
+pub(crate) const TASK: &str = "point-2d";
 
 fn plan(states: Vec<Vec<f32>>) -> Plan {
     let actions = states.iter().map(|s| vec![s[0], s[1]]).collect();
@@ -13,6 +22,8 @@ fn plan(states: Vec<Vec<f32>>) -> Plan {
         plan_id: "p-1".into(),
         request_id: Some("r".into()),
         planner_id: "planner-0".into(),
+        task: TASK.into(),
+        checkpoint_digest: DIGEST.into(),
         robot_id: Some("robot-0".into()),
         episode: 3,
         from_step: 7,
@@ -32,6 +43,7 @@ fn plan(states: Vec<Vec<f32>>) -> Plan {
 pub(crate) fn state() -> RobotState {
     RobotState {
         robot_id: "robot-0".into(),
+        task: Some(TASK.into()),
         episode: 0,
         step: 5,
         time_s: 0.05,
@@ -42,8 +54,40 @@ pub(crate) fn state() -> RobotState {
     }
 }
 
+/// The model card of planner `planner_id` for task `task`: a 2-D point, (x, y, vx, vy), 8 rows
+/// (shared with the other tests).
+pub(crate) fn card(planner_id: &str, task: &str) -> ModelCard {
+    let component = |name: &str, unit: &str| Component { name: name.into(), unit: unit.into(), low: None, high: None };
+    let bounded = |name: &str| Component { low: Some(-1.0), high: Some(1.0), ..component(name, "1") };
+    ModelCard {
+        planner_id: planner_id.into(),
+        protocol_version: bridge::message::PROTOCOL_VERSION,
+        task: task.into(),
+        task_label: format!("{task} (test double)"),
+        checkpoint: "models/none".into(),
+        checkpoint_digest: DIGEST.into(),
+        horizon: 8,
+        diffusion_steps: 20,
+        dt: 0.01,
+        observation: vec![component("x", "m"), component("y", "m"), component("vx", "m/s"), component("vy", "m/s")],
+        action: vec![bounded("ax"), bounded("ay")],
+        goal: GoalLayout {
+            width: 4,
+            components: ["x", "y", "vx", "vy"].map(String::from).to_vec(),
+            row: 7,
+            note: "(x, y, 0, 0)".into(),
+        },
+        sampler: SamplerOptions { kind: "ddim".into(), steps: Some(10), eta: None },
+        limits: PlanLimits { max_batch: 64, max_steps: 20, max_payload_bytes: MAX_PAYLOAD_BYTES as u64 },
+        constraints: Vec::new(),
+        replan_every: 0,
+        streaming: false,
+        example: ExampleRequest { observation: vec![0.0; 4], goal: vec![1.0, 1.0, 0.0, 0.0] },
+    }
+}
+
 /// Every decoder, applied to one payload; none may panic.
-fn decode_all(payload: &[u8]) -> [bool; 6] {
+fn decode_all(payload: &[u8]) -> [bool; 7] {
     [
         codec::decode::<Plan>(payload, MAX_PAYLOAD_BYTES).is_ok(),
         codec::decode::<PlanRequest>(payload, MAX_PAYLOAD_BYTES).is_ok(),
@@ -51,6 +95,7 @@ fn decode_all(payload: &[u8]) -> [bool; 6] {
         codec::decode::<Command>(payload, MAX_PAYLOAD_BYTES).is_ok(),
         codec::decode::<Heartbeat>(payload, MAX_PAYLOAD_BYTES).is_ok(),
         codec::decode::<ErrorReply>(payload, MAX_PAYLOAD_BYTES).is_ok(),
+        codec::decode::<ModelCard>(payload, MAX_PAYLOAD_BYTES).is_ok(),
     ]
 }
 
@@ -60,7 +105,7 @@ fn random_bytes_are_rejected_without_panicking() {
     for _ in 0..2000 {
         let len = rng.gen_range(0..512);
         let bytes: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
-        assert_eq!(decode_all(&bytes), [false; 6], "random bytes accepted: {bytes:?}");
+        assert_eq!(decode_all(&bytes), [false; 7], "random bytes accepted: {bytes:?}");
     }
 }
 
@@ -119,8 +164,8 @@ fn each_failure_names_its_cause() {
     let text = String::from_utf8(good.clone()).expect("JSON is UTF-8");
     assert!(matches!(codec::decode::<RobotState>(&good, 10), Err(WireError::Oversized { max: 10, .. })));
     assert!(matches!(
-        codec::decode::<RobotState>(text.replacen("\"v\":1", "\"v\":2", 1).as_bytes(), MAX_PAYLOAD_BYTES),
-        Err(WireError::UnsupportedVersion { found: 2, supported: 1 })
+        codec::decode::<RobotState>(text.replacen("\"v\":2", "\"v\":3", 1).as_bytes(), MAX_PAYLOAD_BYTES),
+        Err(WireError::UnsupportedVersion { found: 3, supported: 2 })
     ));
     assert!(matches!(
         codec::decode::<Plan>(&good, MAX_PAYLOAD_BYTES),
@@ -155,10 +200,26 @@ fn nothing_invalid_is_sent() {
     let mut short = plan(vec![vec![0.0; 4]; 3]);
     short.actions.pop();
     assert!(codec::encode(&short).is_err(), "plan with fewer actions than states encoded");
+    let mut undigested = plan(vec![vec![0.0; 4]; 3]);
+    undigested.checkpoint_digest = DIGEST.to_uppercase().replace("SHA256", "sha256");
+    match codec::encode(&undigested) {
+        Err(WireError::Invalid { field, .. }) => assert_eq!(field, "plan.checkpoint_digest"),
+        other => panic!("a plan with an upper-case digest encoded: {other:?}"),
+    }
+    let mut taskless = plan(vec![vec![0.0; 4]; 3]);
+    taskless.task = "maze/2d".into();
+    assert!(codec::encode(&taskless).is_err(), "a plan whose task is not an id encoded");
+    let mut card = card("planner-0", TASK);
+    card.goal.row = card.horizon;
+    match codec::encode(&card) {
+        Err(WireError::Invalid { field, .. }) => assert_eq!(field, "model_card.goal"),
+        other => panic!("a card whose goal row is past its plan encoded: {other:?}"),
+    }
 }
 
 #[test]
 fn encodings_name_type_and_version() {
-    assert_eq!(codec::encoding_of::<Plan>(), "application/json;diffplan/Plan/1");
-    assert_eq!(codec::encoding_of::<PlanRequest>(), "application/json;diffplan/PlanRequest/1");
+    assert_eq!(codec::encoding_of::<Plan>(), "application/json;diffplan/Plan/2");
+    assert_eq!(codec::encoding_of::<PlanRequest>(), "application/json;diffplan/PlanRequest/2");
+    assert_eq!(codec::encoding_of::<ModelCard>(), "application/json;diffplan/ModelCard/2");
 }

@@ -10,8 +10,11 @@ use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, Robo
 use bridge::zenoh::Wait;
 use bridge::{BridgeError, Namespace, PlanClient, PlanHandler, PlannerService, RobotLink, Transport};
 
-/// Plans a straight line from the observation to the goal; refuses a 3-value observation.
-struct StraightLine;
+use crate::codec::{DIGEST, TASK, card};
+
+/// Plans a straight line from the observation to the goal for task [`TASK`]; refuses a 3-value
+/// observation.
+pub(crate) struct StraightLine;
 
 impl StraightLine {
     fn line(observation: &[f32], goal: &[f32]) -> Plan {
@@ -21,6 +24,8 @@ impl StraightLine {
             plan_id: format!("line-{}", observation[0]),
             request_id: None,
             planner_id: "scripted".into(),
+            task: TASK.into(),
+            checkpoint_digest: DIGEST.into(),
             robot_id: None,
             episode: 0,
             from_step: 0,
@@ -57,13 +62,19 @@ impl PlanHandler for StraightLine {
     }
 }
 
-/// A router on a free loopback port and a peer transport joining it.
-fn network() -> (bridge::zenoh::Session, Transport) {
+/// A router transport on a free loopback port, and a peer transport joining it.
+pub(crate) fn endpoints() -> (Transport, Transport) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let router =
         Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
-    (router.open().expect("router"), Transport::peer(Vec::new(), vec![endpoint]))
+    (router, Transport::peer(Vec::new(), vec![endpoint]))
+}
+
+/// A router on a free loopback port and a peer transport joining it.
+fn network() -> (bridge::zenoh::Session, Transport) {
+    let (router, peer) = endpoints();
+    (router.open().expect("router"), peer)
 }
 
 /// Runs a scripted planner service in a thread until the returned flag is set.
@@ -73,7 +84,7 @@ fn serve(
     stream: bool,
 ) -> (Arc<AtomicBool>, std::thread::JoinHandle<bridge::ServiceReport>) {
     let session = transport.open().expect("planner session");
-    let mut service = PlannerService::new(&session, namespace.clone(), "scripted").expect("service");
+    let mut service = PlannerService::new(&session, namespace.clone(), card("scripted", TASK)).expect("service");
     service.stream = stream;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -88,10 +99,11 @@ fn wait_for_worker(client: &PlanClient) {
     }
 }
 
-fn request(observation: Vec<f32>) -> PlanRequest {
+pub(crate) fn request(observation: Vec<f32>) -> PlanRequest {
     PlanRequest {
         request_id: "t-1".into(),
         robot_id: None,
+        task: None,
         episode: 0,
         from_step: 0,
         observation,
@@ -139,7 +151,7 @@ fn queries_are_answered_refused_or_rejected_with_a_code() {
     assert_eq!(raw(b"\xff\x00 not json".to_vec()).code, ErrorCode::BadRequest);
     let future = String::from_utf8(bridge::codec::encode(&request(vec![0.0; 4])).expect("encodes"))
         .expect("utf-8")
-        .replacen("\"v\":1", "\"v\":9", 1);
+        .replacen("\"v\":2", "\"v\":9", 1);
     let refused = raw(future.into_bytes());
     assert_eq!(refused.code, ErrorCode::UnsupportedVersion);
     assert!(refused.message.contains("version 9"), "{}", refused.message);
@@ -170,7 +182,7 @@ fn a_full_queue_answers_busy_with_the_request_id() {
     let (_router, transport) = network();
     let namespace = Namespace::new("linktest/busy").expect("ns");
     let session = transport.open().expect("planner session");
-    let mut service = PlannerService::new(&session, namespace.clone(), "slow").expect("service");
+    let mut service = PlannerService::new(&session, namespace.clone(), card("slow", TASK)).expect("service");
     service.queue = 1;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -216,7 +228,7 @@ fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans(
     let (_router, transport) = network();
     let namespace = Namespace::new("linktest/stream").expect("ns");
     let robot_session = transport.open().expect("robot session");
-    let mut link = RobotLink::new(&robot_session, &namespace, "r1", true).expect("link");
+    let mut link = RobotLink::new(&robot_session, &namespace, "r1", TASK, true).expect("link");
     // Garbage on the robot's plan key is counted and skipped, never a plan.
     let intruder = transport.open().expect("intruder session");
     let garbage_key = namespace.plan_stream("intruder", "r1");
@@ -233,6 +245,7 @@ fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans(
     wait_for_worker(&PlanClient::new(&robot_session, namespace.clone()));
     let state = RobotState {
         robot_id: "r1".into(),
+        task: Some(TASK.into()),
         episode: 4,
         step: 17,
         time_s: 0.17,
@@ -272,14 +285,14 @@ fn a_second_node_with_a_live_id_refuses_to_start() {
     let session = transport.open().expect("session");
     wait_for_worker(&PlanClient::new(&session, namespace.clone()));
 
-    let twin = PlannerService::new(&session, namespace.clone(), "scripted").expect("service");
+    let twin = PlannerService::new(&session, namespace.clone(), card("scripted", TASK)).expect("service");
     let started = Instant::now();
     let refused = twin.run(&mut StraightLine, &AtomicBool::new(false)).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(refused.contains("planner scripted is already alive") && refused.contains("--id"), "{refused}");
     // It waited out a possibly stale token first.
     assert!(started.elapsed() >= Duration::from_secs(12), "refused after {:?}", started.elapsed());
 
-    let robot = RobotLink::new(&session, &namespace, "twin", true).expect("the first robot");
+    let robot = RobotLink::new(&session, &namespace, "twin", TASK, true).expect("the first robot");
     let other = transport.open().expect("another session");
     // A session that has just opened may not see tokens yet (the documented limit): wait until
     // it does, as a robot started after the first one would.
@@ -294,7 +307,8 @@ fn a_second_node_with_a_live_id_refuses_to_start() {
     {
         assert!(Instant::now() < deadline, "the second session never saw the first robot");
     }
-    let refused = RobotLink::new(&other, &namespace, "twin", true).err().map(|e| e.to_string()).unwrap_or_default();
+    let refused =
+        RobotLink::new(&other, &namespace, "twin", TASK, true).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(refused.contains("robot twin is already alive"), "{refused}");
     drop(robot);
 

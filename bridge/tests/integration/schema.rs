@@ -9,19 +9,22 @@ use std::process::Command as Process;
 
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
 use bridge::message::{
-    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, NodeStatus, Plan, PlanRequest, PlanTiming, RobotState,
-    Role, SamplerOptions, Waypoint,
+    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, ModelCard, NodeStatus, Plan, PlanRequest, PlanTiming,
+    RobotState, Role, SamplerOptions, Waypoint,
 };
 use bridge::schema::message_schemas;
 use serde_json::{Value, json};
 
+use crate::codec::{DIGEST, TASK, card, state};
+
 const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/schema");
 
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
-    let state = crate::codec::state();
+    let state = state();
     let request = PlanRequest {
         request_id: "r-1".into(),
         robot_id: Some("robot-0".into()),
+        task: Some(TASK.into()),
         episode: 4,
         from_step: 5,
         observation: vec![1.0, 1.0, 0.0, 0.0],
@@ -37,6 +40,8 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         plan_id: "p-1".into(),
         request_id: Some("r-1".into()),
         planner_id: "planner-0".into(),
+        task: TASK.into(),
+        checkpoint_digest: DIGEST.into(),
         robot_id: None,
         episode: 4,
         from_step: 5,
@@ -58,6 +63,8 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         status: NodeStatus::Ok,
         reason: None,
         step: Some(3),
+        task: Some(TASK.into()),
+        checkpoint_digest: Some(DIGEST.into()),
         counters: [("plans_served".to_owned(), 2)].into_iter().collect(),
     };
     vec![
@@ -67,6 +74,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("Error", codec::encode(&error).expect("encode")),
         ("Command", codec::encode(&command).expect("encode")),
         ("Heartbeat", codec::encode(&heartbeat).expect("encode")),
+        ("ModelCard", codec::encode(&card("planner-0", TASK)).expect("encode")),
     ]
 }
 
@@ -98,6 +106,7 @@ fn decodes(kind: &str, payload: &Value) -> bool {
         "Plan" => codec::decode::<Plan>(&bytes, MAX_PAYLOAD_BYTES).is_ok(),
         "Error" => codec::decode::<ErrorReply>(&bytes, MAX_PAYLOAD_BYTES).is_ok(),
         "Command" => codec::decode::<Command>(&bytes, MAX_PAYLOAD_BYTES).is_ok(),
+        "ModelCard" => codec::decode::<ModelCard>(&bytes, MAX_PAYLOAD_BYTES).is_ok(),
         _ => codec::decode::<Heartbeat>(&bytes, MAX_PAYLOAD_BYTES).is_ok(),
     }
 }
@@ -126,7 +135,8 @@ fn encoded_payloads_validate_and_shape_errors_are_refused_by_schema_and_decoder_
     assert_eq!(validates(&valid), vec![true; valid.len()], "an encoded payload failed its schema");
     // Omitted optional fields mean the same as null.
     let mut omitted = valid[1].1.clone();
-    for field in ["robot_id", "episode", "from_step", "goal", "arrival", "sampler", "seed", "batch_size", "deadline_ms"]
+    for field in
+        ["robot_id", "task", "episode", "from_step", "goal", "arrival", "sampler", "seed", "batch_size", "deadline_ms"]
     {
         omitted["body"].as_object_mut().expect("body").remove(field);
     }
@@ -147,7 +157,12 @@ fn encoded_payloads_validate_and_shape_errors_are_refused_by_schema_and_decoder_
         }),
         broken("RobotState", &|p| p["body"]["mode"] = json!("flying")),
         broken("Plan", &|p| p["body"]["states"] = json!([[1.0, "x"]])),
-        broken("Plan", &|p| p["v"] = json!(2)),
+        broken("Plan", &|p| p["v"] = json!(1)),
+        broken("Plan", &|p| {
+            p["body"].as_object_mut().expect("body").remove("task");
+        }),
+        broken("ModelCard", &|p| p["body"]["horizon"] = json!(-8)),
+        broken("ModelCard", &|p| p["body"]["goal"]["side"] = json!("left")),
         broken("Command", &|p| p["type"] = json!("Plan")),
         broken("Heartbeat", &|p| p["extra"] = json!(1)),
         broken("Error", &|p| p["body"]["code"] = json!("teapot")),

@@ -15,12 +15,16 @@ import unittest
 
 from diffplan_client import (
     ERROR_CODES,
+    NODE_ROLES,
+    NODE_STATUSES,
     BadRequest,
     Busy,
     DeadlineExceeded,
     ErrorReply,
+    Heartbeat,
     Infeasible,
     InvalidMessage,
+    ModelCard,
     Namespace,
     Plan,
     PlannerInternalError,
@@ -38,10 +42,14 @@ from diffplan_client import (
 
 DOCS = pathlib.Path(__file__).resolve().parents[3] / "docs" / "PROTOCOL.md"
 
+# codec.rs's DIGEST and TASK.
+DIGEST = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 # bridge/tests/integration/codec.rs `plan(vec![vec![1.0, 2.0, 0.5, -0.5]; 2])`, as serde_json writes it.
 RUST_PLAN = (
-    '{"v":1,"type":"Plan","stamp_ns":1763800000000000000,"body":{"plan_id":"p-1","request_id":"r",'
-    '"planner_id":"planner-0","robot_id":"robot-0","episode":3,"from_step":7,"dt":0.01,'
+    '{"v":2,"type":"Plan","stamp_ns":1763800000000000000,"body":{"plan_id":"p-1","request_id":"r",'
+    '"planner_id":"planner-0","task":"point-2d","checkpoint_digest":"' + DIGEST + '",'
+    '"robot_id":"robot-0","episode":3,"from_step":7,"dt":0.01,'
     '"states":[[1.0,2.0,0.5,-0.5],[1.0,2.0,0.5,-0.5]],"actions":[[1.0,2.0],[1.0,2.0]],"valid_steps":128,'
     '"value":null,"constraints":[],"timing":{"queue_ms":0.1,"sample_ms":80.0,"model_ms":70.0},'
     '"model_calls":20,"seed":42}}'
@@ -49,13 +57,14 @@ RUST_PLAN = (
 
 # codec.rs `state()`.
 RUST_STATE = (
-    '{"v":1,"type":"RobotState","stamp_ns":5,"body":{"robot_id":"robot-0","episode":0,"step":5,"time_s":0.05,'
-    '"observation":[1.0,1.0,0.0,0.0],"goal":[3.0,1.0,0.0,0.0],"joint_names":null,"mode":"running"}}'
+    '{"v":2,"type":"RobotState","stamp_ns":5,"body":{"robot_id":"robot-0","task":"point-2d","episode":0,'
+    '"step":5,"time_s":0.05,"observation":[1.0,1.0,0.0,0.0],"goal":[3.0,1.0,0.0,0.0],"joint_names":null,'
+    '"mode":"running"}}'
 )
 
 
 def envelope(message_type, body):
-    return json.dumps({"v": 1, "type": message_type, "stamp_ns": 1, "body": body}).encode()
+    return json.dumps({"v": 2, "type": message_type, "stamp_ns": 1, "body": body}).encode()
 
 
 def sent_body(message):
@@ -64,15 +73,17 @@ def sent_body(message):
 
 class Envelope(unittest.TestCase):
     def test_encoding_names_type_and_version(self):
-        self.assertEqual(encoding_of(Plan), "application/json;diffplan/Plan/1")
-        self.assertEqual(encoding_of(PlanRequest), "application/json;diffplan/PlanRequest/1")
-        self.assertEqual(encoding_of(ErrorReply), "application/json;diffplan/Error/1")
-        self.assertEqual(encoding_of(RobotState), "application/json;diffplan/RobotState/1")
+        self.assertEqual(encoding_of(Plan), "application/json;diffplan/Plan/2")
+        self.assertEqual(encoding_of(PlanRequest), "application/json;diffplan/PlanRequest/2")
+        self.assertEqual(encoding_of(ErrorReply), "application/json;diffplan/Error/2")
+        self.assertEqual(encoding_of(RobotState), "application/json;diffplan/RobotState/2")
+        self.assertEqual(encoding_of(Heartbeat), "application/json;diffplan/Heartbeat/2")
+        self.assertEqual(encoding_of(ModelCard), "application/json;diffplan/ModelCard/2")
 
     def test_a_sent_envelope_has_exactly_the_four_fields(self):
         raw = json.loads(encode(PlanRequest(request_id="a", observation=[0.0])))
         self.assertEqual(sorted(raw), ["body", "stamp_ns", "type", "v"])
-        self.assertEqual((raw["v"], raw["type"]), (1, "PlanRequest"))
+        self.assertEqual((raw["v"], raw["type"]), (2, "PlanRequest"))
         self.assertIsInstance(raw["stamp_ns"], int)
 
     def test_each_failure_names_its_cause(self):
@@ -80,7 +91,7 @@ class Envelope(unittest.TestCase):
         self.assertEqual(decode(good, RobotState).stamp_ns, 5)
         cases = {
             "exceeds the 10-byte cap": (good, 10),
-            "protocol version 2 is not supported": (RUST_STATE.replace('"v":1', '"v":2').encode(), None),
+            "protocol version 1 is not supported": (RUST_STATE.replace('"v":2', '"v":1').encode(), None),
             "expected a Plan message": (good, "plan"),
             "unknown field 'speed'": (RUST_STATE.replace('"robot_id"', '"speed":1,"robot_id"').encode(), None),
             "robot_state.robot_id": (RUST_STATE.replace("robot-0", "robot/0").encode(), None),
@@ -107,6 +118,7 @@ class Messages(unittest.TestCase):
     def test_the_bridges_plan_decodes_field_for_field(self):
         plan = decode(RUST_PLAN.encode(), Plan).body
         self.assertEqual((plan.plan_id, plan.request_id, plan.planner_id, plan.robot_id), ("p-1", "r", "planner-0", "robot-0"))
+        self.assertEqual((plan.task, plan.checkpoint_digest), ("point-2d", DIGEST))
         self.assertEqual((plan.episode, plan.from_step, plan.dt, plan.valid_steps, plan.value), (3, 7, 0.01, 128, None))
         self.assertEqual(plan.states, [[1.0, 2.0, 0.5, -0.5]] * 2)
         self.assertEqual(plan.actions, [[1.0, 2.0]] * 2)
@@ -138,6 +150,10 @@ class Messages(unittest.TestCase):
             "plan.dt": dict(body, dt=0.0),
             "plan.planner_id": dict(body, planner_id="a b"),
             "plan.states[0][0]": dict(body, states=[[1e39, 2.0, 0.5, -0.5]] * 2),
+            "plan.task": dict(body, task="maze2d umaze"),
+            "plan.checkpoint_digest": dict(body, checkpoint_digest=DIGEST.upper()),
+            "missing field 'task'": {k: v for k, v in body.items() if k != "task"},
+            "missing field 'checkpoint_digest'": {k: v for k, v in body.items() if k != "checkpoint_digest"},
         }
         for field, bad in cases.items():
             with self.subTest(field):
@@ -157,15 +173,16 @@ class Messages(unittest.TestCase):
 
     def test_every_request_field_has_its_wire_name(self):
         request = PlanRequest(
-            request_id="r-2", observation=[1, 2], goal=[3.0], seed=9, robot_id="robot_1", episode=4, from_step=8,
+            request_id="r-2", observation=[1, 2], goal=[3.0], seed=9, robot_id="robot_1", task="maze2d-umaze",
+            episode=4, from_step=8,
             arrival=100, waypoints=[Waypoint(index=32, state=[2.0, 2.0])], sampler=SamplerOptions("ddim", steps=10, eta=0.5),
             batch_size=4, deadline_ms=250,
         )  # fmt: skip
         body = sent_body(request)
         self.assertEqual(
             list(body),
-            ["request_id", "robot_id", "episode", "from_step", "observation", "goal", "arrival", "waypoints",
-             "sampler", "seed", "batch_size", "deadline_ms"],
+            ["request_id", "robot_id", "task", "episode", "from_step", "observation", "goal", "arrival",
+             "waypoints", "sampler", "seed", "batch_size", "deadline_ms"],
         )  # fmt: skip
         self.assertEqual(body["waypoints"], [{"index": 32, "state": [2.0, 2.0]}])
         self.assertEqual(body["sampler"], {"kind": "ddim", "steps": 10, "eta": 0.5})
@@ -180,6 +197,7 @@ class Messages(unittest.TestCase):
             "plan_request.goal[0]": dict(good, goal=[float("inf")]),
             "plan_request.request_id": dict(good, request_id=""),
             "plan_request.robot_id": dict(good, robot_id="robot/0"),
+            "plan_request.task": dict(good, task="maze2d/*"),
             "plan_request.arrival": dict(good, arrival=5),
             "plan_request.batch_size": dict(good, batch_size=0),
             "plan_request.seed": dict(good, seed=-1),
@@ -216,7 +234,17 @@ class Messages(unittest.TestCase):
     def test_the_bridges_robot_state_round_trips(self):
         state = decode(RUST_STATE.encode(), RobotState).body
         self.assertEqual((state.robot_id, state.step, state.time_s, state.goal, state.mode), ("robot-0", 5, 0.05, [3.0, 1.0, 0.0, 0.0], "running"))
+        self.assertEqual(state.task, "point-2d")
         self.assertEqual(sent_body(state), json.loads(RUST_STATE)["body"])
+        # A robot of no task: `task` absent or null, sent as null.
+        body = json.loads(RUST_STATE)["body"]
+        del body["task"]
+        self.assertIsNone(decode(envelope("RobotState", body), RobotState).body.task)
+        self.assertIsNone(decode(envelope("RobotState", dict(body, task=None)), RobotState).body.task)
+        self.assertEqual(sent_body(decode(envelope("RobotState", body), RobotState).body)["task"], None)
+        with self.assertRaises(ProtocolError) as caught:
+            decode(envelope("RobotState", dict(body, task="")), RobotState)
+        self.assertIn("robot_state.task", str(caught.exception))
 
     def test_error_replies_become_one_exception_class_per_code(self):
         classes = [BadRequest, UnsupportedVersion, Busy, DeadlineExceeded, PlannerInternalError, Infeasible]
@@ -231,6 +259,124 @@ class Messages(unittest.TestCase):
         self.assertRaises(ProtocolError, decode, envelope("Error", {"code": "teapot", "message": ""}), ErrorReply)
 
 
+class Heartbeats(unittest.TestCase):
+    # A planner's heartbeat, as the bridge writes it (null for absent options).
+    PLANNER = {"node_id": "planner-0", "role": "planner", "status": "ok", "reason": None, "step": None,
+               "counters": {"plans_served": 12, "errors_sent": 0}, "task": "maze2d-umaze",
+               "checkpoint_digest": DIGEST}  # fmt: skip
+
+    def test_a_heartbeat_round_trips(self):
+        heartbeat = decode(envelope("Heartbeat", self.PLANNER), Heartbeat).body
+        self.assertEqual((heartbeat.node_id, heartbeat.role, heartbeat.status), ("planner-0", "planner", "ok"))
+        self.assertEqual((heartbeat.reason, heartbeat.step, heartbeat.counters["plans_served"]), (None, None, 12))
+        self.assertEqual((heartbeat.task, heartbeat.checkpoint_digest), ("maze2d-umaze", DIGEST))
+        self.assertEqual(decode(encode(heartbeat), Heartbeat).body, heartbeat)
+        robot = Heartbeat("robot-0", "robot", "holding", reason="no fresh plan for 500 ms", step=40,
+                          counters={"plans_received": 3, "plans_rejected": 1}, task="maze2d-umaze")  # fmt: skip
+        self.assertEqual(
+            sent_body(robot),
+            {"node_id": "robot-0", "role": "robot", "status": "holding", "reason": "no fresh plan for 500 ms",
+             "step": 40, "counters": {"plans_received": 3, "plans_rejected": 1}, "task": "maze2d-umaze"},
+        )  # fmt: skip
+        self.assertEqual(decode(encode(robot), Heartbeat).body, robot)
+        self.assertEqual((NODE_ROLES, NODE_STATUSES), (("robot", "planner"), ("ok", "holding", "stopping")))
+
+    def test_optional_heartbeat_fields_may_be_omitted(self):
+        body = {"node_id": "r", "role": "robot", "status": "stopping"}
+        heartbeat = decode(envelope("Heartbeat", body), Heartbeat).body
+        self.assertEqual((heartbeat.reason, heartbeat.step, heartbeat.counters, heartbeat.task), (None, None, {}, None))
+        self.assertIsNone(heartbeat.checkpoint_digest)
+
+    def test_a_bad_heartbeat_is_refused_by_field(self):
+        cases = {
+            "heartbeat.checkpoint_digest": dict(self.PLANNER, checkpoint_digest="sha256:" + "0" * 63),
+            "unknown field 'uptime_s'": dict(self.PLANNER, uptime_s=3),
+            "heartbeat.role": dict(self.PLANNER, role="operator"),
+            "heartbeat.status": dict(self.PLANNER, status="busy"),
+            "heartbeat.counters.plans_served": dict(self.PLANNER, counters={"plans_served": -1}),
+            "heartbeat.counters": dict(self.PLANNER, counters=None),  # a map with serde(default): null is refused
+            "heartbeat.task": dict(self.PLANNER, task="a/b"),
+            "heartbeat.node_id": dict(self.PLANNER, node_id=""),
+        }
+        for cause, body in cases.items():
+            with self.subTest(cause):
+                with self.assertRaises(ProtocolError) as caught:
+                    decode(envelope("Heartbeat", body), Heartbeat)
+                self.assertIn(cause, str(caught.exception))
+        for field, heartbeat in {
+            "heartbeat.role": Heartbeat("r", "operator", "ok"),
+            "heartbeat.checkpoint_digest": Heartbeat("p", "planner", "ok", checkpoint_digest="md5:00"),
+            "heartbeat.counters.holds": Heartbeat("r", "robot", "ok", counters={"holds": 1.5}),
+        }.items():
+            with self.subTest(field):
+                with self.assertRaises(InvalidMessage) as caught:
+                    encode(heartbeat)
+                self.assertEqual(caught.exception.field, field)
+
+
+class ModelCards(unittest.TestCase):
+    # A U-maze planner's card, as protocol-v2 lists the fields.
+    CARD = {
+        "planner_id": "planner-0", "protocol_version": 2, "task": "maze2d-umaze",
+        "task_label": "maze2d-umaze (fixed goal)", "checkpoint": "models/maze2d-umaze", "checkpoint_digest": DIGEST, "horizon": 128, "diffusion_steps": 64,
+        "dt": 0.01,
+        "observation": [{"name": "x", "unit": "m", "low": None, "high": None}, {"name": "y", "unit": "m"},
+                        {"name": "vx", "unit": "m/s"}, {"name": "vy", "unit": "m/s"}],
+        "action": [{"name": "ax", "unit": "1", "low": -1.0, "high": 1.0},
+                   {"name": "ay", "unit": "1", "low": -1.0, "high": 1.0}],
+        "goal": {"width": 4, "components": ["x", "y", "vx", "vy"], "row": 127, "note": "arrive at (x, y) at rest"},
+        "sampler": {"kind": "ddim", "steps": 20, "eta": None},
+        "limits": {"max_batch": 64, "max_steps": 1000, "max_payload_bytes": 4194304},
+        "constraints": ["walls"], "replan_every": 16, "streaming": True,
+        "example": {"observation": [3.0, 1.0, 0.0, 0.0], "goal": [1.0, 1.0, 0.0, 0.0]},
+    }  # fmt: skip
+
+    def test_a_model_card_round_trips(self):
+        card = decode(envelope("ModelCard", self.CARD), ModelCard).body
+        self.assertEqual((card.planner_id, card.protocol_version, card.task), ("planner-0", 2, "maze2d-umaze"))
+        self.assertEqual((card.checkpoint, card.checkpoint_digest), ("models/maze2d-umaze", DIGEST))
+        self.assertEqual((card.horizon, card.diffusion_steps, card.dt), (128, 64, 0.01))
+        self.assertEqual((card.replan_every, card.streaming), (16, True))
+        self.assertEqual([(c.name, c.unit) for c in card.observation], [("x", "m"), ("y", "m"), ("vx", "m/s"), ("vy", "m/s")])
+        self.assertEqual((card.observation[0].low, card.observation[0].high), (None, None))
+        self.assertEqual((card.action[1].low, card.action[1].high), (-1.0, 1.0))
+        self.assertEqual((card.goal.width, card.goal.row, card.goal.components[1]), (4, 127, "y"))
+        self.assertEqual((card.sampler.kind, card.sampler.steps, card.sampler.eta), ("ddim", 20, None))
+        self.assertEqual((card.limits.max_batch, card.limits.max_payload_bytes), (64, 4 << 20))
+        self.assertEqual((card.constraints, card.example.goal), (["walls"], [1.0, 1.0, 0.0, 0.0]))
+        self.assertEqual(decode(encode(card), ModelCard).body, card)
+        # Sent as the bridge writes it, less the nulls of absent options.
+        expected = json.loads(json.dumps(self.CARD))
+        del expected["observation"][0]["low"], expected["observation"][0]["high"], expected["sampler"]["eta"]
+        self.assertEqual(sent_body(card), expected)
+
+    def test_a_bad_model_card_is_refused_by_field(self):
+        card = self.CARD
+        cases = {
+            "model_card.checkpoint_digest": dict(card, checkpoint_digest="sha256:" + "g" * 64),
+            "unknown field 'gpu'": dict(card, gpu="H200"),
+            "unknown field 'max_horizon'": dict(card, limits=dict(card["limits"], max_horizon=128)),
+            "missing field 'note'": dict(card, goal={k: v for k, v in card["goal"].items() if k != "note"}),
+            "missing field 'example'": {k: v for k, v in card.items() if k != "example"},
+            "model_card.streaming": dict(card, streaming=1),
+            "model_card.sampler.kind": dict(card, sampler={"kind": "euler"}),
+            "model_card.task": dict(card, task="maze2d umaze"),
+            "model_card.dt": dict(card, dt=0),
+            "model_card.horizon": dict(card, horizon=1.5),
+            "model_card.action[0].low": dict(card, action=[{"name": "ax", "unit": "1", "low": "-1"}]),
+            "model_card.example.goal[0]": dict(card, example={"observation": [0.0], "goal": [1e39]}),
+            "model_card.example": dict(card, example={"observation": [0.0, 0.0], "goal": [1.0, 1.0]}),
+            "model_card.goal": dict(card, goal=dict(card["goal"], row=128)),
+            "at least one row, observation and action value": dict(card, action=[]),
+        }
+        for cause, body in cases.items():
+            with self.subTest(cause):
+                with self.assertRaises(ProtocolError) as caught:
+                    decode(envelope("ModelCard", body), ModelCard)
+                self.assertIn(cause, str(caught.exception))
+        self.assertRaises(ProtocolError, decode, envelope("Heartbeat", card), ModelCard)
+
+
 class Keys(unittest.TestCase):
     def test_keys_are_the_bridges(self):
         ns = Namespace("lab/run-3")
@@ -241,6 +387,17 @@ class Keys(unittest.TestCase):
         self.assertEqual(ns.all_planner_tokens(), "lab/run-3/alive/planner/*")
         self.assertEqual(ns.planner_of_token(ns.planner_token("w2")), "w2")
         self.assertIsNone(ns.planner_of_token("other/alive/planner/w2"))
+        self.assertEqual(ns.describe("w-0"), "lab/run-3/planner/w-0/describe")
+        self.assertEqual(ns.all_describes(), "lab/run-3/planner/*/describe")
+        self.assertEqual(ns.task_service("maze2d-umaze"), "lab/run-3/task/maze2d-umaze/service/plan")
+        self.assertEqual(ns.task_token("maze2d-umaze", "w-0"), "lab/run-3/alive/task/maze2d-umaze/w-0")
+        self.assertEqual(ns.task_tokens("maze2d-umaze"), "lab/run-3/alive/task/maze2d-umaze/*")
+        self.assertEqual(ns.all_task_tokens(), "lab/run-3/alive/task/*/*")
+        self.assertEqual(ns.robot_token("r"), "lab/run-3/alive/robot/r")
+        self.assertEqual(ns.robot_status("r"), "lab/run-3/robot/r/status")
+        self.assertEqual(ns.task_of_token(ns.task_token("maze2d-umaze", "w-0")), ("maze2d-umaze", "w-0"))
+        for other in ["lab/run-3/alive/task/t", "lab/run-3/alive/task/t/p/x", "lab/alive/task/t/p", "lab/run-3/alive/task//p"]:
+            self.assertIsNone(ns.task_of_token(other), other)
         for bad in ["", "lab//x", "lab/**", "a$", "é"]:
             self.assertRaises(InvalidMessage, Namespace, bad)
 

@@ -46,6 +46,8 @@ fn large_plan() -> Plan {
         plan_id: "bench".into(),
         request_id: None,
         planner_id: "bench".into(),
+        task: "maze2d-large".into(),
+        checkpoint_digest: format!("sha256:{}", "0".repeat(64)),
         robot_id: Some("robot-0".into()),
         episode: 0,
         from_step: 0,
@@ -213,7 +215,8 @@ fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace)
                     let (client, task) = (&client, &task);
                     scope.spawn(move || -> anyhow::Result<()> {
                         for i in (k..plans).step_by(n) {
-                            let request = crate::nodes::wire::request("bench", &query(task, i), 60_000);
+                            let request =
+                                crate::nodes::wire::request("bench", &task.task.id(), &query(task, i), 60_000);
                             client.request_from(id, &request, Duration::from_mins(1))?;
                         }
                         Ok(())
@@ -269,6 +272,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
         plan_timeout_ms: 500,
         speed: 1.0,
         query_timeout_ms: 60_000,
+        planner_wait_s: 60,
     };
     let session = node.open()?;
     let seconds = task.task.make_env().max_episode_steps() as f64 * task.task.dt_secs();

@@ -9,7 +9,8 @@ encode and on decode alike, so nothing invalid is sent or accepted.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional, Sequence, Tuple, TypeVar
+import re
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from .errors import InvalidMessage, ProtocolError
 
@@ -20,6 +21,9 @@ T = TypeVar("T")
 F32_LIMIT = 2.0**128 - 2.0**103
 
 U64_END = 1 << 64
+
+#: A checkpoint's digest: ``sha256:`` and 64 lowercase hex digits.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _kind(value: Any) -> str:
@@ -79,6 +83,12 @@ def read_f64(where: str, value: Any) -> float:
     return float(value)
 
 
+def read_bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(f"malformed {where}: expected a boolean, found {_kind(value)}")
+    return value
+
+
 def read_f32s(where: str, value: Any) -> List[float]:
     if not isinstance(value, list):
         raise ProtocolError(f"malformed {where}: expected an array of numbers, found {_kind(value)}")
@@ -95,6 +105,12 @@ def read_strs(where: str, value: Any) -> List[str]:
     if not isinstance(value, list):
         raise ProtocolError(f"malformed {where}: expected an array of strings, found {_kind(value)}")
     return [read_str(f"{where}[{i}]", v) for i, v in enumerate(value)]
+
+
+def read_u64_map(where: str, value: Any) -> Dict[str, int]:
+    if not isinstance(value, dict):
+        raise ProtocolError(f"malformed {where}: expected an object of counts, found {_kind(value)}")
+    return {name: read_u64(f"{where}.{name[:64]}", count) for name, count in value.items()}
 
 
 def read_list(read: Callable[[str, Any], T]) -> Callable[[str, Any], List[T]]:
@@ -131,6 +147,22 @@ def check_f64(field: str, value: Any) -> None:
         raise InvalidMessage(field, f"{value!r:.40} is not a finite number")
 
 
+def check_digest(field: str, value: Any) -> None:
+    """A checkpoint digest: ``sha256:`` and 64 lowercase hex digits."""
+    if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
+        raise InvalidMessage(field, f"{value!r:.80} is not 'sha256:' and 64 lowercase hex digits")
+
+
+def check_f32(field: str, value: Any) -> None:
+    """A finite number that stays finite as ``f32``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidMessage(field, f"{value!r:.40} is not a number") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and abs(number) < F32_LIMIT):
+        raise InvalidMessage(field, f"{value!r:.40} is not a finite 32-bit float")
+
+
 def check_f32s(field: str, values: Any) -> None:
     """Finite numbers that stay finite as ``f32`` (the planner's precision)."""
     if isinstance(values, (str, bytes, dict)):
@@ -140,12 +172,7 @@ def check_f32s(field: str, values: Any) -> None:
     except TypeError:
         raise InvalidMessage(field, "expected a sequence of numbers") from None
     for i, value in enumerate(items):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidMessage(f"{field}[{i}]", f"{value!r:.40} is not a number") from None
-        if isinstance(value, bool) or not (math.isfinite(number) and abs(number) < F32_LIMIT):
-            raise InvalidMessage(f"{field}[{i}]", f"{value!r:.40} is not a finite 32-bit float")
+        check_f32(f"{field}[{i}]", value)
 
 
 def check_rows(field: str, rows: Sequence[Sequence[float]], width: int) -> None:

@@ -38,7 +38,7 @@ class ProtocolError(DiffplanError):
 
 
 class NoPlannerError(DiffplanError):
-    """No planner answered: none is alive on the namespace, or none serves the key asked."""
+    """No planner answered: none is alive on the namespace, or none serves the task or key asked."""
 
     def __init__(self, message: str, key: str):
         super().__init__(message)
@@ -123,5 +123,5 @@ class Infeasible(PlanRefused):
 
 _BY_CODE = {cls.CODE: cls for cls in (BadRequest, UnsupportedVersion, Busy, DeadlineExceeded, PlannerInternalError, Infeasible)}
 
-#: The error codes of protocol version 1, in the order docs/PROTOCOL.md lists them.
+#: The error codes of protocol version 2, in the order docs/PROTOCOL.md lists them.
 ERROR_CODES = tuple(_BY_CODE)

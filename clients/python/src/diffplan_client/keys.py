@@ -8,7 +8,7 @@ characters, so that they can never be key-expression syntax (``*``, ``$``, ``/``
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from .errors import InvalidMessage
 
@@ -73,6 +73,18 @@ class Namespace:
         """The plan service of worker ``planner`` alone."""
         return f"{self.root}/planner/{planner}/service/plan"
 
+    def task_service(self, task: str) -> str:
+        """The plan service every planner of task ``task`` declares: a query reaches one of them."""
+        return f"{self.root}/task/{task}/service/plan"
+
+    def describe(self, planner: str) -> str:
+        """Where planner ``planner`` answers a query (no payload) with its ModelCard."""
+        return f"{self.root}/planner/{planner}/describe"
+
+    def all_describes(self) -> str:
+        """Every planner's ModelCard query (ask it with query target ALL)."""
+        return self.describe("*")
+
     def planner_token(self, planner: str) -> str:
         """The liveliness token of planner ``planner``, declared once it can answer."""
         return f"{self.root}/alive/planner/{planner}"
@@ -80,6 +92,18 @@ class Namespace:
     def all_planner_tokens(self) -> str:
         """The liveliness tokens of all planners."""
         return self.planner_token("*")
+
+    def task_token(self, task: str, planner: str) -> str:
+        """The liveliness token planner ``planner`` declares for its task ``task``, with its own."""
+        return f"{self.root}/alive/task/{task}/{planner}"
+
+    def task_tokens(self, task: str) -> str:
+        """The liveliness tokens of the planners of task ``task``."""
+        return self.task_token(task, "*")
+
+    def all_task_tokens(self) -> str:
+        """The liveliness tokens of every (task, planner)."""
+        return self.task_token("*", "*")
 
     def robot_token(self, robot: str) -> str:
         """The liveliness token of robot ``robot``."""
@@ -89,3 +113,9 @@ class Namespace:
         """The planner id at the end of a planner token's key, if it is one of this namespace's."""
         prefix = f"{self.root}/alive/planner/"
         return key[len(prefix):] if key.startswith(prefix) else None
+
+    def task_of_token(self, key: str) -> Optional[Tuple[str, str]]:
+        """The (task, planner) a task token's key names, if it is one of this namespace's."""
+        prefix = f"{self.root}/alive/task/"
+        chunks = key[len(prefix):].split("/") if key.startswith(prefix) else []
+        return (chunks[0], chunks[1]) if len(chunks) == 2 and all(chunks) else None

@@ -26,6 +26,12 @@ ROBOT_MODES = ("running", "holding", "done")
 #: The samplers a request may ask for.
 SAMPLER_KINDS = ("ddpm", "ddim", "dpm_solver_pp")
 
+#: The kinds of node that publish a Heartbeat.
+NODE_ROLES = ("robot", "planner")
+
+#: A node's statuses: working, a robot holding still, shutting down.
+NODE_STATUSES = ("ok", "holding", "stopping")
+
 
 def _without_none(body: Dict[str, Any]) -> Dict[str, Any]:
     return {name: value for name, value in body.items() if value is not None}
@@ -71,6 +77,16 @@ class SamplerOptions:
             eta=fields.optional("eta", f.read_f64),
         )
 
+    def validate(self, where: str) -> None:
+        """A known kind, an integer ``steps`` and a finite ``eta``; raises :class:`InvalidMessage`
+        naming fields under ``where`` (e.g. ``plan_request.sampler``)."""
+        if self.kind not in SAMPLER_KINDS:
+            raise InvalidMessage(f"{where}.kind", f"{self.kind!r:.64} is not one of {', '.join(SAMPLER_KINDS)}")
+        if self.steps is not None:
+            f.check_u64(f"{where}.steps", self.steps)
+        if self.eta is not None:
+            f.check_f64(f"{where}.eta", self.eta)
+
 
 @dataclass
 class PlanRequest:
@@ -88,6 +104,9 @@ class PlanRequest:
     seed: int = 0
     #: The robot the plan is for, if any (an id: ``[A-Za-z0-9_-]``, 1 to 64 characters).
     robot_id: Optional[str] = None
+    #: The task the plan is for (an id, e.g. ``maze2d-umaze``); a planner of another task refuses
+    #: the request (``bad_request``). ``None``: whatever task the answering planner serves.
+    task: Optional[str] = None
     #: The robot's episode, echoed in the plan.
     episode: int = 0
     #: The control step the observation was taken at, echoed as the plan's ``from_step``.
@@ -109,6 +128,7 @@ class PlanRequest:
             {
                 "request_id": self.request_id,
                 "robot_id": self.robot_id,
+                "task": self.task,
                 "episode": self.episode,
                 "from_step": self.from_step,
                 "observation": f.f32s(self.observation),
@@ -124,12 +144,13 @@ class PlanRequest:
 
     @classmethod
     def from_body(cls, body: Any) -> PlanRequest:
-        names = ("request_id", "robot_id", "episode", "from_step", "observation", "goal", "arrival",
+        names = ("request_id", "robot_id", "task", "episode", "from_step", "observation", "goal", "arrival",
                  "waypoints", "sampler", "seed", "batch_size", "deadline_ms")  # fmt: skip
         fields = f.Fields("plan_request", body, names)
         return cls(
             request_id=fields.required("request_id", f.read_str),
             robot_id=fields.optional("robot_id", f.read_str),
+            task=fields.optional("task", f.read_str),
             episode=fields.defaulted("episode", f.read_u64, 0),
             from_step=fields.defaulted("from_step", f.read_u64, 0),
             observation=fields.required("observation", f.read_f32s),
@@ -149,6 +170,8 @@ class PlanRequest:
             raise InvalidMessage("plan_request.request_id", "must be 1 to 256 characters")
         if self.robot_id is not None:
             check_id("plan_request.robot_id", self.robot_id)
+        if self.task is not None:
+            check_id("plan_request.task", self.task)
         for name in ("episode", "from_step", "seed"):
             f.check_u64(f"plan_request.{name}", getattr(self, name))
         for name in ("arrival", "batch_size", "deadline_ms"):
@@ -165,12 +188,7 @@ class PlanRequest:
             f.check_u64(f"plan_request.waypoints[{i}].index", waypoint.index)
             f.check_f32s(f"plan_request.waypoints[{i}].state", waypoint.state)
         if self.sampler is not None:
-            if self.sampler.kind not in SAMPLER_KINDS:
-                raise InvalidMessage("plan_request.sampler.kind", f"{self.sampler.kind!r:.64} is not one of {', '.join(SAMPLER_KINDS)}")
-            if self.sampler.steps is not None:
-                f.check_u64("plan_request.sampler.steps", self.sampler.steps)
-            if self.sampler.eta is not None:
-                f.check_f64("plan_request.sampler.eta", self.sampler.eta)
+            self.sampler.validate("plan_request.sampler")
         if self.batch_size == 0:
             raise InvalidMessage("plan_request.batch_size", "must be at least 1")
 
@@ -233,6 +251,11 @@ class Plan:
     plan_id: str
     #: The planner that made it.
     planner_id: str
+    #: The task of the planner that made it (an id, e.g. ``maze2d-umaze``); a robot executes
+    #: only plans of its own task.
+    task: str
+    #: The digest of the checkpoint folder that made it: ``sha256:`` and 64 lowercase hex digits.
+    checkpoint_digest: str
     #: The robot's episode the plan is for.
     episode: int
     #: The control step of that episode the plan starts at.
@@ -278,6 +301,8 @@ class Plan:
                 "plan_id": self.plan_id,
                 "request_id": self.request_id,
                 "planner_id": self.planner_id,
+                "task": self.task,
+                "checkpoint_digest": self.checkpoint_digest,
                 "robot_id": self.robot_id,
                 "episode": self.episode,
                 "from_step": self.from_step,
@@ -295,13 +320,16 @@ class Plan:
 
     @classmethod
     def from_body(cls, body: Any) -> Plan:
-        names = ("plan_id", "request_id", "planner_id", "robot_id", "episode", "from_step", "dt", "states",
-                 "actions", "valid_steps", "value", "constraints", "timing", "model_calls", "seed")  # fmt: skip
+        names = ("plan_id", "request_id", "planner_id", "task", "checkpoint_digest", "robot_id", "episode",
+                 "from_step", "dt", "states", "actions", "valid_steps", "value", "constraints", "timing",
+                 "model_calls", "seed")  # fmt: skip
         fields = f.Fields("plan", body, names)
         return cls(
             plan_id=fields.required("plan_id", f.read_str),
             request_id=fields.optional("request_id", f.read_str),
             planner_id=fields.required("planner_id", f.read_str),
+            task=fields.required("task", f.read_str),
+            checkpoint_digest=fields.required("checkpoint_digest", f.read_str),
             robot_id=fields.optional("robot_id", f.read_str),
             episode=fields.required("episode", f.read_u64),
             from_step=fields.required("from_step", f.read_u64),
@@ -317,9 +345,12 @@ class Plan:
         )
 
     def validate(self) -> None:
-        """The bridge's checks of a plan: valid ids, as many actions as states (at least one),
-        rows of one width with finite values, a positive ``dt``; raises :class:`InvalidMessage`."""
+        """The bridge's checks of a plan: valid ids and checkpoint digest, as many actions as
+        states (at least one), rows of one width with finite values, a positive ``dt``; raises
+        :class:`InvalidMessage`."""
         check_id("plan.planner_id", self.planner_id)
+        check_id("plan.task", self.task)
+        f.check_digest("plan.checkpoint_digest", self.checkpoint_digest)
         if self.robot_id is not None:
             check_id("plan.robot_id", self.robot_id)
         if len(self.states) == 0 or len(self.states) != len(self.actions):
@@ -386,11 +417,15 @@ class RobotState:
     joint_names: Optional[List[str]] = None
     #: ``running``, ``holding`` or ``done`` (a streaming planner plans for no ``done`` robot).
     mode: str = "running"
+    #: The task the robot runs (an id, e.g. ``maze2d-umaze``): streaming planners plan only for
+    #: robots whose task is theirs or ``None``.
+    task: Optional[str] = None
 
     def to_body(self) -> Dict[str, Any]:
-        # `goal` and `joint_names` are sent as null rather than omitted, as the bridge sends them.
+        # `goal`, `joint_names` and `task` are sent as null rather than omitted, as the bridge sends them.
         return {
             "robot_id": self.robot_id,
+            "task": self.task,
             "episode": self.episode,
             "step": self.step,
             "time_s": float(self.time_s),
@@ -402,10 +437,11 @@ class RobotState:
 
     @classmethod
     def from_body(cls, body: Any) -> RobotState:
-        names = ("robot_id", "episode", "step", "time_s", "observation", "goal", "joint_names", "mode")
+        names = ("robot_id", "task", "episode", "step", "time_s", "observation", "goal", "joint_names", "mode")
         fields = f.Fields("robot_state", body, names)
         return cls(
             robot_id=fields.required("robot_id", f.read_str),
+            task=fields.optional("task", f.read_str),
             episode=fields.required("episode", f.read_u64),
             step=fields.required("step", f.read_u64),
             time_s=fields.required("time_s", f.read_f64),
@@ -416,9 +452,11 @@ class RobotState:
         )
 
     def validate(self) -> None:
-        """The bridge's checks of a state: a valid robot id, a non-empty finite observation, a
-        finite goal and time; raises :class:`InvalidMessage`."""
+        """The bridge's checks of a state: valid robot and task ids, a non-empty finite
+        observation, a finite goal and time; raises :class:`InvalidMessage`."""
         check_id("robot_state.robot_id", self.robot_id)
+        if self.task is not None:
+            check_id("robot_state.task", self.task)
         f.check_u64("robot_state.episode", self.episode)
         f.check_u64("robot_state.step", self.step)
         if len(self.observation) == 0:
@@ -432,3 +470,305 @@ class RobotState:
         if self.mode not in ROBOT_MODES:
             raise InvalidMessage("robot_state.mode", f"{self.mode!r:.64} is not one of {', '.join(ROBOT_MODES)}")
 
+
+@dataclass
+class Heartbeat:
+    """A node's status: a robot's on ``<ns>/robot/<robot>/status`` on every change of status, a
+    planner's on ``<ns>/planner/<planner>/status`` every second."""
+
+    TYPE: ClassVar[str] = "Heartbeat"
+
+    #: The node's id.
+    node_id: str
+    #: ``robot`` or ``planner``.
+    role: str
+    #: ``ok``, ``holding`` (a robot holding still) or ``stopping``.
+    status: str
+    #: Why, for anything but ``ok`` (e.g. ``no fresh plan for 250 ms``).
+    reason: Optional[str] = None
+    #: The robot's control step (robots only).
+    step: Optional[int] = None
+    #: The task the node plans for or runs (an id; planners and robots set it).
+    task: Optional[str] = None
+    #: The digest of the planner's checkpoint folder (planners set it).
+    checkpoint_digest: Optional[str] = None
+    #: Counts since the node started (``plans_received``, ``plans_rejected``, ``holds``, ...).
+    counters: Dict[str, int] = field(default_factory=dict)
+
+    def to_body(self) -> Dict[str, Any]:
+        return _without_none(
+            {
+                "node_id": self.node_id,
+                "role": self.role,
+                "status": self.status,
+                "reason": self.reason,
+                "step": self.step,
+                "task": self.task,
+                "checkpoint_digest": self.checkpoint_digest,
+                "counters": dict(self.counters),
+            }
+        )
+
+    @classmethod
+    def from_body(cls, body: Any) -> Heartbeat:
+        names = ("node_id", "role", "status", "reason", "step", "task", "checkpoint_digest", "counters")
+        fields = f.Fields("heartbeat", body, names)
+        return cls(
+            node_id=fields.required("node_id", f.read_str),
+            role=fields.required("role", f.read_choice(NODE_ROLES)),
+            status=fields.required("status", f.read_choice(NODE_STATUSES)),
+            reason=fields.optional("reason", f.read_str),
+            step=fields.optional("step", f.read_u64),
+            task=fields.optional("task", f.read_str),
+            checkpoint_digest=fields.optional("checkpoint_digest", f.read_str),
+            counters=fields.defaulted("counters", f.read_u64_map, {}),
+        )
+
+    def validate(self) -> None:
+        """A valid node id and task, a known role and status, counts from 0 to 2^64 - 1, a
+        well-formed checkpoint digest; raises :class:`InvalidMessage`."""
+        check_id("heartbeat.node_id", self.node_id)
+        if self.role not in NODE_ROLES:
+            raise InvalidMessage("heartbeat.role", f"{self.role!r:.64} is not one of {', '.join(NODE_ROLES)}")
+        if self.status not in NODE_STATUSES:
+            raise InvalidMessage("heartbeat.status", f"{self.status!r:.64} is not one of {', '.join(NODE_STATUSES)}")
+        if self.step is not None:
+            f.check_u64("heartbeat.step", self.step)
+        for name, count in self.counters.items():
+            if not isinstance(name, str):
+                raise InvalidMessage("heartbeat.counters", f"{name!r:.64} is not a counter name")
+            f.check_u64(f"heartbeat.counters.{name[:64]}", count)
+        if self.task is not None:
+            check_id("heartbeat.task", self.task)
+        if self.checkpoint_digest is not None:
+            f.check_digest("heartbeat.checkpoint_digest", self.checkpoint_digest)
+
+
+@dataclass
+class Component:
+    """One entry of a model's observation or action, in the robot's units."""
+
+    #: E.g. ``x`` or ``vx``.
+    name: str
+    #: E.g. ``m`` or ``m/s``.
+    unit: str
+    #: Its lower bound, if it has one.
+    low: Optional[float] = None
+    #: Its upper bound, if it has one.
+    high: Optional[float] = None
+
+    def to_body(self) -> Dict[str, Any]:
+        return _without_none({"name": self.name, "unit": self.unit, "low": self.low, "high": self.high})
+
+    @classmethod
+    def from_body(cls, where: str, body: Any) -> Component:
+        fields = f.Fields(where, body, ("name", "unit", "low", "high"))
+        return cls(
+            name=fields.required("name", f.read_str),
+            unit=fields.required("unit", f.read_str),
+            low=fields.optional("low", f.read_f64),
+            high=fields.optional("high", f.read_f64),
+        )
+
+
+@dataclass
+class GoalLayout:
+    """What a request's ``goal`` holds and where the plan is pinned to it."""
+
+    #: Values in a goal (as wide as the observation).
+    width: int
+    #: The observation components they stand for, e.g. ``x, y, vx, vy``.
+    components: List[str]
+    #: The plan row the goal is pinned at by default (``horizon - 1``).
+    row: int
+    #: What the goal means, e.g. arrive at (x, y) at rest.
+    note: str
+
+    def to_body(self) -> Dict[str, Any]:
+        return {"width": self.width, "components": list(self.components), "row": self.row, "note": self.note}
+
+    @classmethod
+    def from_body(cls, where: str, body: Any) -> GoalLayout:
+        fields = f.Fields(where, body, ("width", "components", "row", "note"))
+        return cls(
+            width=fields.required("width", f.read_u64),
+            components=fields.required("components", f.read_strs),
+            row=fields.required("row", f.read_u64),
+            note=fields.required("note", f.read_str),
+        )
+
+
+@dataclass
+class PlanLimits:
+    """What a planner refuses as ``bad_request`` before any work."""
+
+    #: Candidates one request may ask for (``batch_size``).
+    max_batch: int
+    #: Denoising steps one request may ask for (``sampler.steps``).
+    max_steps: int
+    #: The largest request payload it reads, bytes.
+    max_payload_bytes: int
+
+    def to_body(self) -> Dict[str, Any]:
+        return {"max_batch": self.max_batch, "max_steps": self.max_steps, "max_payload_bytes": self.max_payload_bytes}
+
+    @classmethod
+    def from_body(cls, where: str, body: Any) -> PlanLimits:
+        names = ("max_batch", "max_steps", "max_payload_bytes")
+        fields = f.Fields(where, body, names)
+        return cls(*(fields.required(name, f.read_u64) for name in names))
+
+
+@dataclass
+class ExampleRequest:
+    """A valid start and goal of a planner's task, in observation units."""
+
+    #: A start state (a full observation).
+    observation: List[float]
+    #: A goal (as wide as the observation).
+    goal: List[float]
+
+    def to_body(self) -> Dict[str, Any]:
+        return {"observation": f.f32s(self.observation), "goal": f.f32s(self.goal)}
+
+    @classmethod
+    def from_body(cls, where: str, body: Any) -> ExampleRequest:
+        fields = f.Fields(where, body, ("observation", "goal"))
+        return cls(observation=fields.required("observation", f.read_f32s), goal=fields.required("goal", f.read_f32s))
+
+
+@dataclass
+class ModelCard:
+    """What a planner serves: the reply to a query on ``<ns>/planner/<planner>/describe``."""
+
+    TYPE: ClassVar[str] = "ModelCard"
+
+    #: The planner's id.
+    planner_id: str
+    #: The protocol version it speaks.
+    protocol_version: int
+    #: Its task (an id, e.g. ``maze2d-umaze``).
+    task: str
+    #: The task for people, e.g. ``maze2d-umaze (fixed goal)``.
+    task_label: str
+    #: The checkpoint's path, as the task config names it.
+    checkpoint: str
+    #: The digest of the checkpoint folder: ``sha256:`` and 64 lowercase hex digits.
+    checkpoint_digest: str
+    #: Rows of a plan (H).
+    horizon: int
+    #: The model's diffusion (training) steps (N).
+    diffusion_steps: int
+    #: Seconds between plan rows.
+    dt: float
+    #: The observation's components (O entries).
+    observation: List[Component]
+    #: The action's components (A entries).
+    action: List[Component]
+    #: What a goal holds.
+    goal: GoalLayout
+    #: The sampler used when a request names none.
+    sampler: SamplerOptions
+    #: What it refuses before any work.
+    limits: PlanLimits
+    #: The names of the hard constraints its plans satisfy.
+    constraints: List[str]
+    #: Steps between streamed replans (0: plan once).
+    replan_every: int
+    #: Whether it streams plans to robots' states.
+    streaming: bool
+    #: A valid start and goal of its task.
+    example: ExampleRequest
+
+    def to_body(self) -> Dict[str, Any]:
+        return {
+            "planner_id": self.planner_id,
+            "protocol_version": self.protocol_version,
+            "task": self.task,
+            "task_label": self.task_label,
+            "checkpoint": self.checkpoint,
+            "checkpoint_digest": self.checkpoint_digest,
+            "horizon": self.horizon,
+            "diffusion_steps": self.diffusion_steps,
+            "dt": self.dt,
+            "observation": [c.to_body() for c in self.observation],
+            "action": [c.to_body() for c in self.action],
+            "goal": self.goal.to_body(),
+            "sampler": self.sampler.to_body(),
+            "limits": self.limits.to_body(),
+            "constraints": list(self.constraints),
+            "replan_every": self.replan_every,
+            "streaming": self.streaming,
+            "example": self.example.to_body(),
+        }
+
+    @classmethod
+    def from_body(cls, body: Any) -> ModelCard:
+        names = ("planner_id", "protocol_version", "task", "task_label", "checkpoint", "checkpoint_digest", "horizon",
+                 "diffusion_steps", "dt", "observation", "action", "goal", "sampler", "limits", "constraints",
+                 "replan_every", "streaming", "example")  # fmt: skip
+        fields = f.Fields("model_card", body, names)
+        return cls(
+            planner_id=fields.required("planner_id", f.read_str),
+            protocol_version=fields.required("protocol_version", f.read_u64),
+            task=fields.required("task", f.read_str),
+            task_label=fields.required("task_label", f.read_str),
+            checkpoint=fields.required("checkpoint", f.read_str),
+            checkpoint_digest=fields.required("checkpoint_digest", f.read_str),
+            horizon=fields.required("horizon", f.read_u64),
+            diffusion_steps=fields.required("diffusion_steps", f.read_u64),
+            dt=fields.required("dt", f.read_f64),
+            observation=fields.required("observation", f.read_list(Component.from_body)),
+            action=fields.required("action", f.read_list(Component.from_body)),
+            goal=fields.required("goal", GoalLayout.from_body),
+            sampler=fields.required("sampler", SamplerOptions.from_body),
+            limits=fields.required("limits", PlanLimits.from_body),
+            constraints=fields.required("constraints", f.read_strs),
+            replan_every=fields.required("replan_every", f.read_u64),
+            streaming=fields.required("streaming", f.read_bool),
+            example=fields.required("example", ExampleRequest.from_body),
+        )
+
+    def validate(self) -> None:
+        """The bridge's checks of a card: valid planner and task ids and checkpoint digest, at
+        least one plan row, observation and action value, a positive ``dt``, a goal as wide as its
+        components pinned at a row of the plan, an example as wide as the card says; plus the
+        types JSON cannot carry (integers, finite ``f32``, a known sampler); raises
+        :class:`InvalidMessage`."""
+        check_id("model_card.planner_id", self.planner_id)
+        check_id("model_card.task", self.task)
+        f.check_digest("model_card.checkpoint_digest", self.checkpoint_digest)
+        for name in ("protocol_version", "horizon", "diffusion_steps", "replan_every"):
+            f.check_u64(f"model_card.{name}", getattr(self, name))
+        for name in ("width", "row"):
+            f.check_u64(f"model_card.goal.{name}", getattr(self.goal, name))
+        for name in ("max_batch", "max_steps", "max_payload_bytes"):
+            f.check_u64(f"model_card.limits.{name}", getattr(self.limits, name))
+        if self.horizon == 0 or not self.observation or not self.action:
+            raise InvalidMessage("model_card", "a card describes at least one row, observation and action value")
+        f.check_f64("model_card.dt", self.dt)
+        if self.dt <= 0:
+            raise InvalidMessage("model_card.dt", f"{self.dt} is not a positive time step")
+        goal = self.goal
+        if goal.width != len(goal.components) or goal.row >= self.horizon:
+            raise InvalidMessage(
+                "model_card.goal",
+                f"width {goal.width} with {len(goal.components)} components at row {goal.row} of {self.horizon}; "
+                "the width counts the components and the row is a row of the plan",
+            )
+        for part in ("observation", "action"):
+            for i, component in enumerate(getattr(self, part)):
+                for bound in ("low", "high"):
+                    if getattr(component, bound) is not None:
+                        f.check_f32(f"model_card.{part}[{i}].{bound}", getattr(component, bound))
+        self.sampler.validate("model_card.sampler")
+        f.check_f32s("model_card.example.observation", self.example.observation)
+        f.check_f32s("model_card.example.goal", self.example.goal)
+        if len(self.example.observation) != len(self.observation) or len(self.example.goal) != goal.width:
+            raise InvalidMessage(
+                "model_card.example",
+                f"an observation of {len(self.example.observation)} and a goal of {len(self.example.goal)} values; "
+                f"the card's widths are {len(self.observation)} and {goal.width}",
+            )
+        if not isinstance(self.streaming, bool):
+            raise InvalidMessage("model_card.streaming", f"{self.streaming!r:.40} is not a boolean")

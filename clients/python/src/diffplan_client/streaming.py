@@ -2,11 +2,12 @@
 "Robot behaviour", real time): publish the robot's state every control step, receive the plans a
 streaming planner (``diffplan serve --stream``) publishes for it.
 
-The planner plans for the newest state of each robot when the robot has no plan for its episode,
-every ``replan_every`` steps, or when the robot strays from the plan; otherwise it re-sends the
-current plan (same ``plan_id``) to say it is alive. A robot executes the newest plan of its
-episode whose ``from_step`` is not in the future, and holds when no plan, new or re-sent, came
-for its timeout.
+The planner plans for the newest state of each robot of its task (or of no task) when the robot
+has no plan for its episode, every ``replan_every`` steps, or when the robot strays from the plan;
+otherwise it re-sends the current plan (same ``plan_id``) to say it is alive. A robot executes the
+newest plan of its task and episode whose ``from_step`` is not in the future, and holds when no
+plan, new or re-sent, came for its timeout. clients/python/examples/streaming_robot.py is such a
+robot.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ class RobotStatePublisher:
     """Publishes one robot's :class:`RobotState` on ``<ns>/robot/<robot>/state``, and declares the
     robot's liveliness token ``<ns>/alive/robot/<robot>`` while open.
 
-    With ``lossless`` (a lockstep run) states are never dropped under congestion; otherwise, as
-    for a real-time robot, the newest state matters more than every state.
+    Every state names ``task``, the task the robot runs (e.g. ``maze2d-umaze``), if given:
+    streaming planners plan only for robots of their task or of none. With ``lossless`` (a
+    lockstep run) states are never dropped under congestion; otherwise, as for a real-time robot,
+    the newest state matters more than every state.
     """
 
     def __init__(
@@ -37,10 +40,14 @@ class RobotStatePublisher:
         robot_id: str,
         namespace: str = DEFAULT_NAMESPACE,
         *,
+        task: Optional[str] = None,
         lossless: bool = False,
     ):
         check_id("robot_id", robot_id)
+        if task is not None:
+            check_id("task", task)
         self.robot_id = robot_id
+        self.task = task
         keys = Namespace(namespace)
         self._publisher = session.declare_publisher(
             keys.robot_state(robot_id),
@@ -78,6 +85,7 @@ class RobotStatePublisher:
             goal=None if goal is None else list(goal),
             joint_names=None if joint_names is None else list(joint_names),
             mode=mode,
+            task=self.task,
         )
         self.publish_state(state)
         return state
@@ -102,9 +110,10 @@ class PlanSubscriber:
     """Receives the plans streamed for one robot, on ``<ns>/planner/<planner>/plan/<robot>``
     (``planner`` ``*``: from any planner).
 
-    Keeps the newest valid plan; invalid payloads are counted in :attr:`rejected` (the reason of
-    the last one in :attr:`last_rejection`) and skipped. ``on_plan``, if given, is called with
-    each valid plan on Zenoh's thread; keep it short.
+    Keeps the newest valid plan; invalid payloads, and with ``task`` plans of another task, are
+    counted in :attr:`rejected` (the reason of the last one in :attr:`last_rejection`) and
+    skipped. ``on_plan``, if given, is called with each valid plan, and ``on_rejection`` with the
+    reason of each refused one, on Zenoh's thread; keep them short.
     """
 
     def __init__(
@@ -114,21 +123,28 @@ class PlanSubscriber:
         namespace: str = DEFAULT_NAMESPACE,
         *,
         planner: str = "*",
+        task: Optional[str] = None,
         on_plan: Optional[Callable[[Plan], None]] = None,
+        on_rejection: Optional[Callable[[str], None]] = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ):
         check_id("robot_id", robot_id)
         if planner != "*":
             check_id("planner", planner)
+        if task is not None:
+            check_id("task", task)
         self.robot_id = robot_id
+        #: The robot's task: plans of another task are refused (``None``: plans of any task).
+        self.task = task
         self.key = Namespace(namespace).plan_stream(planner, robot_id)
         #: Valid plans received (re-sent plans included).
         self.received = 0
-        #: Payloads refused as invalid.
+        #: Payloads refused as invalid or of another task.
         self.rejected = 0
         #: Why the last refused payload was refused.
         self.last_rejection: Optional[str] = None
         self._on_plan = on_plan
+        self._on_rejection = on_rejection
         self._max_payload_bytes = max_payload_bytes
         self._newest: Optional[Plan] = None
         self._changed = threading.Condition()
@@ -138,9 +154,10 @@ class PlanSubscriber:
         try:
             plan = decode(sample.payload.to_bytes(), Plan, self._max_payload_bytes).body
         except ProtocolError as error:
-            with self._changed:
-                self.rejected += 1
-                self.last_rejection = f"{sample.key_expr}: {error}"
+            self._reject(f"{sample.key_expr}: {error}")
+            return
+        if self.task is not None and plan.task != self.task:
+            self._reject(f"{sample.key_expr}: plan {plan.plan_id!r:.80} is for task {plan.task!r}, not {self.task!r}")
             return
         with self._changed:
             self.received += 1
@@ -148,6 +165,13 @@ class PlanSubscriber:
             self._changed.notify_all()
         if self._on_plan is not None:
             self._on_plan(plan)
+
+    def _reject(self, reason: str) -> None:
+        with self._changed:
+            self.rejected += 1
+            self.last_rejection = reason
+        if self._on_rejection is not None:
+            self._on_rejection(reason)
 
     def latest(self) -> Optional[Plan]:
         """The newest plan received since the last call of :meth:`latest` or :meth:`wait`, or

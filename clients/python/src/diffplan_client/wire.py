@@ -1,5 +1,5 @@
 """JSON in a versioned envelope, as the bridge crate's ``codec.rs``:
-``{"v": 1, "type": "Plan", "stamp_ns": ..., "body": {...}}``.
+``{"v": 2, "type": "Plan", "stamp_ns": ..., "body": {...}}``.
 
 Decoding checks, in order: the size cap, UTF-8 JSON of the envelope's shape, the version, the
 type, the body's shape (unknown fields refused), then the body's own checks. Encoding runs the
@@ -17,7 +17,7 @@ from . import _fields as f
 from .errors import InvalidMessage, ProtocolError
 
 #: The protocol version this package speaks and accepts.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 #: The default cap on a received payload, bytes (4 MiB, as the bridge's).
 MAX_PAYLOAD_BYTES = 4 << 20
@@ -37,7 +37,7 @@ class Stamped(Generic[M]):
 
 
 def encoding_of(message_type: Type[Any]) -> str:
-    """The Zenoh encoding of a message class's payloads: ``application/json;diffplan/<Type>/1``."""
+    """The Zenoh encoding of a message class's payloads: ``application/json;diffplan/<Type>/2``."""
     return f"application/json;diffplan/{message_type.TYPE}/{PROTOCOL_VERSION}"
 
 
