@@ -1,7 +1,8 @@
 //! `diffplan conformance` against real nodes on loopback: our plan service passes every planner
 //! check and every payload it sent validates against the shipped JSON Schemas (checked by the
 //! `jsonschema` package from PyPI, an independent validator); our real-time robot and the
-//! Python example robot (clients/python/examples) pass every robot check; a robot that does not
+//! Python example robot (clients/python/examples) pass every robot check, their states and
+//! heartbeats validating too; a robot that does not
 //! hold on staleness fails; and a robot whose task no planner serves is told which are served.
 
 use std::path::Path;
@@ -95,8 +96,22 @@ fn our_realtime_robot_and_the_python_example_conform_and_one_that_never_holds_fa
     let mut reaper = Reaper::default();
     let router = spawn(diffplan().args(["router", "--listen", &endpoint]), &mut reaper);
     let config = Path::new(ROOT).join("configs/tasks/maze2d-umaze.toml");
-    let check =
-        |robot: &str| conformance(&["robot", &endpoint, "--robot", robot, "--config", config.to_str().expect("utf-8")]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payloads = |robot: &str| dir.path().join(robot);
+    let check = |robot: &str| {
+        let kept = payloads(robot);
+        let config = config.to_str().expect("utf-8");
+        conformance(&[
+            "robot",
+            &endpoint,
+            "--robot",
+            robot,
+            "--config",
+            config,
+            "--payloads",
+            kept.to_str().expect("utf-8"),
+        ])
+    };
     // Ours, at a quarter of real speed, so that one U-maze episode (300 steps) outlasts the check.
     let ours = spawn(
         diffplan()
@@ -109,6 +124,9 @@ fn our_realtime_robot_and_the_python_example_conform_and_one_that_never_holds_fa
     let checked = check("ours");
     stop(ours);
     assert!(checked.status.success(), "{}", printed(&checked));
+    let (valid, sent) = schema_valid(&payloads("ours"));
+    assert!(sent >= 100, "only {sent} states and heartbeats kept");
+    assert_eq!(valid, sent, "payloads that fail their schema are in {}", payloads("ours").display());
 
     let example = |id: &str, plan_timeout_ms: &str| {
         Command::new(&python)
@@ -125,6 +143,8 @@ fn our_realtime_robot_and_the_python_example_conform_and_one_that_never_holds_fa
     let checked = check("py-robot");
     stop(python_robot);
     assert!(checked.status.success(), "{}", printed(&checked));
+    let (valid, sent) = schema_valid(&payloads("py-robot"));
+    assert_eq!(valid, sent, "payloads that fail their schema are in {}", payloads("py-robot").display());
 
     // The same robot told to keep executing a plan for 5 s after it stops coming.
     let lingering = example("py-lingering", "5000");
