@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
-from typing import Callable, Dict, List, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import zenoh
 
@@ -33,6 +33,7 @@ from diffplan_client import (
     encoding_of,
     open_session,
 )
+from diffplan_client.session import Endpoints
 
 #: The fake planner's task and checkpoint digest.
 TASK = "maze2d-umaze"
@@ -109,7 +110,8 @@ class FakePlanner:
     With `serve_after_s` its liveliness tokens are declared at once but its queryables (services
     and model card) only that many seconds later, so that queries meanwhile find no planner to answer them. Streaming
     (`stream`) plans once per robot and episode and re-sends that plan for each later state, as
-    the real one does between replans, while `streaming` is set.
+    the real one does between replans, while `streaming` is set. With `connect` it also joins
+    those endpoints (a router's), with `config_file` as its Zenoh config's base (session.py).
     """
 
     def __init__(
@@ -121,6 +123,8 @@ class FakePlanner:
         alive: bool = True,
         task: str = TASK,
         serve_after_s: float = 0.0,
+        connect: Endpoints = (),
+        config_file: Optional[str] = None,
     ):
         self.endpoint = free_endpoint()
         self.keys = Namespace(namespace)
@@ -137,7 +141,7 @@ class FakePlanner:
         self._queryables: list = []
         self._closed = False
         self._lock = threading.Lock()
-        self.session = open_session(listen=self.endpoint)
+        self.session = open_session(connect, self.endpoint, config_file=config_file)
         if stream:
             self._subscriber = self.session.declare_subscriber(self.keys.all_robot_states(), self._on_state)
         self._serving = threading.Timer(serve_after_s, self._serve)
