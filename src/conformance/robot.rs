@@ -76,18 +76,7 @@ pub fn check(
         if first.is_ok_and(|s| s.task.is_some()) { Ok(task.clone()) } else { Err("`task` absent".into()) },
     );
 
-    // Plans that hold it where it is, re-sent as a streaming planner does.
-    let hold = |state: &RobotState| hold_plan(file, robot, state);
-    let started = Instant::now();
-    let mut running = false;
-    let mut last_plan = started;
-    while started.elapsed() < Duration::from_secs(2) {
-        let state = robot_side.latest_state()?;
-        plans.put(codec::encode(&hold(&state))?).wait().map_err(anyhow::Error::msg)?;
-        last_plan = Instant::now();
-        running |= state.mode == RobotMode::Running;
-        std::thread::sleep(RESEND);
-    }
+    let (running, last_plan) = hold_for(&mut robot_side, &plans, (file, robot), Duration::from_secs(2))?;
     robot_side.report.check(
         "runs on a plan",
         if running {
@@ -96,8 +85,62 @@ pub fn check(
             Err("never in mode running while it had plans".into())
         },
     );
+    refusals_then_silence(&mut robot_side, &plans, (file, robot), last_plan, stale)?;
+    beyond_limits(&mut robot_side, &plans, (file, robot))
+}
 
-    refusals_then_silence(&mut robot_side, &plans, (file, robot), last_plan, stale)
+/// Streams plans that hold the robot where it is for `period`, re-sent as a streaming planner
+/// does; returns whether the robot ran on them and when the last one was sent.
+fn hold_for(
+    robot_side: &mut RobotSide<'_>,
+    plans: &Publisher<'_>,
+    (file, robot): (&TaskFile, &str),
+    period: Duration,
+) -> anyhow::Result<(bool, Instant)> {
+    let started = Instant::now();
+    let (mut running, mut last_plan) = (false, started);
+    while started.elapsed() < period {
+        let state = robot_side.latest_state()?;
+        plans.put(codec::encode(&hold_plan(file, robot, &state))?).wait().map_err(anyhow::Error::msg)?;
+        last_plan = Instant::now();
+        running |= state.mode == RobotMode::Running;
+        std::thread::sleep(RESEND);
+    }
+    Ok((running, last_plan))
+}
+
+/// After a second of plans that hold it, one of its own task leading 1 km away (beyond any
+/// robot's workspace) and nothing for 300 ms: a robot that checks plans against its own limits
+/// (which the protocol says it should) does not move.
+fn beyond_limits(
+    robot_side: &mut RobotSide<'_>,
+    plans: &Publisher<'_>,
+    (file, robot): (&TaskFile, &str),
+) -> anyhow::Result<()> {
+    hold_for(robot_side, plans, (file, robot), Duration::from_secs(1))?;
+    let before = robot_side.latest_state()?;
+    let mut far = hold_plan(file, robot, &before);
+    far.plan_id = format!("{PLANNER_ID}-far");
+    for row in &mut far.states {
+        row[0] += 1000.0;
+    }
+    plans.put(codec::encode(&far)?).wait().map_err(anyhow::Error::msg)?;
+    let sent = Instant::now();
+    let mut drift = 0.0_f32;
+    while sent.elapsed() < Duration::from_millis(300) {
+        let state = robot_side.latest_state()?;
+        drift = drift.max(distance(&file.task.position(&state.observation), &file.task.position(&before.observation)));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    robot_side.report.advise(
+        "refuses a plan beyond its limits",
+        if drift <= STILL {
+            Ok(format!("drifted {drift:.3} m at most"))
+        } else {
+            Err(format!("moved {drift:.3} m towards a plan 1 km away"))
+        },
+    );
+    Ok(())
 }
 
 /// Garbage and, a little later (a robot may keep only the newest plan), a plan of another task
@@ -115,6 +158,7 @@ fn refusals_then_silence(
     plans.put(b"{\"v\":2,\"type\":\"Plan\",\"body\":[]}".to_vec()).wait().map_err(anyhow::Error::msg)?;
     std::thread::sleep(RESEND);
     let mut elsewhere = hold_plan(file, robot, &before);
+    elsewhere.plan_id = format!("{PLANNER_ID}-elsewhere");
     elsewhere.task = OTHER_TASK.into();
     for row in &mut elsewhere.states {
         row[0] += 1.0;

@@ -19,7 +19,7 @@ use sim::Tracker;
 
 use super::wire;
 use crate::episode::{EpisodeObserver, EpisodeOutcome, Level, distance};
-use crate::task::{Task, TaskFile};
+use crate::task::{RobotLimits, Task, TaskFile};
 
 /// States published, remembered to time each plan's latency (a ring).
 const PUBLISHED_KEPT: usize = 4096;
@@ -63,6 +63,10 @@ struct Episode<'a> {
     watchdog: Watchdog,
     outcome: EpisodeOutcome,
     plan: Option<bridge::message::Plan>,
+    /// What every plan is checked against before it is executed.
+    limits: RobotLimits,
+    /// The last plan refused for breaking them (a planner re-sends its plan: said once).
+    refused: Option<String>,
     /// The step the plan's first state stands for: its `from_step`, or its arrival when it was
     /// planned from a state the robot has been holding since (then the robot is still there).
     origin: u64,
@@ -104,6 +108,8 @@ pub fn realtime_episode(
         watchdog: Watchdog::new(pace.plan_timeout_ms),
         outcome: EpisodeOutcome::default(),
         plan: None,
+        limits: task.limits(),
+        refused: None,
         origin: 0,
         published: VecDeque::new(),
         hold: Hold::new(&observation),
@@ -126,7 +132,7 @@ pub fn realtime_episode(
         let mode = if episode.hold.active { RobotMode::Holding } else { RobotMode::Running };
         episode.publish(&robot_id, t, &observation, &goal, mode)?;
         let now_ms = episode.start.elapsed().as_millis() as u64;
-        episode.receive(t, now_ms);
+        episode.receive(t, now_ms, &observation)?;
         let index = episode.decide(t, now_ms, &observation)?;
         let (action, wanted) = episode.act(tracker.as_mut(), index, &observation);
         if let Some(before) = episode.last_action.as_ref().filter(|_| episode.switched) {
@@ -182,7 +188,7 @@ impl Episode<'_> {
         let deadline = Duration::from_millis(pace.plan_timeout_ms);
         while self.plan.is_none() && self.start.elapsed() < deadline && !stop.load(Ordering::Relaxed) {
             std::thread::sleep(FIRST_PLAN_POLL);
-            self.receive(0, self.start.elapsed().as_millis() as u64);
+            self.receive(0, self.start.elapsed().as_millis() as u64, observation)?;
         }
         let waited_ms = self.start.elapsed().as_millis();
         if self.plan.is_some() {
@@ -206,13 +212,18 @@ impl Episode<'_> {
     }
 
     /// Takes the newest streamed plan at step `t`: a re-sent current plan feeds the watchdog, a
-    /// new one of this episode is adopted, anything else is counted and ignored.
-    fn receive(&mut self, t: u64, now_ms: u64) {
-        let Some(received) = self.link.latest_plan() else { return };
+    /// new one of this episode is adopted if it keeps within the robot's limits and refused
+    /// otherwise, anything else is counted and ignored.
+    fn receive(&mut self, t: u64, now_ms: u64, observation: &[f32]) -> anyhow::Result<()> {
+        let Some(received) = self.link.latest_plan() else { return Ok(()) };
         if self.plan.as_ref().is_some_and(|p| p.plan_id == received.body.plan_id) {
             // The planner confirms the plan being executed: it is alive and the plan holds.
             self.watchdog.feed(now_ms);
         } else if received.body.episode == self.seed && received.body.from_step <= t {
+            let plan = &received.body;
+            if let Err(why) = self.limits.check(&plan.states, &plan.actions, plan.dt) {
+                return self.refuse(t, observation, plan, &why);
+            }
             let sent = self.published.iter().find(|(s, _)| *s == received.body.from_step);
             if let Some((_, sent)) = sent {
                 self.outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
@@ -228,6 +239,26 @@ impl Episode<'_> {
         } else {
             self.link.count("plans_ignored");
         }
+        Ok(())
+    }
+
+    /// Refuses `plan`, which breaks the robot's limits (`why`): counts it, drops the plan being
+    /// executed and holds where it is, saying why once per plan.
+    fn refuse(&mut self, t: u64, observation: &[f32], plan: &bridge::message::Plan, why: &str) -> anyhow::Result<()> {
+        self.link.count("plans_refused");
+        if self.refused.as_deref() == Some(plan.plan_id.as_str()) {
+            return Ok(());
+        }
+        self.refused = Some(plan.plan_id.clone());
+        self.plan = None;
+        let reason = format!("refused plan {} of planner {}: {why}", plan.plan_id, plan.planner_id);
+        if !self.hold.active {
+            return self.begin_hold(t, observation, reason);
+        }
+        tracing::warn!("robot {}: still holding at step {t}: {reason}", self.link.robot_id());
+        self.observer.event(Level::Warn, &format!("still holding at step {t}: {reason}"));
+        self.link.publish_status(NodeStatus::Holding, Some(reason), t)?;
+        Ok(())
     }
 
     /// Whether to execute the plan at step `t` or hold, starting or ending a hold as needed;

@@ -154,7 +154,7 @@ pub fn run_episodes(
         let outcome = match node.mode {
             Clocking::Lockstep => {
                 let timeout = Duration::from_millis(node.query_timeout_ms);
-                let mut source = LinkSource { link: &mut link, timeout, stop };
+                let mut source = LinkSource { link: &mut link, timeout, stop, limits: file.task.limits() };
                 planned_episode(file, seed, &mut source, observer)?
             }
             Clocking::Realtime => {

@@ -15,7 +15,7 @@ use super::planner::TaskPlanner;
 use super::wire;
 use crate::episode::report::ConstraintCheck;
 use crate::episode::{PlanQuery, PlanSource, PlannedPath};
-use crate::task::Task;
+use crate::task::{RobotLimits, Task};
 use crate::telemetry::DenoiseObserver;
 
 /// The task's planner in this process, recording each plan's denoising when asked.
@@ -98,6 +98,20 @@ pub struct LinkSource<'a> {
     pub timeout: Duration,
     /// Stops the waiting.
     pub stop: &'a AtomicBool,
+    /// What every plan is checked against before the episode tracks it.
+    pub limits: RobotLimits,
+}
+
+/// `Ok` when `plan` answers `query` (its episode and step) and keeps within the robot's
+/// `limits`; a lockstep robot tracks nothing else.
+fn executable(limits: &RobotLimits, plan: &bridge::message::Plan, query: &PlanQuery) -> Result<(), String> {
+    if (plan.episode, plan.from_step) != (query.episode, query.step) {
+        return Err(format!(
+            "it is for step {} of episode {}, not step {} of episode {}",
+            plan.from_step, plan.episode, query.step, query.episode
+        ));
+    }
+    limits.check(&plan.states, &plan.actions, plan.dt)
 }
 
 impl PlanSource for LinkSource<'_> {
@@ -109,6 +123,17 @@ impl PlanSource for LinkSource<'_> {
         loop {
             match self.link.request_plan(&request, self.timeout) {
                 Ok(plan) => {
+                    if let Err(why) = executable(&self.limits, &plan.body, query) {
+                        let (id, planner) = (&plan.body.plan_id, &plan.body.planner_id);
+                        let reason = format!("refused plan {id} of planner {planner}: {why}");
+                        self.link.count("plans_refused");
+                        self.link.publish_status(NodeStatus::Holding, Some(reason.clone()), query.step)?;
+                        anyhow::bail!(
+                            "robot {robot} holds at step {} of episode {}: {reason}",
+                            query.step,
+                            query.episode
+                        );
+                    }
                     if waiting {
                         tracing::info!("robot {robot}: a planner answered; resuming at step {}", query.step);
                         self.link.publish_status(NodeStatus::Ok, None, query.step)?;
@@ -130,5 +155,60 @@ impl PlanSource for LinkSource<'_> {
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bridge::message::{Plan, PlanTiming};
+
+    use super::*;
+    use crate::task::TaskFile;
+
+    /// A U-maze plan of 3 rows at (x, 1, 0, 0) for step 4 of episode 7.
+    fn plan(x: f32) -> Plan {
+        Plan {
+            plan_id: "p-1".into(),
+            request_id: None,
+            planner_id: "planner-0".into(),
+            task: "maze2d-umaze".into(),
+            checkpoint_digest: format!("sha256:{}", "0".repeat(64)),
+            robot_id: None,
+            episode: 7,
+            from_step: 4,
+            dt: 0.01,
+            states: vec![vec![x, 1.0, 0.0, 0.0]; 3],
+            actions: vec![vec![0.0, 0.0]; 3],
+            valid_steps: None,
+            value: None,
+            constraints: Vec::new(),
+            timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
+            model_calls: 0,
+            seed: 0,
+        }
+    }
+
+    /// Reference: the U-maze's walls (open cells 1..=3, boxes of side 1 offset by −0.2: the
+    /// inside spans 0.3..3.3 m) and the query's own episode and step.
+    #[test]
+    fn a_lockstep_robot_tracks_only_a_plan_for_its_query_inside_its_limits() {
+        let file =
+            TaskFile::read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/maze2d-umaze.toml"))
+                .expect("the U-maze task");
+        let limits = file.task.limits();
+        let query = PlanQuery {
+            episode: 7,
+            observation: vec![3.0, 1.0, 0.0, 0.0],
+            goal: vec![1.0, 1.0, 0.0, 0.0],
+            arrival: None,
+            seed: 0,
+            step: 4,
+        };
+        assert_eq!(executable(&limits, &plan(3.0), &query), Ok(()));
+        let outside = executable(&limits, &plan(3.4), &query).expect_err("outside the maze");
+        assert!(outside.contains("states[0].x = 3.4 m is outside this robot's workspace [0.3, 3.3] m"), "{outside}");
+        let later = PlanQuery { step: 5, ..query };
+        let stale = executable(&limits, &plan(3.0), &later).expect_err("for another step");
+        assert!(stale.contains("for step 4 of episode 7, not step 5 of episode 7"), "{stale}");
     }
 }

@@ -7,13 +7,13 @@ use planner::guidance::Reward;
 use planner::train::d4rl::{D4rlDataset, Table};
 use serde::Deserialize;
 use sim::maze2d::{
-    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, Maze2d, POSITION_JITTER, Stop, WaypointExpert,
-    free_flight_step, steps_near_end,
+    DiffuserTracker, FeedForwardTracker, GoalMode, Layout, MAX_SPEED, Maze2d, POSITION_JITTER, Stop, WALL_HALF_SIDE,
+    WALL_OFFSET, WaypointExpert, free_flight_step, steps_near_end,
 };
 use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
 use sim::{Disturbance, Disturbed, Env, Policy, Tracker};
 
-use super::{ControlConfig, RewardKind, Task, TrackerKind};
+use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// `[env]` of a Maze2D task.
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +98,29 @@ impl Task for Maze2dTask {
         let free = |name: &str, unit: &str| Component { name: name.into(), unit: unit.into(), low: None, high: None };
         let command = |name: &str| Component { low: Some(-1.0), high: Some(1.0), ..free(name, "1") };
         (vec![free("x", "m"), free("y", "m"), free("vx", "m/s"), free("vy", "m/s")], vec![command("ax"), command("ay")])
+    }
+
+    fn limits(&self) -> RobotLimits {
+        let rows = self.config.layout.rows();
+        // The inside of the outer walls: open cells are 1..=n − 2, each a box of side 1 around
+        // (i + WALL_OFFSET, j + WALL_OFFSET).
+        let inside = |n: usize, component| Bound {
+            component,
+            kind: "workspace",
+            low: 1.0 + WALL_OFFSET - WALL_HALF_SIDE,
+            high: (n - 2) as f32 + WALL_OFFSET + WALL_HALF_SIDE,
+        };
+        // Diffuser's plans reach 5.23 m/s, the largest speed in the data (its normalizer's bound),
+        // over the simulator's clip at 5; the tracker saturates there. A tenth over admits them.
+        let most = 1.1 * MAX_SPEED;
+        let speed = |component| Bound { component, kind: "speed", low: -most, high: most };
+        let (observation, action) = self.components();
+        RobotLimits {
+            components: observation.into_iter().map(|c| (c.name, c.unit)).collect(),
+            action_width: action.len(),
+            dt: self.dt_secs(),
+            bounds: vec![inside(rows.len(), 0), inside(rows[0].len(), 1), speed(2), speed(3)],
+        }
     }
 
     fn goal_note(&self) -> String {

@@ -9,6 +9,7 @@
 //! arm in [`TaskKind::build`].
 
 mod config;
+mod limits;
 mod maze2d;
 pub mod picard;
 
@@ -24,6 +25,7 @@ use serde::Deserialize;
 use sim::{Env, Policy, Tracker};
 
 pub use config::{ControlConfig, PlannerConfig, TaskConfig};
+pub use limits::{Bound, RobotLimits};
 
 /// What a robot task supplies to the application. Maze2D ([`maze2d::Maze2dTask`]) is the first.
 pub trait Task: Send + Sync {
@@ -37,6 +39,8 @@ pub trait Task: Send + Sync {
     fn components(&self) -> (Vec<Component>, Vec<Component>);
     /// How a request's goal is filled, e.g. `(x, y, 0, 0): arrive at the goal at rest`.
     fn goal_note(&self) -> String;
+    /// The robot's own limits, which it checks every plan against before executing it.
+    fn limits(&self) -> RobotLimits;
     /// Widths of an action and of an observation (a plan's row is `[action, observation]`).
     fn dims(&self) -> (usize, usize);
     /// Seconds of simulated time per control step.

@@ -124,6 +124,8 @@ fn our_realtime_robot_and_the_python_example_conform_and_one_that_never_holds_fa
     let checked = check("ours");
     stop(ours);
     assert!(checked.status.success(), "{}", printed(&checked));
+    let limits = "| refuses a plan beyond its limits | pass |";
+    assert!(String::from_utf8_lossy(&checked.stdout).contains(limits), "{}", printed(&checked));
     let (valid, sent) = schema_valid(&payloads("ours"));
     assert!(sent >= 100, "only {sent} states and heartbeats kept");
     assert_eq!(valid, sent, "payloads that fail their schema are in {}", payloads("ours").display());
@@ -143,6 +145,7 @@ fn our_realtime_robot_and_the_python_example_conform_and_one_that_never_holds_fa
     let checked = check("py-robot");
     stop(python_robot);
     assert!(checked.status.success(), "{}", printed(&checked));
+    assert!(String::from_utf8_lossy(&checked.stdout).contains(limits), "{}", printed(&checked));
     let (valid, sent) = schema_valid(&payloads("py-robot"));
     assert_eq!(valid, sent, "payloads that fail their schema are in {}", payloads("py-robot").display());
 

@@ -35,6 +35,20 @@ EPISODE = 0
 STALE_TOKEN_S = 12.0
 #: Lines a second written to stderr about refused plans; the rest are counted.
 LOG_LINES_PER_S = 5
+#: The robot's own limits, checked on every plan before it is executed: its workspace, |x| and
+#: |y| in m, and its speed per axis, m/s.
+WORKSPACE_M = 10.0
+MAX_SPEED = 5.5
+
+
+def beyond_limits(states):
+    """Why the planned `states` leave the robot's limits, or None when they keep within them."""
+    for k, (x, y, vx, vy) in enumerate(states):
+        if max(abs(x), abs(y)) > WORKSPACE_M:
+            return f"states[{k}] = ({x}, {y}) m is outside the workspace of ±{WORKSPACE_M} m"
+        if max(abs(vx), abs(vy)) > MAX_SPEED:
+            return f"states[{k}] asks ({vx}, {vy}) m/s, over {MAX_SPEED} m/s"
+    return None
 
 
 def clip(value):
@@ -124,6 +138,15 @@ class Robot:
         elif len(plan.states[0]) != 4 or len(plan.actions[0]) != 2:
             self.unusable += 1
             self.log.warn(f"refused plan {plan.plan_id!r}: states must be (x, y, vx, vy), actions (ax, ay)")
+        elif beyond_limits(plan.states) is not None:
+            # Whatever the planner claims: drop the plan being executed too, and hold where it is.
+            self.unusable += 1
+            self.plan, self.last_fresh_s = None, None
+            reason = f"refused plan {plan.plan_id!r}: {beyond_limits(plan.states)}"
+            if self.hold is None:
+                self.begin_hold(t, reason)
+            else:
+                self.log.warn(reason)
         elif plan.episode == EPISODE and plan.from_step <= t:
             # Steps count from from_step, or from now when it was planned from where the robot still holds.
             self.origin = t if self.hold is not None and plan.from_step >= self.hold_began else plan.from_step
@@ -136,7 +159,7 @@ class Robot:
         index = t - self.origin if self.plan is not None else None
         expired = index is not None and self.plan.valid_steps is not None and index >= self.plan.valid_steps
         age_ms = None if self.last_fresh_s is None else (time.monotonic() - self.last_fresh_s) * 1e3
-        fresh = age_ms is not None and age_ms <= self.args.plan_timeout_ms
+        fresh = self.plan is not None and age_ms is not None and age_ms <= self.args.plan_timeout_ms
         if fresh and not expired:
             if self.hold is not None:
                 self.hold = None
