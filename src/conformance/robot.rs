@@ -125,22 +125,14 @@ fn beyond_limits(
         row[0] += 1000.0;
     }
     plans.put(codec::encode(&far)?).wait().map_err(anyhow::Error::msg)?;
-    let sent = Instant::now();
-    let mut drift = 0.0_f32;
-    while sent.elapsed() < Duration::from_millis(300) {
-        let state = robot_side.latest_state()?;
-        drift = drift.max(distance(&file.task.position(&state.observation), &file.task.position(&before.observation)));
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    robot_side.report.advise(
-        "refuses a plan beyond its limits",
-        if drift <= STILL {
-            Ok(format!("drifted {drift:.3} m at most"))
-        } else {
-            Err(format!("moved {drift:.3} m towards a plan 1 km away"))
-        },
-    );
+    let (drift, _) = robot_side.watch(file, &before, Instant::now(), Duration::from_millis(300))?;
+    robot_side.report.advise("refuses a plan beyond its limits", stayed(drift, "towards a plan 1 km away"));
     Ok(())
+}
+
+/// `Ok` when the robot drifted no more than [`STILL`], `Err` saying it moved `how` otherwise.
+fn stayed(drift: f32, how: &str) -> Result<String, String> {
+    if drift <= STILL { Ok(format!("drifted {drift:.3} m at most")) } else { Err(format!("moved {drift:.3} m {how}")) }
 }
 
 /// Garbage and, a little later (a robot may keep only the newest plan), a plan of another task
@@ -164,24 +156,9 @@ fn refusals_then_silence(
         row[0] += 1.0;
     }
     plans.put(codec::encode(&elsewhere)?).wait().map_err(anyhow::Error::msg)?;
-    let mut holding = None;
-    let mut drift = 0.0_f32;
-    while last_plan.elapsed() < stale + Duration::from_secs(1) {
-        let state = robot_side.latest_state()?;
-        drift = drift.max(distance(&file.task.position(&state.observation), &file.task.position(&before.observation)));
-        if state.mode == RobotMode::Holding && holding.is_none() {
-            holding = Some(last_plan.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    robot_side.report.check(
-        "refuses garbage and another task's plan",
-        if drift <= STILL {
-            Ok(format!("drifted {drift:.3} m at most"))
-        } else {
-            Err(format!("moved {drift:.3} m: it executed the plan of {OTHER_TASK}"))
-        },
-    );
+    let (drift, holding) = robot_side.watch(file, &before, last_plan, stale + Duration::from_secs(1))?;
+    let how = format!("towards the plan of {OTHER_TASK}");
+    robot_side.report.check("refuses garbage and another task's plan", stayed(drift, &how));
     robot_side.report.check(
         "holds on staleness",
         match holding {
@@ -250,6 +227,28 @@ impl RobotSide<'_> {
             }
         }
         self.latest.clone().ok_or_else(|| anyhow::anyhow!("no state received"))
+    }
+
+    /// Watches the robot from `since` until `period` after it: how far it got from `before` at
+    /// most, and when (after `since`) its states first said `holding`.
+    fn watch(
+        &mut self,
+        file: &TaskFile,
+        before: &RobotState,
+        since: Instant,
+        period: Duration,
+    ) -> anyhow::Result<(f32, Option<Duration>)> {
+        let (mut drift, mut holding) = (0.0_f32, None);
+        let from = file.task.position(&before.observation);
+        while since.elapsed() < period {
+            let state = self.latest_state()?;
+            drift = drift.max(distance(&file.task.position(&state.observation), &from));
+            if state.mode == RobotMode::Holding && holding.is_none() {
+                holding = Some(since.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok((drift, holding))
     }
 
     /// The heartbeat that said `holding`, waiting up to `timeout` more for it.
