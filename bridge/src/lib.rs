@@ -13,6 +13,7 @@ pub mod message;
 mod plan_client;
 mod planner_service;
 mod robot_link;
+pub mod ros2;
 pub mod schema;
 mod transport;
 mod unique_id;
