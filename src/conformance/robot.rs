@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bridge::Namespace;
 use bridge::codec;
-use bridge::message::{Heartbeat, NodeStatus, Plan, PlanTiming, RobotMode, RobotState};
+use bridge::message::{Heartbeat, NodeStatus, Plan, RobotMode, RobotState};
 use bridge::zenoh::Wait;
 use bridge::zenoh::handlers::FifoChannelHandler;
 use bridge::zenoh::pubsub::{Publisher, Subscriber};
@@ -267,25 +267,11 @@ impl RobotSide<'_> {
 fn hold_plan(file: &TaskFile, robot: &str, state: &RobotState) -> Plan {
     let (action_width, _) = file.task.dims();
     let rows = (1.0 / file.task.dt_secs()).ceil() as usize;
-    Plan {
-        plan_id: format!("{PLANNER_ID}-{}", state.step),
-        request_id: None,
-        planner_id: PLANNER_ID.into(),
-        task: file.task.id(),
-        checkpoint_digest: format!("sha256:{}", "0".repeat(64)),
-        robot_id: Some(robot.to_owned()),
-        episode: state.episode,
-        from_step: state.step,
-        dt: file.task.dt_secs(),
-        states: vec![state.observation.clone(); rows],
-        actions: vec![vec![0.0; action_width]; rows],
-        valid_steps: None,
-        value: None,
-        constraints: Vec::new(),
-        timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
-        model_calls: 0,
-        seed: 0,
-    }
+    let ids = (format!("{PLANNER_ID}-{}", state.step), PLANNER_ID.into(), file.task.id());
+    let states = vec![state.observation.clone(); rows];
+    let plan =
+        Plan::bare(ids, (state.episode, state.step), file.task.dt_secs(), states, vec![vec![0.0; action_width]; rows]);
+    Plan { robot_id: Some(robot.to_owned()), ..plan }
 }
 
 fn distance(a: &[f32; 3], b: &[f32; 3]) -> f32 {

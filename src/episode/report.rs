@@ -62,8 +62,9 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
     let summary = ScoreSummary::of(task, outcomes);
     let n = outcomes.len() as f64;
     // Model calls of first plans and of replans separately: a warm start only helps the latter.
+    // Plans that do not say (0: a ROS 2 trajectory) leave the column empty.
     let average_calls = |calls: Vec<usize>| -> String {
-        if calls.is_empty() {
+        if calls.is_empty() || calls.contains(&0) {
             "–".into()
         } else {
             format!("{:.1}", calls.iter().sum::<usize>() as f64 / calls.len() as f64)

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::planner::PlannerNodeConfig;
 use super::robot::{Clocking, RobotNodeConfig};
+use super::ros2::Ros2Settings;
 
 /// A launch file.
 #[derive(Debug, Deserialize)]
@@ -22,6 +23,10 @@ pub struct LaunchFile {
     pub planner: PlannerNodeConfig,
     /// The robot.
     pub robot: RobotNodeConfig,
+    /// When present, the robot speaks ROS 2 only (JointState out, JointTrajectory in) and
+    /// planner worker 0 drives it through its ROS 2 gateway.
+    #[serde(default)]
+    pub ros2: Option<Ros2Settings>,
 }
 
 /// Where a launch's nodes run.
@@ -67,6 +72,14 @@ impl LaunchFile {
         launch.robot.config = resolve(base, &launch.robot.config);
         launch.planner.config = resolve(base, &launch.planner.config);
         anyhow::ensure!(launch.planner.workers >= 1, "{}: planner.workers must be at least 1", path.display());
+        if let Some(ros2) = &launch.ros2 {
+            anyhow::ensure!(
+                launch.robot.mode == Clocking::Realtime,
+                "{}: a [ros2] launch needs robot.mode = \"realtime\" (a ROS 2 robot runs on the wall clock)",
+                path.display()
+            );
+            launch.robot.ros2 = ros2.clone();
+        }
         Ok(launch)
     }
 
@@ -77,6 +90,7 @@ impl LaunchFile {
         PlannerNodeConfig {
             id: format!("{}-{k}", self.planner.id),
             stream: self.robot.mode == Clocking::Realtime,
+            ros2: self.ros2.clone().filter(|_| k == 0).unwrap_or_default(),
             ..self.planner.clone()
         }
     }

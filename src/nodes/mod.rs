@@ -9,6 +9,8 @@ pub mod model_card;
 pub mod planner;
 pub mod realtime;
 pub mod robot;
+pub mod robot_port;
+pub mod ros2;
 pub mod service;
 pub mod shutdown;
 pub mod sources;

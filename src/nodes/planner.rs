@@ -15,6 +15,7 @@ use planner::{Plan, PlanRequest, Planner};
 use serde::Deserialize;
 use tch::{Device, Tensor};
 
+use super::ros2::Ros2Settings;
 use crate::task::{PlannerConfig, TaskFile};
 
 /// Default worker id of `serve`.
@@ -63,6 +64,11 @@ pub struct PlannerNodeConfig {
     #[arg(long, default_value_t = 1)]
     #[serde(default = "one")]
     pub rerun_denoise_every: u64,
+    /// Also drive a ROS 2 robot: its JointState in, JointTrajectory out (implies --stream); a
+    /// launch file's `[ros2]` table sets it for worker 0.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub ros2: Ros2Settings,
 }
 
 fn default_id() -> String {

@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bridge::message::{CommandKind, NodeStatus, RobotMode};
-use bridge::{Health, RobotLink, Watchdog};
+use bridge::{Health, Watchdog};
 use sim::Tracker;
 
+use super::robot_port::RobotPort;
 use super::wire;
 use crate::episode::{EpisodeObserver, EpisodeOutcome, Level, distance};
 use crate::task::{RobotLimits, Task, TaskFile};
@@ -57,7 +58,7 @@ impl Hold {
 /// One real-time episode in progress.
 struct Episode<'a> {
     task: &'a dyn Task,
-    link: &'a mut RobotLink,
+    link: &'a mut dyn RobotPort,
     observer: &'a mut dyn EpisodeObserver,
     seed: u64,
     watchdog: Watchdog,
@@ -86,7 +87,7 @@ struct Episode<'a> {
 pub fn realtime_episode(
     pace: Pace,
     file: &TaskFile,
-    link: &mut RobotLink,
+    link: &mut dyn RobotPort,
     seed: u64,
     stop: &AtomicBool,
     observer: &mut dyn EpisodeObserver,
@@ -216,24 +217,24 @@ impl Episode<'_> {
     /// otherwise, anything else is counted and ignored.
     fn receive(&mut self, t: u64, now_ms: u64, observation: &[f32]) -> anyhow::Result<()> {
         let Some(received) = self.link.latest_plan() else { return Ok(()) };
-        if self.plan.as_ref().is_some_and(|p| p.plan_id == received.body.plan_id) {
+        if self.plan.as_ref().is_some_and(|p| p.plan_id == received.plan_id) {
             // The planner confirms the plan being executed: it is alive and the plan holds.
             self.watchdog.feed(now_ms);
-        } else if received.body.episode == self.seed && received.body.from_step <= t {
-            let plan = &received.body;
+        } else if received.episode == self.seed && received.from_step <= t {
+            let plan = &received;
             if let Err(why) = self.limits.check(&plan.states, &plan.actions, plan.dt) {
                 return self.refuse(t, observation, plan, &why);
             }
-            let sent = self.published.iter().find(|(s, _)| *s == received.body.from_step);
+            let sent = self.published.iter().find(|(s, _)| *s == received.from_step);
             if let Some((_, sent)) = sent {
                 self.outcome.plan_ms.push(sent.elapsed().as_secs_f64() * 1e3);
             }
-            self.outcome.model_calls.push(received.body.model_calls as usize);
+            self.outcome.model_calls.push(received.model_calls as usize);
             let latency_ms = self.outcome.plan_ms.last().copied().unwrap_or(f64::NAN);
-            self.observer.planned(t, &wire::received_path(received.body.clone(), latency_ms));
-            let from = received.body.from_step;
+            self.observer.planned(t, &wire::received_path(received.clone(), latency_ms));
+            let from = received.from_step;
             self.origin = if self.hold.active && from >= self.hold.began { t } else { from };
-            self.plan = Some(received.body);
+            self.plan = Some(received);
             self.switched = true;
             self.watchdog.feed(now_ms);
         } else {
@@ -264,7 +265,8 @@ impl Episode<'_> {
     /// Whether to execute the plan at step `t` or hold, starting or ending a hold as needed;
     /// returns the plan's row index to execute (`None`: hold).
     fn decide(&mut self, t: u64, now_ms: u64, observation: &[f32]) -> anyhow::Result<Option<usize>> {
-        let (health, _) = self.watchdog.check(now_ms);
+        // A ROS 2 controller's trajectory holds until its end: no re-sends to watch for.
+        let health = if self.link.plans_are_confirmed() { self.watchdog.check(now_ms).0 } else { Health::Fresh };
         let index = self.plan.as_ref().map(|_| (t - self.origin) as usize);
         let expired = self.plan.as_ref().zip(index).is_some_and(|(p, i)| p.valid_steps.is_some_and(|v| i as u64 >= v));
         let execute = health == Health::Fresh && self.plan.is_some() && !expired && !self.hold.commanded;

@@ -17,6 +17,7 @@ use bridge::{Namespace, RobotLink};
 use serde::Deserialize;
 
 use super::realtime::{Pace, realtime_episode};
+use super::ros2::{Ros2RobotPort, Ros2Settings};
 use super::sources::LinkSource;
 use crate::cli::progress;
 use crate::episode::lockstep::planned_episode;
@@ -85,6 +86,11 @@ pub struct RobotNodeConfig {
     #[arg(long, default_value_t = DEFAULT_PLANNER_WAIT_S)]
     #[serde(default = "default_planner_wait_s")]
     pub planner_wait_s: u64,
+    /// Speak ROS 2 instead (realtime only): the simulator as a ROS 2 robot, JointState out and
+    /// JointTrajectory in; a launch file's `[ros2]` table sets it.
+    #[command(flatten)]
+    #[serde(skip)]
+    pub ros2: Ros2Settings,
 }
 
 fn default_id() -> String {
@@ -138,10 +144,41 @@ pub fn run_episodes(
     stop: &AtomicBool,
     observer: &mut dyn EpisodeObserver,
 ) -> anyhow::Result<Vec<EpisodeOutcome>> {
-    let mut link = RobotLink::new(session, namespace, &node.id, &file.task.id(), node.mode == Clocking::Lockstep)?;
     let episodes = node.episodes.unwrap_or(file.config.eval.episodes);
-    let planners = link.wait_for_planner(Duration::from_secs(node.planner_wait_s), stop)?;
+    let wait = Duration::from_secs(node.planner_wait_s);
+    let pace = Pace { speed: node.speed, plan_timeout_ms: node.plan_timeout_ms };
+    if node.ros2.enabled {
+        anyhow::ensure!(
+            node.mode == Clocking::Realtime,
+            "a ROS 2 robot runs on the wall clock: use --mode realtime with --ros2"
+        );
+        let mut port = Ros2RobotPort::new(session, &node.ros2, &node.id, file.task.as_ref())?;
+        port.wait_for_subscriber(session, &node.ros2, wait, stop)?;
+        return play(node, file, episodes, stop, |seed| realtime_episode(pace, file, &mut port, seed, stop, observer));
+    }
+    let mut link = RobotLink::new(session, namespace, &node.id, &file.task.id(), node.mode == Clocking::Lockstep)?;
+    let planners = link.wait_for_planner(wait, stop)?;
     tracing::info!("robot {}: planners of task {}: {}", node.id, link.task(), planners.join(", "));
+    let timeout = Duration::from_millis(node.query_timeout_ms);
+    let outcomes = play(node, file, episodes, stop, |seed| match node.mode {
+        Clocking::Lockstep => {
+            let mut source = LinkSource { link: &mut link, timeout, stop, limits: file.task.limits() };
+            planned_episode(file, seed, &mut source, observer)
+        }
+        Clocking::Realtime => realtime_episode(pace, file, &mut link, seed, stop, observer),
+    });
+    link.publish_status(NodeStatus::Stopping, None, 0)?;
+    outcomes
+}
+
+/// Plays `episodes` episodes of `file`, each by `episode` from its seed, until done or `stop`.
+fn play(
+    node: &RobotNodeConfig,
+    file: &TaskFile,
+    episodes: usize,
+    stop: &AtomicBool,
+    mut episode: impl FnMut(u64) -> anyhow::Result<EpisodeOutcome>,
+) -> anyhow::Result<Vec<EpisodeOutcome>> {
     let mut outcomes = Vec::with_capacity(episodes);
     let bar = progress::bar(episodes as u64, "episodes");
     for e in 0..episodes {
@@ -150,18 +187,7 @@ pub fn run_episodes(
             tracing::warn!("robot {}: stopped after {e} of {episodes} episodes", node.id);
             break;
         }
-        let seed = file.config.eval.episode_seed(e);
-        let outcome = match node.mode {
-            Clocking::Lockstep => {
-                let timeout = Duration::from_millis(node.query_timeout_ms);
-                let mut source = LinkSource { link: &mut link, timeout, stop, limits: file.task.limits() };
-                planned_episode(file, seed, &mut source, observer)?
-            }
-            Clocking::Realtime => {
-                let pace = Pace { speed: node.speed, plan_timeout_ms: node.plan_timeout_ms };
-                realtime_episode(pace, file, &mut link, seed, stop, observer)?
-            }
-        };
+        let outcome = episode(file.config.eval.episode_seed(e))?;
         if node.mode == Clocking::Realtime && stop.load(Ordering::Relaxed) {
             tracing::warn!("robot {}: episode {e} interrupted; it is left out of the table", node.id);
             break;
@@ -169,7 +195,6 @@ pub fn run_episodes(
         outcomes.push(outcome);
     }
     bar.finish_and_clear();
-    link.publish_status(NodeStatus::Stopping, None, 0)?;
     Ok(outcomes)
 }
 

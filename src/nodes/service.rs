@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bridge::message::{ErrorReply, ModelCard, Plan, PlanRequest, RobotState};
 use bridge::{Namespace, PlanHandler, PlannerService, ServiceReport};
@@ -12,11 +13,15 @@ use planner::condition::Pin;
 
 use super::model_card::model_card;
 use super::planner::{PlannerNodeConfig, TaskPlanner};
+use super::ros2::gateway::Gateway;
 use super::wire;
 use crate::episode::plan_seed;
 use crate::episode::replan::{Executing, Replanning, Trigger};
 use crate::task::{Task, TaskFile};
 use crate::telemetry::DenoiseObserver;
+
+/// How long the ROS 2 gateway waits for its own planner to serve.
+const GATEWAY_WAIT: Duration = Duration::from_mins(1);
 
 /// Loads the model once and serves on `session` until `stop` is set, recording the denoising of
 /// each plan to `recording` if given.
@@ -33,7 +38,7 @@ pub fn serve(
         handler.record_to(stream, node.rerun_denoise_every);
     }
     let mut service = PlannerService::new(session, namespace.clone(), handler.card.clone())?;
-    service.stream = node.stream;
+    service.stream = node.stream || node.ros2.enabled;
     service.queue = node.queue;
     tracing::info!(
         "planner {} serving task {} ({}, checkpoint {}) on namespace {}",
@@ -43,7 +48,31 @@ pub fn serve(
         handler.card.checkpoint_digest,
         namespace.root()
     );
-    Ok(service.run(&mut handler, stop)?)
+    if !node.ros2.enabled {
+        return Ok(service.run(&mut handler, stop)?);
+    }
+    // The ROS 2 side's settings are checked before serving; the gateway joins once the
+    // service answers, and a gateway that fails stops the service with its error.
+    node.ros2.goal(file.task.as_ref(), node.ros2.joints(file.task.as_ref())?.len())?;
+    std::thread::scope(|scope| {
+        let gateway = scope.spawn(|| {
+            let relayed = Gateway::new(&node.ros2, &file, session, namespace, GATEWAY_WAIT, stop)
+                .and_then(|gateway| gateway.run(stop));
+            if relayed.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            relayed
+        });
+        let report = service.run(&mut handler, stop);
+        let relayed = gateway.join().map_err(|_| anyhow::anyhow!("the ROS 2 gateway panicked"))??;
+        tracing::info!(
+            "ROS 2 gateway: {} joint states relayed, {} refused, {} trajectories sent",
+            relayed.states,
+            relayed.states_refused,
+            relayed.trajectories
+        );
+        Ok(report?)
+    })
 }
 
 /// Says on stderr what worker `id` did.

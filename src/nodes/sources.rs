@@ -160,32 +160,15 @@ impl PlanSource for LinkSource<'_> {
 
 #[cfg(test)]
 mod tests {
-    use bridge::message::{Plan, PlanTiming};
+    use bridge::message::Plan;
 
     use super::*;
     use crate::task::TaskFile;
 
     /// A U-maze plan of 3 rows at (x, 1, 0, 0) for step 4 of episode 7.
     fn plan(x: f32) -> Plan {
-        Plan {
-            plan_id: "p-1".into(),
-            request_id: None,
-            planner_id: "planner-0".into(),
-            task: "maze2d-umaze".into(),
-            checkpoint_digest: format!("sha256:{}", "0".repeat(64)),
-            robot_id: None,
-            episode: 7,
-            from_step: 4,
-            dt: 0.01,
-            states: vec![vec![x, 1.0, 0.0, 0.0]; 3],
-            actions: vec![vec![0.0, 0.0]; 3],
-            valid_steps: None,
-            value: None,
-            constraints: Vec::new(),
-            timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
-            model_calls: 0,
-            seed: 0,
-        }
+        let ids = ("p-1".into(), "planner-0".into(), "maze2d-umaze".into());
+        Plan::bare(ids, (7, 4), 0.01, vec![vec![x, 1.0, 0.0, 0.0]; 3], vec![vec![0.0, 0.0]; 3])
     }
 
     /// Reference: the U-maze's walls (open cells 1..=3, boxes of side 1 offset by −0.2: the

@@ -127,6 +127,14 @@ impl Task for Maze2dTask {
         "(x, y, 0, 0): the goal position with zero velocity, reached at rest (Diffuser's conditioning)".into()
     }
 
+    fn fixed_goal(&self) -> Option<Vec<f32>> {
+        matches!(self.config.goals, Goals::Fixed).then(|| {
+            let mut env = self.make_env();
+            env.reset(0);
+            env.goal_state()
+        })
+    }
+
     fn dims(&self) -> (usize, usize) {
         (2, 4)
     }

@@ -39,6 +39,8 @@ pub trait Task: Send + Sync {
     fn components(&self) -> (Vec<Component>, Vec<Component>);
     /// How a request's goal is filled, e.g. `(x, y, 0, 0): arrive at the goal at rest`.
     fn goal_note(&self) -> String;
+    /// The goal every episode has (an observation), if the task's goal is fixed.
+    fn fixed_goal(&self) -> Option<Vec<f32>>;
     /// The robot's own limits, which it checks every plan against before executing it.
     fn limits(&self) -> RobotLimits;
     /// Widths of an action and of an observation (a plan's row is `[action, observation]`).

@@ -79,6 +79,46 @@ pub struct PlanTiming {
     pub model_ms: f64,
 }
 
+/// The checkpoint digest of a plan that no checkpoint made (scripted, test or relayed plans).
+#[must_use]
+pub fn no_checkpoint_digest() -> String {
+    format!("sha256:{}", "0".repeat(64))
+}
+
+impl Plan {
+    /// A bare plan of `states` and `actions` (rows `dt` seconds apart, row 0 for step
+    /// `from_step` of `episode`) by `planner_id` for `task`, made by no checkpoint, with no
+    /// request, robot, validity window, value, constraints, timing or model calls.
+    #[must_use]
+    pub fn bare(
+        (plan_id, planner_id, task): (String, String, String),
+        (episode, from_step): (u64, u64),
+        dt: f64,
+        states: Vec<Vec<f32>>,
+        actions: Vec<Vec<f32>>,
+    ) -> Self {
+        Self {
+            plan_id,
+            request_id: None,
+            planner_id,
+            task,
+            checkpoint_digest: no_checkpoint_digest(),
+            robot_id: None,
+            episode,
+            from_step,
+            dt,
+            states,
+            actions,
+            valid_steps: None,
+            value: None,
+            constraints: Vec::new(),
+            timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
+            model_calls: 0,
+            seed: 0,
+        }
+    }
+}
+
 impl Message for Plan {
     const TYPE: &'static str = "Plan";
 

@@ -77,8 +77,8 @@ mod tests {
             source_timestamp_ns: 1_763_800_000_123_456_789,
             gid: std::array::from_fn(|i| i as u8),
         };
-        let hex: String = attachment.encode().iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "0100000000000000154d314ec1467a1810000102030405060708090a0b0c0d0e0f");
+        let golden = super::super::from_hex("0100000000000000154d314ec1467a1810000102030405060708090a0b0c0d0e0f");
+        assert_eq!(attachment.encode().to_vec(), golden);
         assert_eq!(Attachment::decode(&attachment.encode()).unwrap(), attachment);
     }
 

@@ -214,7 +214,7 @@ mod tests {
         assert_eq!(&bytes[4..12], &[3, 0, 0, 0, b'a', b'b', 0, 0]);
         assert_eq!(&bytes[12..16], &[1, 0, 0, 0]);
         assert_eq!(&bytes[16..20], &[0, 0, 0, 0]);
-        assert_eq!(f64::from_le_bytes(bytes[20..28].try_into().unwrap()), 1.0);
+        assert_eq!(bytes[20..28], 1.0f64.to_le_bytes());
         let mut reader = CdrReader::new(&bytes, "test").unwrap();
         assert_eq!(reader.string("s").unwrap(), "ab");
         assert_eq!(reader.f64s("v").unwrap(), vec![1.0]);

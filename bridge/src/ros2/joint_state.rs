@@ -110,8 +110,7 @@ mod tests {
     #[test]
     fn encodes_to_the_bytes_rosbags_writes_and_back() {
         let bytes = golden_message().encode();
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, GOLDEN.split_whitespace().collect::<String>());
+        assert_eq!(bytes, super::super::from_hex(GOLDEN));
         assert_eq!(bytes.len(), 88);
         assert_eq!(JointState::decode(&bytes).unwrap(), golden_message());
     }

@@ -114,11 +114,6 @@ impl JointTrajectory {
 mod tests {
     use super::*;
 
-    fn hex(text: &str) -> Vec<u8> {
-        let digits: String = text.split_whitespace().collect();
-        (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect()
-    }
-
     /// Golden bytes: the same message serialised by the Python `rosbags` package
     /// (`serialize_cdr(msg, 'trajectory_msgs/msg/JointTrajectory')`, ROS 2 Jazzy type store).
     const GOLDEN: &str = "00010000 01000000 02000000 05000000 62617365 00000000 02000000 03000000 6a310000 \
@@ -140,7 +135,7 @@ mod tests {
     #[test]
     fn encodes_to_the_bytes_rosbags_writes_and_back() {
         let bytes = golden_message().encode();
-        assert_eq!(bytes, hex(GOLDEN));
+        assert_eq!(bytes, super::super::from_hex(GOLDEN));
         assert_eq!(bytes.len(), 88);
         assert_eq!(JointTrajectory::decode(&bytes).unwrap(), golden_message());
     }

@@ -22,3 +22,10 @@ pub use joint_trajectory::{JointTrajectory, JointTrajectoryPoint};
 pub use message::Ros2Message;
 pub use names::NodeName;
 pub use node::{Received, Ros2Node, Ros2Publisher, Ros2Subscription};
+
+/// The bytes a hex string spells (whitespace ignored): golden vectors in tests.
+#[cfg(test)]
+pub(crate) fn from_hex(text: &str) -> Vec<u8> {
+    let digits: String = text.split_whitespace().collect();
+    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect()
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, PlanTiming, RobotMode, RobotState};
+use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest, RobotMode, RobotState};
 use bridge::zenoh::Wait;
 use bridge::{BridgeError, Namespace, PlanClient, PlanHandler, PlannerService, RobotLink, Transport};
 
@@ -20,25 +20,9 @@ impl StraightLine {
     fn line(observation: &[f32], goal: &[f32]) -> Plan {
         let states: Vec<Vec<f32>> =
             (0..8).map(|k| observation.iter().zip(goal).map(|(o, g)| o + (g - o) * k as f32 / 7.0).collect()).collect();
-        Plan {
-            plan_id: format!("line-{}", observation[0]),
-            request_id: None,
-            planner_id: "scripted".into(),
-            task: TASK.into(),
-            checkpoint_digest: DIGEST.into(),
-            robot_id: None,
-            episode: 0,
-            from_step: 0,
-            dt: 0.01,
-            actions: states.iter().map(|s| vec![s[0], s[1]]).collect(),
-            states,
-            valid_steps: None,
-            value: None,
-            constraints: Vec::new(),
-            timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
-            model_calls: 0,
-            seed: 0,
-        }
+        let actions = states.iter().map(|s| vec![s[0], s[1]]).collect();
+        let ids = (format!("line-{}", observation[0]), "scripted".into(), TASK.into());
+        Plan { checkpoint_digest: DIGEST.into(), ..Plan::bare(ids, (0, 0), 0.01, states, actions) }
     }
 }
 

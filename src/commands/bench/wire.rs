@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
-use bridge::message::{Plan, PlanTiming};
+use bridge::message::Plan;
 use bridge::zenoh::Wait;
 use bridge::{Namespace, PlanClient, Transport};
 
@@ -24,6 +24,7 @@ use crate::episode::{PlanQuery, plan_seed};
 use crate::nodes::launch_file::free_loopback_endpoint;
 use crate::nodes::planner::{DEFAULT_MAX_BATCH, PlannerNodeConfig, TaskPlanner};
 use crate::nodes::robot::{Clocking, RobotNodeConfig, run_episodes};
+use crate::nodes::ros2::Ros2Settings;
 use crate::nodes::service::serve;
 use crate::task::TaskFile;
 
@@ -42,25 +43,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 /// A plan the size of maze2d-large's (H = 384).
 fn large_plan() -> Plan {
     let states: Vec<Vec<f32>> = (0..384).map(|k| vec![1.0 + k as f32 * 0.01, 2.5, 0.3, -0.7]).collect();
-    Plan {
-        plan_id: "bench".into(),
-        request_id: None,
-        planner_id: "bench".into(),
-        task: "maze2d-large".into(),
-        checkpoint_digest: format!("sha256:{}", "0".repeat(64)),
-        robot_id: Some("robot-0".into()),
-        episode: 0,
-        from_step: 0,
-        dt: 0.01,
-        actions: states.iter().map(|s| vec![s[2], s[3]]).collect(),
-        states,
-        valid_steps: None,
-        value: None,
-        constraints: Vec::new(),
-        timing: PlanTiming { queue_ms: 0.0, sample_ms: 0.0, model_ms: 0.0 },
-        model_calls: 20,
-        seed: 0,
-    }
+    let actions = states.iter().map(|s| vec![s[2], s[3]]).collect();
+    let plan = Plan::bare(("bench".into(), "bench".into(), "maze2d-large".into()), (0, 0), 0.01, states, actions);
+    Plan { robot_id: Some("robot-0".into()), model_calls: 20, ..plan }
 }
 
 /// The value at quantile `q` of `values`.
@@ -148,6 +133,7 @@ fn start_workers(
             queue: 64,
             max_batch: DEFAULT_MAX_BATCH,
             rerun_denoise_every: 1,
+            ros2: Ros2Settings::default(),
         };
         let session = node.open()?;
         let namespace = namespace.clone();
@@ -273,6 +259,7 @@ fn realtime_rate(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> a
         speed: 1.0,
         query_timeout_ms: 60_000,
         planner_wait_s: 60,
+        ros2: Ros2Settings::default(),
     };
     let session = node.open()?;
     let seconds = task.task.make_env().max_episode_steps() as f64 * task.task.dt_secs();
