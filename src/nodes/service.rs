@@ -66,9 +66,10 @@ pub fn serve(
         let report = service.run(&mut handler, stop);
         let relayed = gateway.join().map_err(|_| anyhow::anyhow!("the ROS 2 gateway panicked"))??;
         tracing::info!(
-            "ROS 2 gateway: {} joint states relayed, {} refused, {} trajectories sent",
+            "ROS 2 gateway: {} joint states relayed, {} refused, {} malformed samples rejected, {} trajectories sent",
             relayed.states,
             relayed.states_refused,
+            relayed.samples_rejected,
             relayed.trajectories
         );
         Ok(report?)

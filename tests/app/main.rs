@@ -10,4 +10,5 @@ mod conformance;
 mod import;
 mod network;
 mod results;
+mod ros2;
 mod telemetry;

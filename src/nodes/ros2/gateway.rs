@@ -105,8 +105,10 @@ impl EpisodeClock {
 pub struct GatewayReport {
     /// Joint states turned into robot states.
     pub states: u64,
-    /// Joint states refused (malformed, a missing joint, no stamp).
+    /// Joint states refused (a missing joint or velocity, no stamp).
     pub states_refused: u64,
+    /// Samples rejected before decoding was done (no or a wrong attachment, not CDR, oversized).
+    pub samples_rejected: u64,
     /// Trajectories sent.
     pub trajectories: u64,
 }
@@ -200,6 +202,7 @@ impl Gateway {
                 std::thread::sleep(IDLE);
             }
         }
+        report.samples_rejected = self.states.rejected();
         Ok(report)
     }
 

@@ -21,42 +21,42 @@ const DEFAULT_EPISODE_GAP_MS: u64 = 250;
 pub struct Ros2Settings {
     /// Speak ROS 2 over rmw_zenoh: `serve` takes the robot's JointState and sends it
     /// JointTrajectory; `robot` is the simulator as such a ROS 2 robot (docs/ROS2.md).
-    #[arg(long = "ros2")]
+    #[arg(id = "ros2", long = "ros2")]
     #[serde(skip_deserializing, default = "enabled")]
     pub enabled: bool,
     /// ROS domain id (`ROS_DOMAIN_ID`).
-    #[arg(long = "ros2-domain", default_value_t = 0)]
+    #[arg(id = "ros2_domain", long = "ros2-domain", default_value_t = 0)]
     #[serde(default)]
     pub domain: u32,
     /// ROS namespace of diffplan's node, e.g. `/robot1` (relative topics resolve under it).
-    #[arg(long = "ros2-namespace", default_value = "")]
+    #[arg(id = "ros2_namespace", long = "ros2-namespace", default_value = "")]
     #[serde(default)]
     pub namespace: String,
     /// The robot's JointState topic.
-    #[arg(long = "ros2-joint-states", default_value = DEFAULT_JOINT_STATES)]
+    #[arg(id = "ros2_joint_states", long = "ros2-joint-states", default_value = DEFAULT_JOINT_STATES)]
     #[serde(default = "default_joint_states")]
     pub joint_states: String,
     /// The JointTrajectory topic of the robot's controller.
-    #[arg(long = "ros2-trajectory", default_value = DEFAULT_TRAJECTORY)]
+    #[arg(id = "ros2_trajectory", long = "ros2-trajectory", default_value = DEFAULT_TRAJECTORY)]
     #[serde(default = "default_trajectory")]
     pub trajectory: String,
     /// The joints, in the order of the task's observation (comma-separated); default: the
     /// task's position components (Maze2D: x,y).
-    #[arg(long = "ros2-joints", value_delimiter = ',')]
+    #[arg(id = "ros2_joints", long = "ros2-joints", value_delimiter = ',')]
     #[serde(default)]
     pub joints: Vec<String>,
     /// The id the robot has on diffplan's own wire (its states, plans and logs).
-    #[arg(long = "ros2-robot-id", default_value = DEFAULT_ROBOT_ID)]
+    #[arg(id = "ros2_robot_id", long = "ros2-robot-id", default_value = DEFAULT_ROBOT_ID)]
     #[serde(default = "default_robot_id")]
     pub robot_id: String,
     /// The goal, joint positions (comma-separated), reached at rest; default: the task's fixed
     /// goal.
-    #[arg(long = "ros2-goal", value_delimiter = ',', allow_hyphen_values = true)]
+    #[arg(id = "ros2_goal", long = "ros2-goal", value_delimiter = ',', allow_hyphen_values = true)]
     #[serde(default)]
     pub goal: Vec<f32>,
     /// A gap this long in the robot's state stamps (or stamps going back) starts a new episode,
     /// milliseconds: ROS 2 has no episodes, a robot that resets or pauses does.
-    #[arg(long = "ros2-episode-gap-ms", default_value_t = DEFAULT_EPISODE_GAP_MS)]
+    #[arg(id = "ros2_episode_gap_ms", long = "ros2-episode-gap-ms", default_value_t = DEFAULT_EPISODE_GAP_MS)]
     #[serde(default = "default_episode_gap_ms")]
     pub episode_gap_ms: u64,
 }
