@@ -41,7 +41,7 @@ fi
 "$DIFFPLAN_PYTHON" -c 'import minari, PIL; assert minari.__version__ == "0.5.4"' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "minari[hdf5]==0.5.4" "pillow"
 # The ROS 2 test's independent CDR codec and type hashes (tests/python/ros2_robot.py): pure Python.
-"$DIFFPLAN_PYTHON" -c 'import rosbags; assert rosbags.__version__ == "0.11.9"' 2>/dev/null ||
+"$DIFFPLAN_PYTHON" -c 'import importlib.metadata as m; assert m.version("rosbags") == "0.11.9"' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "rosbags==0.11.9"
 # An independent JSON Schema validator for the results test (docs/schema/).
 "$DIFFPLAN_PYTHON" -c 'import jsonschema' 2>/dev/null ||
