@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use zenoh::Wait;
 use zenoh::handlers::{RingChannel, RingChannelHandler};
@@ -120,7 +120,7 @@ impl<M: Ros2Message> Ros2Publisher<M> {
     /// Publishes `message` with the next sequence number and the wall clock's time.
     pub fn publish(&mut self, message: &M) -> Result<(), BridgeError> {
         self.sequence += 1;
-        let attachment = Attachment { sequence: self.sequence, source_timestamp_ns: now_ns(), gid: self.gid };
+        let attachment = Attachment { sequence: self.sequence, source_timestamp_ns: i64::try_from(crate::codec::now_ns()).unwrap_or(i64::MAX), gid: self.gid };
         self.publisher.put(message.encode()).attachment(attachment.encode().to_vec()).wait().map_err(BridgeError::zenoh)
     }
 
@@ -129,11 +129,6 @@ impl<M: Ros2Message> Ros2Publisher<M> {
     pub fn key(&self) -> &str {
         &self.key
     }
-}
-
-/// Nanoseconds since the Unix epoch on this machine's clock (0 if the clock is before it).
-fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// A message received, with its attachment and when it arrived here.

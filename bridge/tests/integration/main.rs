@@ -6,5 +6,6 @@
 mod codec;
 mod link;
 mod readiness;
+mod ros2;
 mod schema;
 mod tasks;

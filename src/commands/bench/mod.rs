@@ -5,6 +5,7 @@ mod forward;
 mod picard;
 mod plan;
 mod replan;
+mod ros2_wire;
 mod steering;
 mod wire;
 

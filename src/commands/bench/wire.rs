@@ -2,7 +2,8 @@
 //!
 //! 1. Plan delivery latency (p50 / p99) of a maze2d-large-sized plan (H = 384, 4 + 2 values per
 //!    step) from a publisher to a subscriber in another Zenoh session over TCP, encode and
-//!    decode included; baseline: encode + decode alone in one process.
+//!    decode included, as diffplan's JSON plan and as the ROS 2 gateway's JointTrajectory
+//!    ([`super::ros2_wire`]); baseline: the JSON plan's encode + decode alone in one process.
 //! 2. The plan service's throughput with 1 and 2 workers (requests spread over the workers'
 //!    own keys, as `eval --remote` does); baseline: the same plans made in process.
 //! 3. The real-time robot's achieved replanning rate against one streaming worker; baseline:
@@ -92,16 +93,26 @@ fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -
             wire_ms.push(nanos as f64 / 1e6);
         }
     }
-    let (c50, c99) = (quantile(codec_ms.clone(), 0.5), quantile(codec_ms, 0.99));
-    let (w50, w99) = (quantile(wire_ms.clone(), 0.5), quantile(wire_ms, 0.99));
-    println!("Plan delivery, maze2d-large plan (H = 384, {bytes} bytes of JSON), {samples} plans one at a time:\n");
+    let (ros2_bytes, ros2_codec_ms) = super::ros2_wire::codec_ms(&plan, samples)?;
+    let ros2_wire_ms = super::ros2_wire::delivery_ms(&plan, samples, node)?;
+    let c50 = quantile(codec_ms.clone(), 0.5);
+    println!(
+        "Plan delivery, maze2d-large plan (H = 384): {bytes} bytes of JSON, or {ros2_bytes} bytes of CDR as the ROS 2 \
+         gateway's JointTrajectory; {samples} plans one at a time:\n"
+    );
     println!("| path | p50 | p99 | p50 ratio to baseline |");
     println!("|---|---|---|---|");
-    println!("| encode + decode in process (baseline) | {c50:.3} ms | {c99:.3} ms | 1.00 |");
-    println!(
-        "| publish → subscriber in another session over TCP loopback | {w50:.3} ms | {w99:.3} ms | {:.2} |\n",
-        w50 / c50
-    );
+    let rows = [
+        ("JSON plan: encode + decode in process (baseline)", codec_ms),
+        ("JSON plan: publish → subscriber in another session over TCP loopback", wire_ms),
+        ("JointTrajectory: build from the plan + encode + decode in process", ros2_codec_ms),
+        ("JointTrajectory: publish (rmw_zenoh key and attachment) → subscriber in another session", ros2_wire_ms),
+    ];
+    for (path, times) in rows {
+        let (p50, p99) = (quantile(times.clone(), 0.5), quantile(times, 0.99));
+        println!("| {path} | {p50:.3} ms | {p99:.3} ms | {:.2} |", p50 / c50);
+    }
+    println!();
     Ok(())
 }
 
