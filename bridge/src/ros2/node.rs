@@ -120,7 +120,11 @@ impl<M: Ros2Message> Ros2Publisher<M> {
     /// Publishes `message` with the next sequence number and the wall clock's time.
     pub fn publish(&mut self, message: &M) -> Result<(), BridgeError> {
         self.sequence += 1;
-        let attachment = Attachment { sequence: self.sequence, source_timestamp_ns: i64::try_from(crate::codec::now_ns()).unwrap_or(i64::MAX), gid: self.gid };
+        let attachment = Attachment {
+            sequence: self.sequence,
+            source_timestamp_ns: i64::try_from(crate::codec::now_ns()).unwrap_or(i64::MAX),
+            gid: self.gid,
+        };
         self.publisher.put(message.encode()).attachment(attachment.encode().to_vec()).wait().map_err(BridgeError::zenoh)
     }
 

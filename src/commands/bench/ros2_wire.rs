@@ -6,10 +6,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bridge::{Transport, codec};
 use bridge::message::Plan;
 use bridge::ros2::{Attachment, JointTrajectory, NodeName, Ros2Message, Ros2Node, Stamp};
 use bridge::zenoh::Wait;
+use bridge::{Transport, codec};
 
 use crate::nodes::ros2::trajectory::trajectory_of;
 
@@ -54,7 +54,9 @@ pub fn delivery_ms(plan: &Plan, samples: usize, node: &Transport) -> anyhow::Res
             let attachment = sample.attachment().map(|a| Attachment::decode(&a.to_bytes()));
             let decoded = JointTrajectory::decode(&sample.payload().to_bytes());
             let _ = tx.send(match (attachment, decoded) {
-                (Some(Ok(attachment)), Ok(_)) => Ok(i64::try_from(codec::now_ns()).unwrap_or(i64::MAX) - attachment.source_timestamp_ns),
+                (Some(Ok(attachment)), Ok(_)) => {
+                    Ok(i64::try_from(codec::now_ns()).unwrap_or(i64::MAX) - attachment.source_timestamp_ns)
+                }
                 _ => Err(anyhow::anyhow!("a trajectory arrived without its attachment or undecodable")),
             });
         })
