@@ -184,13 +184,7 @@ fn a_python_client_gets_a_plan_and_bounded_errors_for_garbage_huge_batches_and_h
         .expect("start the planner");
     let mut reaper = Reaper::default();
     reaper.watch(&planner);
-    let python = std::env::var_os("DIFFPLAN_PYTHON")
-        .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
-    let output = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python/plan_client.py"))
-        .args([&endpoint, "pytest"])
-        .output()
-        .expect("run the Python client");
+    let output = common::python(&["tests/python/plan_client.py", &endpoint, "pytest"]);
     planner.kill().expect("stop the planner");
     planner.wait().expect("reap the planner");
     assert!(output.status.success(), "python client: {}", String::from_utf8_lossy(&output.stderr));

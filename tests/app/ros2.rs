@@ -3,10 +3,9 @@
 //! `eclipse-zenoh` for keys, attachments and graph tokens), and the simulator as a ROS 2 robot
 //! in a launch.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::common::{ROOT, Reaper, diffplan, endpoint, fast_task};
+use crate::common::{Reaper, diffplan, endpoint, fast_task, python};
 
 #[test]
 fn a_ros2_robot_written_with_rosbags_is_driven_by_trajectories_that_carry_diffplans_plans() {
@@ -24,13 +23,7 @@ fn a_ros2_robot_written_with_rosbags_is_driven_by_trajectories_that_carry_diffpl
         .expect("start the planner");
     let mut reaper = Reaper::default();
     reaper.watch(&planner);
-    let python = std::env::var_os("DIFFPLAN_PYTHON")
-        .expect("DIFFPLAN_PYTHON names the venv's python (source scripts/env.sh, or run scripts/test.sh)");
-    let output = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python/ros2_robot.py"))
-        .args([&endpoint, "ros2test"])
-        .output()
-        .expect("run the ROS 2 robot");
+    let output = python(&["tests/python/ros2_robot.py", &endpoint, "ros2test"]);
     // Still serving after the garbage and the states: it is alive to be stopped.
     assert!(planner.try_wait().expect("poll").is_none(), "the planner exited");
     Command::new("kill").args(["-INT", &planner.id().to_string()]).status().expect("interrupt the planner");

@@ -109,6 +109,25 @@ fn random_bytes_are_rejected_without_panicking() {
     }
 }
 
+/// Flips a bit of, deletes or inserts one byte of `bytes`; says whether its length changed.
+pub(crate) fn mutate(rng: &mut ChaCha8Rng, bytes: &mut Vec<u8>) -> bool {
+    let at = rng.gen_range(0..bytes.len());
+    match rng.gen_range(0..3) {
+        0 => {
+            bytes[at] ^= 1 << rng.gen_range(0..8);
+            false
+        }
+        1 => {
+            bytes.remove(at);
+            true
+        }
+        _ => {
+            bytes.insert(at, rng.r#gen());
+            true
+        }
+    }
+}
+
 #[test]
 fn mutated_valid_payloads_never_panic_and_corruption_is_mostly_caught() {
     // Reference: a valid encoding; each mutation flips, deletes or inserts one byte.
@@ -118,14 +137,7 @@ fn mutated_valid_payloads_never_panic_and_corruption_is_mostly_caught() {
     let trials = 3000;
     for _ in 0..trials {
         let mut bytes = valid.clone();
-        let at = rng.gen_range(0..bytes.len());
-        match rng.gen_range(0..3) {
-            0 => bytes[at] ^= 1 << rng.gen_range(0..8),
-            1 => {
-                bytes.remove(at);
-            }
-            _ => bytes.insert(at, rng.r#gen()),
-        }
+        mutate(&mut rng, &mut bytes);
         let decoded = decode_all(&bytes);
         // Whatever is accepted as a plan must still be a valid plan (finite, consistent).
         if let Ok(plan) = codec::decode::<Plan>(&bytes, MAX_PAYLOAD_BYTES) {

@@ -11,6 +11,7 @@ use bridge::zenoh::Wait;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::codec::mutate;
 use crate::link::endpoints;
 
 fn trajectory() -> JointTrajectory {
@@ -80,18 +81,7 @@ fn mutated_valid_messages_never_panic_and_structural_damage_is_caught() {
         let (mut rejected, mut resized, trials) = (0, 0, 20_000);
         for _ in 0..trials {
             let mut bytes = valid.clone();
-            let at = rng.gen_range(0..bytes.len());
-            match rng.gen_range(0..3) {
-                0 => bytes[at] ^= 1 << rng.gen_range(0..8),
-                1 => {
-                    bytes.remove(at);
-                    resized += 1;
-                }
-                _ => {
-                    bytes.insert(at, rng.r#gen());
-                    resized += 1;
-                }
-            }
+            resized += usize::from(mutate(&mut rng, &mut bytes));
             let decoded = decode_all(&bytes);
             if !decoded[usize::from(name == "JointState")] {
                 rejected += 1;
