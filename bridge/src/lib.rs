@@ -15,6 +15,7 @@ mod planner_service;
 mod robot_link;
 pub mod ros2;
 pub mod schema;
+pub mod security;
 mod transport;
 mod unique_id;
 mod watchdog;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use zenoh::Wait;
 
 use crate::BridgeError;
+use crate::security::TlsIdentity;
 
 /// How a node joins the Zenoh network.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -25,6 +26,12 @@ pub struct Transport {
     /// (nodes find each other only through the endpoints).
     #[serde(default)]
     pub zenoh_config: Option<PathBuf>,
+    /// TLS with mutual authentication as this identity; every endpoint is then `tls/…`.
+    #[serde(skip)]
+    pub tls: Option<TlsIdentity>,
+    /// The access-control rules a router enforces ([`crate::security::access_control`]).
+    #[serde(skip)]
+    pub access_control: Option<serde_json::Value>,
 }
 
 /// Zenoh's session modes.
@@ -54,7 +61,7 @@ impl Transport {
     /// A peer that listens on `listen` and connects to `connect` (either may be empty).
     #[must_use]
     pub fn peer(listen: Vec<String>, connect: Vec<String>) -> Self {
-        Self { mode: TransportMode::Peer, listen, connect, zenoh_config: None }
+        Self { mode: TransportMode::Peer, listen, connect, zenoh_config: None, tls: None, access_control: None }
     }
 
     /// The Zenoh configuration these settings describe.
@@ -76,11 +83,49 @@ impl Transport {
                 insert(&mut config, key, &json)?;
             }
         }
+        if let Some(tls) = &self.tls {
+            if let Some(plain) = self.listen.iter().chain(&self.connect).find(|e| !e.starts_with("tls/")) {
+                return Err(BridgeError::Config(format!(
+                    "endpoint {plain} is not TLS: a secured node listens and connects on tls/<host>:<port> only"
+                )));
+            }
+            let path = |p: &PathBuf| serde_json::to_string(&p.display().to_string()).unwrap_or_default();
+            insert(&mut config, "transport/link/protocols", "[\"tls\"]")?;
+            insert(&mut config, "transport/link/tls/enable_mtls", "true")?;
+            insert(&mut config, "transport/link/tls/root_ca_certificate", &path(&tls.ca))?;
+            for side in ["listen", "connect"] {
+                insert(&mut config, &format!("transport/link/tls/{side}_certificate"), &path(&tls.certificate))?;
+                insert(&mut config, &format!("transport/link/tls/{side}_private_key"), &path(&tls.key))?;
+            }
+        }
+        if let Some(rules) = &self.access_control {
+            insert(&mut config, "access_control", &rules.to_string())?;
+        }
         Ok(config)
+    }
+
+    /// Warns when this node listens beyond loopback without TLS: then anyone who reaches the
+    /// endpoint can send plans and commands.
+    fn warn_if_exposed(&self) {
+        if self.tls.is_some() {
+            return;
+        }
+        let loopback = |host: &str| host.starts_with("127.") || host == "localhost" || host == "[::1]";
+        for endpoint in &self.listen {
+            let host = endpoint.split_once('/').map_or("", |(_, rest)| rest);
+            let host = host.rsplit_once(':').map_or(host, |(host, _)| host);
+            if !loopback(host) {
+                tracing::warn!(
+                    "listening on {endpoint} without TLS: anyone who reaches it can send plans and commands \
+                     (secure the network with --tls, docs/SECURITY.md)"
+                );
+            }
+        }
     }
 
     /// Opens a session.
     pub fn open(&self) -> Result<zenoh::Session, BridgeError> {
+        self.warn_if_exposed();
         zenoh::open(self.config()?).wait().map_err(|e| {
             BridgeError::Zenoh(format!(
                 "cannot open a {} session (listen {:?}, connect {:?}): {e}",

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use bridge::security::{Role, TlsIdentity};
 use bridge::{Namespace, Transport, TransportMode};
 
 /// How a node joins the network.
@@ -20,18 +21,33 @@ pub struct TransportArgs {
     /// Zenoh JSON5 config file, passed through (--listen/--connect override its endpoints).
     #[arg(long)]
     pub zenoh_config: Option<PathBuf>,
+    /// Secure: TLS with mutual authentication, as this node's role in the lab folder DIR
+    /// (made by scripts/lab-certs.sh); the node is then a client of a secured router
+    /// (`diffplan router --tls DIR`), which enforces what each role may send (docs/SECURITY.md).
+    #[arg(long, value_name = "DIR")]
+    pub tls: Option<PathBuf>,
 }
 
 impl TransportArgs {
-    /// The transport these flags describe (a peer).
-    #[must_use]
-    pub fn transport(&self) -> Transport {
-        Transport {
-            mode: TransportMode::Peer,
-            listen: self.listen.clone(),
-            connect: self.connect.clone(),
+    /// The transport these flags describe: a peer, or with `--tls` a client of a secured
+    /// router, proving `role`.
+    pub fn transport(&self, role: Role) -> anyhow::Result<Transport> {
+        let Some(dir) = &self.tls else {
+            let plain = Transport::peer(self.listen.clone(), self.connect.clone());
+            return Ok(Transport { zenoh_config: self.zenoh_config.clone(), ..plain });
+        };
+        anyhow::ensure!(
+            self.listen.is_empty() && !self.connect.is_empty(),
+            "a secured node listens on nothing and connects to a secured router: start `diffplan router --tls {0} \
+             --listen tls/<host>:7447` and give this node `--connect tls/<host>:7447`",
+            dir.display()
+        );
+        Ok(Transport {
+            mode: TransportMode::Client,
             zenoh_config: self.zenoh_config.clone(),
-        }
+            tls: Some(TlsIdentity::from_lab(dir, role)?),
+            ..Transport::peer(Vec::new(), self.connect.clone())
+        })
     }
 
     /// The namespace, checked.

@@ -221,7 +221,7 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
 /// Plays the episodes against the plan service's workers, one thread per worker, and returns
 /// the outcomes in episode order.
 fn remote_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::Result<Vec<EpisodeOutcome>> {
-    let session = args.transport.transport().open()?;
+    let session = args.transport.transport(bridge::security::Role::Robot)?.open()?;
     let task = file.task.id();
     let client = PlanClient::new(&session, args.transport.namespace()?).for_task(&task);
     let workers = client.wait_for_task(&task, Duration::from_mins(1), &AtomicBool::new(false)).with_context(|| {

@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
+use bridge::security::{Role, TlsIdentity};
 use bridge::{Namespace, Transport, TransportMode};
 
 use crate::cli::RerunArgs;
+use crate::commands::router::secured_router;
 use crate::nodes::launch_file::{LaunchFile, Processes, free_loopback_endpoint};
 use crate::nodes::robot::{report_outcomes, run_and_report, run_episodes, task_file};
 use crate::nodes::service::{say_served, serve};
@@ -40,6 +42,11 @@ pub struct LaunchArgs {
     /// Override where the nodes run.
     #[arg(long, value_enum)]
     processes: Option<Processes>,
+    /// Secure the launch: TLS with mutual authentication and access control by role, with the
+    /// lab's certificates in DIR (scripts/lab-certs.sh DIR; docs/SECURITY.md). Overrides the
+    /// file's `network.tls`.
+    #[arg(long, value_name = "DIR")]
+    tls: Option<PathBuf>,
     /// With separate processes only the robot records.
     #[command(flatten)]
     rerun: RerunArgs,
@@ -58,52 +65,57 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
     launch.robot.episodes = args.episodes.or(launch.robot.episodes);
     launch.robot.seed = args.seed.or(launch.robot.seed);
     launch.robot.json = args.json.clone().or(launch.robot.json);
+    launch.network.tls = args.tls.clone().or(launch.network.tls);
     let namespace = Namespace::new(&launch.network.namespace)?;
     let sink = args.rerun.sink("launch", "save")?;
     if let (Some(node), Some(hub)) = (&args.node, &args.hub) {
-        return run_child(&launch, node, &peer(&launch, hub), &namespace, &sink);
+        return run_child(&launch, node, hub, &namespace, &sink);
     }
     let endpoint =
         if launch.network.endpoint == "auto" { free_loopback_endpoint()? } else { launch.network.endpoint.clone() };
-    let hub = Transport {
-        mode: TransportMode::Router,
-        listen: vec![endpoint.clone()],
-        connect: Vec::new(),
-        zenoh_config: launch.network.zenoh_config.clone(),
-    }
-    .open()
-    .with_context(|| format!("starting the launch hub on {endpoint}"))?;
-    tracing::info!("launch hub on {endpoint}, namespace {}", namespace.root());
+    let (endpoint, hub) = match &launch.network.tls {
+        Some(dir) => {
+            let endpoint = endpoint.replacen("tcp/", "tls/", 1);
+            (endpoint.clone(), secured_router(dir, &namespace, vec![endpoint])?)
+        }
+        None => (endpoint.clone(), Transport { mode: TransportMode::Router, ..Transport::peer(vec![endpoint], Vec::new()) }),
+    };
+    let hub = Transport { zenoh_config: launch.network.zenoh_config.clone(), ..hub }
+        .open()
+        .with_context(|| format!("starting the launch hub on {endpoint}"))?;
+    let secured = if launch.network.tls.is_some() { ", secured (TLS, access control by role)" } else { "" };
+    tracing::info!("launch hub on {endpoint}, namespace {}{secured}", namespace.root());
     let result = match args.processes.unwrap_or(launch.processes) {
-        Processes::Single => run_in_process(&launch, &peer(&launch, &endpoint), &namespace, &sink),
+        Processes::Single => run_in_process(&launch, &endpoint, &namespace, &sink),
         Processes::Separate => run_as_processes(args, &launch, &endpoint, &sink),
     };
     drop(hub);
     result
 }
 
-/// A node's transport: a peer of the hub at `endpoint`.
-fn peer(launch: &LaunchFile, endpoint: &str) -> Transport {
-    Transport {
-        mode: TransportMode::Peer,
-        listen: Vec::new(),
-        connect: vec![endpoint.to_owned()],
-        zenoh_config: launch.network.zenoh_config.clone(),
-    }
+/// How node `role` of the launch joins the hub at `endpoint`: a peer, or on a secured launch a
+/// client proving its role.
+fn node_transport(launch: &LaunchFile, endpoint: &str, role: Role) -> anyhow::Result<Transport> {
+    let plain = Transport { zenoh_config: launch.network.zenoh_config.clone(), ..Transport::peer(Vec::new(), vec![endpoint.to_owned()]) };
+    Ok(match &launch.network.tls {
+        Some(dir) => Transport { mode: TransportMode::Client, tls: Some(TlsIdentity::from_lab(dir, role)?), ..plain },
+        None => plain,
+    })
 }
 
 /// One node of a separate-process launch: the robot, or planner worker K.
 fn run_child(
     launch: &LaunchFile,
     node: &str,
-    transport: &Transport,
+    hub: &str,
     namespace: &Namespace,
     sink: &Sink,
 ) -> anyhow::Result<()> {
-    let session = transport.open()?;
     if node == "robot" {
+        let session = node_transport(launch, hub, Role::Robot)?.open()?;
         return run_and_report(&launch.robot, &session, namespace, sink);
     }
+    let session = node_transport(launch, hub, Role::Planner)?.open()?;
     let worker = node
         .strip_prefix("planner-")
         .and_then(|k| k.parse::<usize>().ok())
@@ -117,7 +129,7 @@ fn run_child(
 
 fn run_in_process(
     launch: &LaunchFile,
-    transport: &Transport,
+    endpoint: &str,
     namespace: &Namespace,
     sink: &Sink,
 ) -> anyhow::Result<()> {
@@ -130,13 +142,13 @@ fn run_in_process(
     let mut workers = Vec::new();
     for k in 0..launch.planner.workers {
         let node = launch.worker(k);
-        let session = transport.open()?;
+        let session = node_transport(launch, endpoint, Role::Planner)?.open()?;
         let namespace = namespace.clone();
         let planners_stop = Arc::clone(&planners_stop);
         let recording = recording.clone();
         workers.push(std::thread::spawn(move || serve(&node, &session, &namespace, &planners_stop, recording)));
     }
-    let session = transport.open()?;
+    let session = node_transport(launch, endpoint, Role::Robot)?.open()?;
     let outcomes = run_episodes(&launch.robot, &file, &session, namespace, &stop, &mut recorder);
     planners_stop.store(true, Ordering::Relaxed);
     for worker in workers {
@@ -161,6 +173,9 @@ fn run_as_processes(args: &LaunchArgs, launch: &LaunchFile, endpoint: &str, sink
         }
         if let Some(json) = &args.json {
             command.arg("--json").arg(json);
+        }
+        if let Some(tls) = &args.tls {
+            command.arg("--tls").arg(tls);
         }
         command
     };

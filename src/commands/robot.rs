@@ -18,7 +18,7 @@ pub struct RobotArgs {
 
 /// Runs the episodes and prints the table.
 pub fn run(args: &RobotArgs) -> anyhow::Result<()> {
-    let session = args.transport.transport().open()?;
+    let session = args.transport.transport(bridge::security::Role::Robot)?.open()?;
     let sink = args.rerun.sink("robot", "save")?;
     crate::nodes::robot::run_and_report(&args.node, &session, &args.transport.namespace()?, &sink)
 }

@@ -1,31 +1,38 @@
 //! `diffplan router`: a Zenoh router for scale-out, the hub that planner workers on other machines
 //! and their clients (robots, `eval --remote`) connect to. `zenohd` 1.10 serves equally.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bridge::{Transport, TransportMode};
+use bridge::security::{Role, TlsIdentity, access_control};
+use bridge::{Namespace, Transport, TransportMode};
 
 /// Arguments of `diffplan router`.
 #[derive(Debug, clap::Args)]
 pub struct RouterArgs {
-    /// Endpoint to listen on (repeatable), e.g. tcp/0.0.0.0:7447.
+    /// Endpoint to listen on (repeatable), e.g. tcp/0.0.0.0:7447 (with --tls: tls/0.0.0.0:7447).
     #[arg(long, default_value = "tcp/127.0.0.1:7447")]
     listen: Vec<String>,
     /// Zenoh JSON5 config file, passed through (--listen overrides its endpoints).
     #[arg(long)]
     zenoh_config: Option<PathBuf>,
+    /// Secure: TLS with mutual authentication (the router's identity in the lab folder DIR, made
+    /// by scripts/lab-certs.sh) and access control by role on `--namespace` (docs/SECURITY.md).
+    #[arg(long, value_name = "DIR")]
+    tls: Option<PathBuf>,
+    /// The namespace whose keys the access control covers (with --tls).
+    #[arg(long, default_value = "diffplan")]
+    namespace: String,
 }
 
 /// Routes until Ctrl-C.
 pub fn run(args: &RouterArgs) -> anyhow::Result<()> {
-    let transport = Transport {
-        mode: TransportMode::Router,
-        listen: args.listen.clone(),
-        connect: Vec::new(),
-        zenoh_config: args.zenoh_config.clone(),
+    let transport = match &args.tls {
+        Some(dir) => secured_router(dir, &Namespace::new(&args.namespace)?, args.listen.clone())?,
+        None => Transport { mode: TransportMode::Router, ..Transport::peer(args.listen.clone(), Vec::new()) },
     };
+    let transport = Transport { zenoh_config: args.zenoh_config.clone(), ..transport };
     let stop = crate::nodes::shutdown::flag();
     let session = transport.open()?;
     tracing::info!("router listening on {}", args.listen.join(", "));
@@ -34,4 +41,15 @@ pub fn run(args: &RouterArgs) -> anyhow::Result<()> {
     }
     drop(session);
     Ok(())
+}
+
+/// A router listening on `listen` with the router's identity in the lab folder `dir`, enforcing
+/// the roles' access control on `namespace`.
+pub fn secured_router(dir: &Path, namespace: &Namespace, listen: Vec<String>) -> anyhow::Result<Transport> {
+    Ok(Transport {
+        mode: TransportMode::Router,
+        tls: Some(TlsIdentity::from_lab(dir, Role::Router)?),
+        access_control: Some(access_control(namespace)),
+        ..Transport::peer(listen, Vec::new())
+    })
 }

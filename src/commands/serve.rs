@@ -20,7 +20,7 @@ pub struct ServeArgs {
 
 /// Serves until Ctrl-C.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let session = args.transport.transport().open()?;
+    let session = args.transport.transport(bridge::security::Role::Planner)?.open()?;
     let recorder = Recorder::open(&args.rerun.sink("serve", "off")?, &format!("serve-{}", std::process::id()))?;
     let recording = recorder.recording();
     let stop = crate::nodes::shutdown::flag();

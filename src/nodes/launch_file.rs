@@ -53,6 +53,11 @@ pub struct Network {
     /// A Zenoh JSON5 config passed through to every node (its endpoints are overridden).
     #[serde(default)]
     pub zenoh_config: Option<PathBuf>,
+    /// Secure the launch with the lab certificates in this folder (scripts/lab-certs.sh): TLS
+    /// with mutual authentication, every node a client of the hub proving its role, the hub
+    /// enforcing what each role may send (docs/SECURITY.md).
+    #[serde(default)]
+    pub tls: Option<PathBuf>,
 }
 
 fn auto() -> String {

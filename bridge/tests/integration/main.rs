@@ -8,4 +8,5 @@ mod link;
 mod readiness;
 mod ros2;
 mod schema;
+mod security;
 mod tasks;
