@@ -11,4 +11,5 @@ mod import;
 mod network;
 mod results;
 mod ros2;
+mod security;
 mod telemetry;
