@@ -156,6 +156,12 @@ impl Namespace {
     pub fn planner_of_token(&self, key: &str) -> Option<String> {
         key.strip_prefix(&format!("{}/alive/planner/", self.root)).map(str::to_owned)
     }
+
+    /// The robot whose state key `key` is (`<ns>/robot/<robot>/state`).
+    #[must_use]
+    pub fn robot_of_state(&self, key: &str) -> Option<String> {
+        key.strip_prefix(&format!("{}/robot/", self.root))?.strip_suffix("/state").map(str::to_owned)
+    }
 }
 
 #[cfg(test)]

@@ -190,7 +190,8 @@ impl PlannerService {
     }
 
     /// Keeps the newest valid state of every robot of the task (or of none) in `latest` and
-    /// wakes the worker.
+    /// wakes the worker. A state whose robot id is not its key's is rejected: the key is who
+    /// published it (and what access control checks).
     fn declare_state_subscriber(
         &self,
         sender: &SyncSender<Work>,
@@ -201,10 +202,19 @@ impl PlannerService {
         let counters = Arc::clone(counters);
         let latest = Arc::clone(latest);
         let task = self.card.task.clone();
+        let namespace = self.namespace.clone();
         self.session
             .declare_subscriber(self.namespace.all_robot_states())
             .callback(move |sample| {
-                match codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
+                // A robot publishes only its own state: the id in the body must be the key's.
+                let keyed = namespace.robot_of_state(sample.key_expr().as_str());
+                let decoded = codec::decode::<RobotState>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES)
+                    .map_err(|e| e.to_string())
+                    .and_then(|state| match keyed {
+                        Some(robot) if robot == state.body.robot_id => Ok(state),
+                        _ => Err(format!("the state names robot {:?}, not the key's", state.body.robot_id)),
+                    });
+                match decoded {
                     Ok(state) if state.body.task.as_ref().is_some_and(|t| *t != task) => {}
                     Ok(state) => {
                         latest
@@ -220,7 +230,7 @@ impl PlannerService {
                             tracing::warn!(
                                 "rejected a robot state on {}: {}{}",
                                 sample.key_expr(),
-                                printable(&error.to_string()),
+                                printable(&error),
                                 held_back_note(held_back)
                             );
                         }

@@ -26,7 +26,8 @@ pub struct Transport {
     /// (nodes find each other only through the endpoints).
     #[serde(default)]
     pub zenoh_config: Option<PathBuf>,
-    /// TLS with mutual authentication as this identity; every endpoint is then `tls/…`.
+    /// TLS 1.3 with mutual authentication (over QUIC) as this identity; every endpoint is then
+    /// `quic/…`.
     #[serde(skip)]
     pub tls: Option<TlsIdentity>,
     /// The access-control rules a router enforces ([`crate::security::access_control`]).
@@ -84,13 +85,15 @@ impl Transport {
             }
         }
         if let Some(tls) = &self.tls {
-            if let Some(plain) = self.listen.iter().chain(&self.connect).find(|e| !e.starts_with("tls/")) {
+            // QUIC, not Zenoh's `tls/` link: that link reads and writes one rustls stream from two
+            // threads at once (eclipse-zenoh/zenoh#2557) and crashed a secured launch here.
+            if let Some(plain) = self.listen.iter().chain(&self.connect).find(|e| !e.starts_with("quic/")) {
                 return Err(BridgeError::Config(format!(
-                    "endpoint {plain} is not TLS: a secured node listens and connects on tls/<host>:<port> only"
+                    "endpoint {plain} is not secured: a secured node listens and connects on quic/<host>:<port> only"
                 )));
             }
             let path = |p: &PathBuf| serde_json::to_string(&p.display().to_string()).unwrap_or_default();
-            insert(&mut config, "transport/link/protocols", "[\"tls\"]")?;
+            insert(&mut config, "transport/link/protocols", "[\"quic\"]")?;
             insert(&mut config, "transport/link/tls/enable_mtls", "true")?;
             insert(&mut config, "transport/link/tls/root_ca_certificate", &path(&tls.ca))?;
             for side in ["listen", "connect"] {

@@ -39,7 +39,7 @@ impl TransportArgs {
         anyhow::ensure!(
             self.listen.is_empty() && !self.connect.is_empty(),
             "a secured node listens on nothing and connects to a secured router: start `diffplan router --tls {0} \
-             --listen tls/<host>:7447` and give this node `--connect tls/<host>:7447`",
+             --listen quic/<host>:7447` and give this node `--connect quic/<host>:7447`",
             dir.display()
         );
         Ok(Transport {

@@ -18,7 +18,7 @@ use bridge::security::{Role, TlsIdentity};
 use bridge::{Namespace, Transport, TransportMode};
 
 use crate::cli::RerunArgs;
-use crate::commands::router::secured_router;
+use crate::commands::router::{secured_endpoint, secured_router};
 use crate::nodes::launch_file::{LaunchFile, Processes, free_loopback_endpoint};
 use crate::nodes::robot::{report_outcomes, run_and_report, run_episodes, task_file};
 use crate::nodes::service::{say_served, serve};
@@ -75,7 +75,7 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
         if launch.network.endpoint == "auto" { free_loopback_endpoint()? } else { launch.network.endpoint.clone() };
     let (endpoint, hub) = match &launch.network.tls {
         Some(dir) => {
-            let endpoint = endpoint.replacen("tcp/", "tls/", 1);
+            let endpoint = secured_endpoint(&endpoint)?;
             (endpoint.clone(), secured_router(dir, &namespace, vec![endpoint])?)
         }
         None => (endpoint.clone(), Transport { mode: TransportMode::Router, ..Transport::peer(vec![endpoint], Vec::new()) }),

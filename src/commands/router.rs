@@ -11,7 +11,7 @@ use bridge::{Namespace, Transport, TransportMode};
 /// Arguments of `diffplan router`.
 #[derive(Debug, clap::Args)]
 pub struct RouterArgs {
-    /// Endpoint to listen on (repeatable), e.g. tcp/0.0.0.0:7447 (with --tls: tls/0.0.0.0:7447).
+    /// Endpoint to listen on (repeatable), e.g. tcp/0.0.0.0:7447 (with --tls: quic/0.0.0.0:7447).
     #[arg(long, default_value = "tcp/127.0.0.1:7447")]
     listen: Vec<String>,
     /// Zenoh JSON5 config file, passed through (--listen overrides its endpoints).
@@ -41,6 +41,17 @@ pub fn run(args: &RouterArgs) -> anyhow::Result<()> {
     }
     drop(session);
     Ok(())
+}
+
+/// The secured twin of a plain endpoint: `tcp/127.0.0.1:P` becomes `quic/127.0.0.1:Q`, Q a UDP
+/// port free on loopback when P is (an `auto` launch's), P otherwise.
+pub fn secured_endpoint(plain: &str) -> anyhow::Result<String> {
+    let address = plain.strip_prefix("tcp/").unwrap_or(plain);
+    if address.starts_with("127.0.0.1:") {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        return Ok(format!("quic/127.0.0.1:{}", socket.local_addr()?.port()));
+    }
+    Ok(format!("quic/{address}"))
 }
 
 /// A router listening on `listen` with the router's identity in the lab folder `dir`, enforcing

@@ -122,7 +122,10 @@ pub fn realtime_episode(
     };
     episode.wait_for_first_plan(pace, &robot_id, &observation, &goal, stop)?;
     let clock = Instant::now();
-    for t in 0..env.max_episode_steps() as u64 {
+    let steps = env.max_episode_steps() as u64;
+    // Steps taken: fewer than `steps` when told to stop.
+    let mut reached = 0;
+    for t in 0..steps {
         if let Some(wait) = (clock + period * t as u32).checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
@@ -147,9 +150,12 @@ pub fn realtime_episode(
         episode.observer.stepped(t + 1, &result.observation, result.reward, error);
         episode.previous = task.position(&observation);
         observation = result.observation;
+        reached = t + 1;
     }
-    let end = (seed, env.max_episode_steps() as u64);
-    episode.link.publish_state(&wire::robot_state(&robot_id, end, dt, &observation, None, RobotMode::Done))?;
+    // The last state says where the episode ended: done at its last step, or stopped (holding)
+    // at the step reached.
+    let mode = if reached == steps { RobotMode::Done } else { RobotMode::Holding };
+    episode.link.publish_state(&wire::robot_state(&robot_id, (seed, reached), dt, &observation, None, mode))?;
     episode.outcome.interventions = tracker.interventions();
     Ok(episode.outcome)
 }

@@ -160,6 +160,14 @@ impl ServiceHandler {
         Ok(wire::plan_message(&plan, &self.card, self.plans_made, (episode, from_step), valid_steps))
     }
 
+    /// Refuses, before any work, a start or goal of `message` far outside the task's limits
+    /// (a robot never gets near them; sampling from there ends in NaN).
+    fn plausible(&self, message: &str, observation: &[f32], goal: Option<&[f32]>) -> Result<(), ErrorReply> {
+        let limits = self.task.limits();
+        limits.check_plausible(&format!("{message}.observation"), observation).map_err(wire::bad_request)?;
+        goal.map_or(Ok(()), |goal| limits.check_plausible(&format!("{message}.goal"), goal)).map_err(wire::bad_request)
+    }
+
     /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same
     /// steps, d the steps the robot moves on while the last plan was made (rounded up), stopping
     /// short of the goal's `arrival` row. Row 0 stays the robot's observed state.
@@ -181,6 +189,7 @@ impl PlanHandler for ServiceHandler {
                 self.max_batch
             )));
         }
+        self.plausible("plan_request", &request.observation, request.goal.as_deref())?;
         let clip_x0 = self.planner.sampler().clip_x0;
         let sampler = request.sampler.as_ref().map(|s| wire::sampler(s, clip_x0)).transpose()?;
         let mut query = self.planner.request(request.observation.clone(), request.goal.clone(), request.seed, sampler);
@@ -197,7 +206,15 @@ impl PlanHandler for ServiceHandler {
     /// episode and goal; a plan-once task keeps it to the end: past the plan's end the robot
     /// holds its last state, the goal); plans anew, keeping the arrival, otherwise.
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
-        let goal = state.goal.clone().unwrap_or_default();
+        let width = self.planner.spec().observation_dim;
+        let full_goal = state
+            .goal
+            .as_deref()
+            .map(|g| wire::completed_goal(g, width))
+            .transpose()
+            .map_err(|why| wire::bad_request(format!("robot_state.goal: {why}")))?;
+        self.plausible("robot_state", &state.observation, full_goal.as_deref())?;
+        let goal = full_goal.clone().unwrap_or_default();
         let current = self
             .streamed
             .get(&state.robot_id)
@@ -208,9 +225,9 @@ impl PlanHandler for ServiceHandler {
             (None, Some((plan, _))) => return Ok(plan.clone()),
             (trigger, _) => trigger.unwrap_or(Trigger::Start),
         };
-        let arrival = self.replanning.arrival(trigger, executing, state.step).filter(|_| state.goal.is_some());
+        let arrival = self.replanning.arrival(trigger, executing, state.step).filter(|_| full_goal.is_some());
         let seed = plan_seed(state.episode, state.step);
-        let mut request = self.planner.request(state.observation.clone(), state.goal.clone(), seed, None);
+        let mut request = self.planner.request(state.observation.clone(), full_goal, seed, None);
         request.arrival = arrival;
         if let (true, Some(executing), Trigger::Every | Trigger::Deviation | Trigger::Expired) =
             (self.freeze_prefix, executing, trigger)

@@ -158,6 +158,16 @@ pub fn bad_request(message: String) -> ErrorReply {
     ErrorReply { request_id: None, code: ErrorCode::BadRequest, message }
 }
 
+/// A goal given by its leading components as a full observation of `width` values, the rest 0
+/// (a robot state's goal may be its position alone: reached at rest, docs/PROTOCOL.md); refuses
+/// one wider than the observation.
+pub fn completed_goal(goal: &[f32], width: usize) -> Result<Vec<f32>, String> {
+    if goal.len() > width {
+        return Err(format!("the goal has {} values, an observation {width}", goal.len()));
+    }
+    Ok(goal.iter().copied().chain(std::iter::repeat_n(0.0, width - goal.len())).collect())
+}
+
 /// The state message of robot `robot_id` at `step` of `episode`, `dt` seconds per step (its
 /// link stamps its task on it).
 #[must_use]
@@ -179,5 +189,17 @@ pub fn robot_state(
         goal: goal.map(<[f32]>::to_vec),
         joint_names: None,
         mode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_goal_of_leading_components_is_completed_at_rest() {
+        assert_eq!(completed_goal(&[1.0, 2.0], 4), Ok(vec![1.0, 2.0, 0.0, 0.0]));
+        assert_eq!(completed_goal(&[1.0, 2.0, 3.0, 4.0], 4), Ok(vec![1.0, 2.0, 3.0, 4.0]));
+        assert!(completed_goal(&[0.0; 5], 4).unwrap_err().contains("5 values, an observation 4"));
     }
 }

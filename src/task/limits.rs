@@ -63,6 +63,26 @@ impl RobotLimits {
     }
 }
 
+impl RobotLimits {
+    /// `Ok` unless a component of `row` (an observation a request or state starts from, or a
+    /// goal: `field`) lies beyond its bound by more than the bound's own width, which no state of
+    /// the robot comes near: such a request is refused before any work.
+    pub fn check_plausible(&self, field: &str, row: &[f32]) -> Result<(), String> {
+        for bound in &self.bounds {
+            let Some(&value) = row.get(bound.component) else { continue };
+            let margin = bound.high - bound.low;
+            if !(bound.low - margin..=bound.high + margin).contains(&value) {
+                let (name, unit) = &self.components[bound.component];
+                return Err(format!(
+                    "{field}[{}] ({name}) = {value} {unit} is far outside this task's {} [{}, {}] {unit}",
+                    bound.component, bound.kind, bound.low, bound.high
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +126,11 @@ mod tests {
         assert!(refused(&narrow, &actions).contains("states[1] has 3 values; this robot's observation has 4"));
         assert!(refused(&still, &[vec![0.0; 3]]).contains("actions[0] has 3 values"));
         assert!(limits.check(&still, &actions, 0.02).expect_err("refused").contains("rows 0.02 s apart"));
+        // A start or goal near the bounds is plausible; one far beyond them, or NaN, is not.
+        assert_eq!(limits.check_plausible("observation", &[2.5, -5.9, 2.9, 0.0]), Ok(()));
+        let far = limits.check_plausible("observation", &[1e30, 0.0, 0.0, 0.0]).expect_err("refused");
+        assert!(far.contains("observation[0] (x) = 1000000000000000000000000000000 m is far outside"), "{far}");
+        assert!(limits.check_plausible("goal", &[f32::NAN]).is_err());
         // NaN is outside every range.
         let mut nan = still;
         nan[0][0] = f32::NAN;

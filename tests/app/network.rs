@@ -113,12 +113,22 @@ fn streaming_planner(task: &Path, connect: &str, namespace: &str) -> Child {
         .expect("start the planner")
 }
 
-#[test]
-fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
+/// What happens to the robot's planner in [`holds_then_resumes`]: it is taken away, then it (or
+/// another) comes back.
+enum PlannerFault {
+    /// Killed, and a new one started.
+    Killed,
+    /// Stalled (alive but silent) with SIGSTOP, then continued with SIGCONT.
+    Stalled,
+}
+
+/// A real-time robot at a fifth of real time whose planner fails mid-episode as `fault` says:
+/// the robot holds (no fresh plan), stands still for at least 20 steps and resumes when plans
+/// return, then finishes its episode.
+fn holds_then_resumes(fault: &PlannerFault, namespace: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let task = fast_task(dir.path(), 0);
     let endpoint = endpoint();
-    let namespace = "holdtest";
     // 300 steps of 10 ms at a fifth of real time: a 15 s episode.
     let mut robot = diffplan()
         .args(["robot", "--mode", "realtime", "--speed", "0.2", "--plan-timeout-ms", "500", "--episodes", "1"])
@@ -137,19 +147,33 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
     let mut planner = streaming_planner(&task, &endpoint, namespace);
     reaper.watch(&planner);
     wait_for(&lines, |l| l.contains("resumed at step"), Duration::from_mins(1), &mut seen);
-    planner.kill().expect("kill the planner");
-    planner.wait().expect("reap the planner");
-    // A slow plan may have caused a short hold before the kill; the kill's hold lasts.
+    let signal = |child: &Child, name: &str| {
+        let sent = Command::new("kill").args([name, &child.id().to_string()]).status().expect("kill");
+        assert!(sent.success(), "kill {name}");
+    };
+    match fault {
+        PlannerFault::Killed => {
+            planner.kill().expect("kill the planner");
+            planner.wait().expect("reap the planner");
+        }
+        PlannerFault::Stalled => signal(&planner, "-STOP"),
+    }
+    // A slow plan may have caused a short hold before the fault; the fault's hold lasts.
     wait_for(
         &lines,
         |l| l.contains("holding at step") && l.contains("no fresh plan"),
         Duration::from_secs(10),
         &mut seen,
     );
-    // Hold for at least 1.5 s (30 steps at a fifth of real time) before a planner returns.
+    // Hold for at least 1.5 s (30 steps at a fifth of real time) before plans return.
     std::thread::sleep(Duration::from_millis(1500));
-    let mut planner = streaming_planner(&task, &endpoint, namespace);
-    reaper.watch(&planner);
+    match fault {
+        PlannerFault::Killed => {
+            planner = streaming_planner(&task, &endpoint, namespace);
+            reaper.watch(&planner);
+        }
+        PlannerFault::Stalled => signal(&planner, "-CONT"),
+    }
     // "... after holding N steps (speed S m/s, moved D m)": it stood still while holding.
     let resume = wait_for(
         &lines,
@@ -166,6 +190,17 @@ fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
     let row = table_row(&output);
     assert_eq!(row[1], "Planner over Zenoh (realtime)");
     assert_eq!(row[3], "1");
+}
+
+#[test]
+fn a_realtime_robot_holds_when_its_planner_dies_and_resumes_when_one_returns() {
+    holds_then_resumes(&PlannerFault::Killed, "holdtest");
+}
+
+#[test]
+fn a_realtime_robot_holds_while_its_planner_is_stalled_and_resumes_when_it_continues() {
+    // Issue 21's fault: a planner alive (its liveliness token stays) but silent.
+    holds_then_resumes(&PlannerFault::Stalled, "stalltest");
 }
 
 #[test]
@@ -197,6 +232,8 @@ fn a_python_client_gets_a_plan_and_bounded_errors_for_garbage_huge_batches_and_h
     assert_eq!(report["garbage_code"], "bad_request");
     // Bounded work per request: 10^15 candidates used to abort the planner's allocation.
     assert_eq!(report["huge_batch_code"], "bad_request");
+    // A start far outside the maze (issue 21: answered `internal` after a full sampling run).
+    assert_eq!(report["far_start_code"], "bad_request");
     assert_eq!(report["served_after_huge_batch"], true, "the planner serves on, the same plan for the same seed");
     // An error quoting a 3 MiB sampler kind was a 6 MiB reply, over the 4 MiB cap.
     assert_eq!(report["echo_code"], "bad_request");
@@ -261,6 +298,12 @@ fn the_python_client_package_installs_in_a_fresh_venv_then_plans_and_streams_aga
     assert_eq!(streamed["from_step"], 0);
     assert_eq!(streamed["states"], 128);
     assert_eq!(streamed["start"], serde_json::json!([3.0, 1.0, 0.0, 0.0]));
+    // Its goal was its position alone (issue 21's finding: every such plan failed); the plan
+    // ends there at rest.
+    let end: Vec<f64> = serde_json::from_value(streamed["end"].clone()).expect("the streamed plan's end");
+    for (got, want) in end.iter().zip([1.0, 1.0, 0.0, 0.0]) {
+        assert!((got - want).abs() < 1e-4, "the streamed plan ends at {end:?}");
+    }
 }
 
 #[test]
@@ -366,4 +409,37 @@ fn a_launch_file_with_an_unknown_key_is_refused_by_name() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a launch file") && stderr.contains("endpont"), "{stderr}");
+}
+
+#[test]
+fn a_robot_told_to_shut_down_mid_episode_says_where_it_stopped_not_done() {
+    // Issue 21's finding: after `shutdown` near step 100 the last state claimed `done` at 300.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let task = fast_task(dir.path(), 0);
+    let endpoint = endpoint();
+    let namespace = "stoptest";
+    let mut robot = diffplan()
+        .args(["robot", "--mode", "realtime", "--speed", "0.5", "--episodes", "1", "--rerun", "off"])
+        .args(["--listen", &endpoint, "--namespace", namespace])
+        .arg("--config")
+        .arg(&task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the robot");
+    let mut reaper = Reaper::default();
+    reaper.watch(&robot);
+    let mut planner = streaming_planner(&task, &endpoint, namespace);
+    reaper.watch(&planner);
+    let output = common::python(&["tests/python/stop_robot.py", &endpoint, namespace, "robot-0"]);
+    let status = robot.wait().expect("the robot exits on shutdown");
+    planner.kill().expect("stop the planner");
+    planner.wait().expect("reap the planner");
+    assert!(output.status.success(), "stop_robot.py: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(status.success(), "{status}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON line");
+    let last = &report["last"];
+    assert_eq!(last["mode"], "holding", "{report}");
+    let step = last["step"].as_u64().expect("step");
+    assert!(step < 300 && step >= report["commanded_at_step"].as_u64().expect("step"), "{report}");
 }

@@ -51,9 +51,9 @@ fn a_secured_node_must_be_a_client_of_a_secured_router_and_have_its_certificate(
         assert!(!output.status.success());
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
-    let listening = serve(&["--tls", lab.to_str().expect("utf-8"), "--listen", "tls/127.0.0.1:7"]);
+    let listening = serve(&["--tls", lab.to_str().expect("utf-8"), "--listen", "quic/127.0.0.1:7"]);
     assert!(listening.contains("diffplan router --tls"), "{listening}");
     std::fs::remove_file(lab.join("planner-key.pem")).expect("remove the key");
-    let keyless = serve(&["--tls", lab.to_str().expect("utf-8"), "--connect", "tls/127.0.0.1:7"]);
+    let keyless = serve(&["--tls", lab.to_str().expect("utf-8"), "--connect", "quic/127.0.0.1:7"]);
     assert!(keyless.contains("planner-key.pem is missing") && keyless.contains("scripts/lab-certs.sh"), "{keyless}");
 }

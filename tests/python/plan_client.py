@@ -3,12 +3,12 @@ does, raw Zenoh and `json` for the payloads the package cannot send.
 
 Usage: plan_client.py ENDPOINT NAMESPACE. Waits for a planner and sends one valid request (with
 the package), the same request raw as docs/PROTOCOL.md documents it (its reply must be the same
-plan, with the Plan encoding), one garbage payload (raw), one request for 10**15 candidates and
-the valid request again (with the package), then, raw, a request whose sampler kind is 3 MiB
+plan, with the Plan encoding), one garbage payload (raw), one request for 10**15 candidates, one from
+[1e30, 1, 0, 0] and the valid request again (with the package), then, raw, a request whose sampler kind is 3 MiB
 long (error messages quote it) and one with an unknown field named "x\\nFORGED ..." (the
 planner's log quotes it). Prints one JSON line: {"states": H, "state_dim": D, "start": [...],
 "goal": [...], "planner_id": ..., "task": ..., "checkpoint_digest": ..., "garbage_code": ...,
-"huge_batch_code": ..., "served_after_huge_batch": true|false, "echo_code": ...,
+"huge_batch_code": ..., "far_start_code": ..., "served_after_huge_batch": true|false, "echo_code": ...,
 "echo_reply_bytes": N, "forged_code": ...}; exits non-zero if a check fails.
 The Rust test (tests/app/network.rs) starts `diffplan serve` and checks the printed line.
 """
@@ -77,6 +77,7 @@ def main():
             raise SystemExit(f"garbage was answered with a plan: {error}")
         assert encoding == "application/json;diffplan/Error/2", encoding
         huge_batch_code = refusal_code(client, observation=start, goal=goal, seed=7, batch_size=10**15)
+        far_code = refusal_code(client, observation=[1e30, 1.0, 0.0, 0.0], goal=goal, seed=7)
         again = client.plan(start, goal, seed=7)
         long_kind = dict(request, body=dict(body, request_id="py-echo", sampler={"kind": "x" * (3 << 20)}))
         echo_kind, _, raw = reply_to(session, key, json.dumps(long_kind).encode())
@@ -94,6 +95,7 @@ def main():
             "checkpoint_digest": plan.checkpoint_digest,
             "garbage_code": error["body"]["code"],
             "huge_batch_code": huge_batch_code,
+            "far_start_code": far_code,
             "served_after_huge_batch": again.states == plan.states,
             "echo_code": echo["body"]["code"] if echo_kind == "err" else "answered",
             "echo_reply_bytes": echo_bytes,

@@ -2,7 +2,7 @@
 
 Usage: plan_with_client.py ENDPOINT NAMESPACE, run by the python of the venv the package was
 installed in (tests/python/install_client.sh). Asks the plan service for one plan, then acts as a
-robot: publishes its state until a streamed plan for it arrives. Prints one JSON line: where the
+robot: publishes its state, with its goal's position alone, until a streamed plan for it arrives. Prints one JSON line: where the
 package was imported from, its dependencies, and both plans' shapes, pins and headers (task and
 checkpoint digest included).
 """
@@ -25,7 +25,8 @@ def streamed_plan(session, namespace, robot, episode, limit_s=60.0):
     with PlanSubscriber(session, robot, namespace) as plans, RobotStatePublisher(session, robot, namespace) as states:
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
-            states.publish(START, episode=episode, step=0, time_s=0.0, goal=GOAL)
+            # The goal's position alone, as PROTOCOL.md allows: it is reached at rest.
+            states.publish(START, episode=episode, step=0, time_s=0.0, goal=GOAL[:2])
             try:
                 return plans.wait(timeout_s=0.1)
             except PlanTimeout:
@@ -59,6 +60,7 @@ def main():
             "from_step": streamed.from_step,
             "states": len(streamed.states),
             "start": streamed.states[0],
+            "end": streamed.states[-1],
             "task": streamed.task,
         },
     }))

@@ -248,10 +248,19 @@ fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans(
         assert!(Instant::now() < deadline, "no streamed plan arrived");
     };
     assert_eq!((plan.body.episode, plan.body.from_step), (4, 17), "the plan names the state it was made from");
+    // A state published on r1's key in the name of robot r2 is rejected: no plan for r2.
+    let mut r2 = RobotLink::new(&robot_session, &namespace, "r2", TASK, true).expect("r2's link");
+    let forged = RobotState { robot_id: "r2".into(), step: 18, ..state.clone() };
+    for _ in 0..10 {
+        intruder.put(namespace.robot_state("r1"), bridge::codec::encode(&forged).expect("state")).wait().expect("put");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(r2.latest_plan().is_none(), "the planner planned for a robot id taken from the body");
     assert_eq!(plan.body.robot_id.as_deref(), Some("r1"));
     assert_eq!(plan.body.states[0], state.observation);
     stop.store(true, Ordering::Relaxed);
-    service.join().expect("service thread");
+    let report = service.join().expect("service thread");
+    assert!(report.payloads_rejected >= 10, "{report:?}: the forged states are counted as rejected");
     link.publish_status(bridge::message::NodeStatus::Ok, None, 17).expect("status");
     // The counters behind the status: one rejected plan, at least one received.
     let mut counters = link.counters().clone();

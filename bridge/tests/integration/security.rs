@@ -24,6 +24,20 @@ fn lab(name: &str) -> PathBuf {
     dir
 }
 
+/// A secured router of the lab in `dir` on a free loopback port, with the roles' access control
+/// on namespace `secured`: its endpoint and session.
+fn secured_router(dir: &Path) -> (String, bridge::zenoh::Session) {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let endpoint = format!("quic/127.0.0.1:{port}");
+    let router = Transport {
+        mode: TransportMode::Router,
+        tls: Some(TlsIdentity::from_lab(dir, Role::Router).expect("router identity")),
+        access_control: Some(access_control(&Namespace::new("secured").expect("namespace"))),
+        ..Transport::peer(vec![endpoint.clone()], Vec::new())
+    };
+    (endpoint, router.open().expect("the secured router"))
+}
+
 fn client(dir: &Path, role: Role, endpoint: &str) -> Transport {
     Transport {
         mode: TransportMode::Client,
@@ -60,16 +74,8 @@ fn within<T>(wait: Duration, mut look: impl FnMut() -> Option<T>) -> Option<T> {
 #[test]
 fn only_a_planner_identity_reaches_a_robot_with_plans_and_only_an_operator_with_commands() {
     let dir = lab("roles");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let endpoint = format!("tls/127.0.0.1:{port}");
+    let (endpoint, _router) = secured_router(&dir);
     let namespace = Namespace::new("secured").expect("namespace");
-    let router = Transport {
-        mode: TransportMode::Router,
-        tls: Some(TlsIdentity::from_lab(&dir, Role::Router).expect("router identity")),
-        access_control: Some(access_control(&namespace)),
-        ..Transport::peer(vec![endpoint.clone()], Vec::new())
-    };
-    let _router = router.open().expect("the secured router");
     let robot_session = client(&dir, Role::Robot, &endpoint).open().expect("robot");
     let mut robot = RobotLink::new(&robot_session, &namespace, "robot-0", TASK, false).expect("robot link");
     let planner = client(&dir, Role::Planner, &endpoint).open().expect("planner");
@@ -116,22 +122,13 @@ fn only_a_planner_identity_reaches_a_robot_with_plans_and_only_an_operator_with_
 #[test]
 fn peers_without_a_certificate_of_the_lab_cannot_join() {
     let (dir, other) = (lab("ours"), lab("theirs"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let endpoint = format!("tls/127.0.0.1:{port}");
-    let namespace = Namespace::new("secured").expect("namespace");
-    let router = Transport {
-        mode: TransportMode::Router,
-        tls: Some(TlsIdentity::from_lab(&dir, Role::Router).expect("router identity")),
-        access_control: Some(access_control(&namespace)),
-        ..Transport::peer(vec![endpoint.clone()], Vec::new())
-    };
-    let _router = router.open().expect("the secured router");
+    let (endpoint, _router) = secured_router(&dir);
     assert!(client(&dir, Role::Robot, &endpoint).open().is_ok(), "a certificate of the lab joins");
     // A certificate of another lab: the TLS handshake fails, so the client has no router.
     assert!(client(&other, Role::Planner, &endpoint).open().is_err(), "another lab's planner joined");
-    // No certificate at all, over plain TCP to the TLS port.
-    let plain = Transport { mode: TransportMode::Client, ..Transport::peer(Vec::new(), vec![format!("tcp/127.0.0.1:{port}")]) };
-    assert!(plain.open().is_err(), "a plain TCP client joined");
+    // No certificate at all, over QUIC to the router's port.
+    let anonymous = Transport { mode: TransportMode::Client, ..Transport::peer(Vec::new(), vec![endpoint.clone()]) };
+    assert!(anonymous.open().is_err(), "a client without a certificate joined");
     let error = TlsIdentity::from_lab(Path::new("/nonexistent-lab"), Role::Robot).unwrap_err();
     assert!(error.to_string().contains("scripts/lab-certs.sh"), "{error}");
 }

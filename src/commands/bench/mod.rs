@@ -55,6 +55,9 @@ pub struct BenchArgs {
     /// timed repetitions after all of it (at least one of each).
     #[arg(long, default_value_t = 60.0)]
     budget_s: f64,
+    /// Lab folder (scripts/lab-certs.sh DIR) for `bench wire`'s row through a secured router.
+    #[arg(long, value_name = "DIR")]
+    tls: Option<PathBuf>,
     /// Task config of `bench wire` (its planner is served), `bench steering` and `bench replan`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,

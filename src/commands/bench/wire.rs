@@ -3,12 +3,14 @@
 //! 1. Plan delivery latency (p50 / p99) of a maze2d-large-sized plan (H = 384, 4 + 2 values per
 //!    step) from a publisher to a subscriber in another Zenoh session over TCP, encode and
 //!    decode included, as diffplan's JSON plan and as the ROS 2 gateway's JointTrajectory
-//!    ([`super::ros2_wire`]); baseline: the JSON plan's encode + decode alone in one process.
+//!    ([`super::ros2_wire`]), and with `--tls LAB` through a secured router; baseline: the JSON
+//!    plan's encode + decode alone in one process.
 //! 2. The plan service's throughput with 1 and 2 workers (requests spread over the workers'
 //!    own keys, as `eval --remote` does); baseline: the same plans made in process.
 //! 3. The real-time robot's achieved replanning rate against one streaming worker; baseline:
 //!    the in-process planning rate.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -66,8 +68,44 @@ fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -
         codec::decode::<Plan>(&payload, MAX_PAYLOAD_BYTES)?;
         codec_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
-    let sender = node.open()?;
-    let receiver = node.open()?;
+    let wire_ms = json_delivery_ms(&plan, samples, (&node.open()?, &node.open()?), namespace)?;
+    let routed_ms = routed_delivery_ms(&plan, samples, None, namespace)?;
+    let secured_ms = args.tls.as_deref().map(|lab| routed_delivery_ms(&plan, samples, Some(lab), namespace)).transpose()?;
+    let (ros2_bytes, ros2_codec_ms) = super::ros2_wire::codec_ms(&plan, samples)?;
+    let ros2_wire_ms = super::ros2_wire::delivery_ms(&plan, samples, node)?;
+    let c50 = quantile(codec_ms.clone(), 0.5);
+    println!(
+        "Plan delivery, maze2d-large plan (H = 384): {bytes} bytes of JSON, or {ros2_bytes} bytes of CDR as the ROS 2 \
+         gateway's JointTrajectory; {samples} plans one at a time:\n"
+    );
+    println!("| path | p50 | p99 | p50 ratio to baseline |");
+    println!("|---|---|---|---|");
+    let rows = [
+        ("JSON plan: encode + decode in process (baseline)", codec_ms),
+        ("JSON plan: publish → subscriber in another session over TCP loopback", wire_ms),
+        ("JSON plan: publish → subscriber, two clients through a router over TCP", routed_ms),
+        ("JointTrajectory: build from the plan + encode + decode in process", ros2_codec_ms),
+        ("JointTrajectory: publish (rmw_zenoh key and attachment) → subscriber in another session", ros2_wire_ms),
+    ];
+    let secured = secured_ms.map(|ms| ("JSON plan: the same through a secured router (TLS, mutual authentication, access control)", ms));
+    let rows = rows.into_iter().chain(secured);
+    for (path, times) in rows {
+        let (p50, p99) = (quantile(times.clone(), 0.5), quantile(times, 0.99));
+        println!("| {path} | {p50:.3} ms | {p99:.3} ms | {:.2} |", p50 / c50);
+    }
+    println!();
+    Ok(())
+}
+
+/// `samples` delivery times of `plan`, milliseconds, from `sender` to `receiver` (sessions of
+/// a planner and a robot) on the plan key of robot-0: from the envelope's stamp (taken when
+/// encoding starts) to the end of decoding; the first 20 are left out as warm-up.
+fn json_delivery_ms(
+    plan: &Plan,
+    samples: usize,
+    (sender, receiver): (&bridge::zenoh::Session, &bridge::zenoh::Session),
+    namespace: &Namespace,
+) -> anyhow::Result<Vec<f64>> {
     let key = namespace.plan_stream("bench", "robot-0");
     let (tx, rx) = mpsc::channel();
     let _subscriber = receiver
@@ -85,35 +123,35 @@ fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
     std::thread::sleep(Duration::from_millis(500));
-    let mut wire_ms = Vec::with_capacity(samples);
+    let mut times = Vec::with_capacity(samples);
     for i in 0..samples + 20 {
-        publisher.put(codec::encode(&plan)?).wait().map_err(bridge::BridgeError::zenoh)?;
+        publisher.put(codec::encode(plan)?).wait().map_err(bridge::BridgeError::zenoh)?;
         let nanos = rx.recv_timeout(Duration::from_secs(5)).context("a published plan never arrived")??;
         if i >= 20 {
-            wire_ms.push(nanos as f64 / 1e6);
+            times.push(nanos as f64 / 1e6);
         }
     }
-    let (ros2_bytes, ros2_codec_ms) = super::ros2_wire::codec_ms(&plan, samples)?;
-    let ros2_wire_ms = super::ros2_wire::delivery_ms(&plan, samples, node)?;
-    let c50 = quantile(codec_ms.clone(), 0.5);
-    println!(
-        "Plan delivery, maze2d-large plan (H = 384): {bytes} bytes of JSON, or {ros2_bytes} bytes of CDR as the ROS 2 \
-         gateway's JointTrajectory; {samples} plans one at a time:\n"
-    );
-    println!("| path | p50 | p99 | p50 ratio to baseline |");
-    println!("|---|---|---|---|");
-    let rows = [
-        ("JSON plan: encode + decode in process (baseline)", codec_ms),
-        ("JSON plan: publish → subscriber in another session over TCP loopback", wire_ms),
-        ("JointTrajectory: build from the plan + encode + decode in process", ros2_codec_ms),
-        ("JointTrajectory: publish (rmw_zenoh key and attachment) → subscriber in another session", ros2_wire_ms),
-    ];
-    for (path, times) in rows {
-        let (p50, p99) = (quantile(times.clone(), 0.5), quantile(times, 0.99));
-        println!("| {path} | {p50:.3} ms | {p99:.3} ms | {:.2} |", p50 / c50);
-    }
-    println!();
-    Ok(())
+    Ok(times)
+}
+
+/// [`json_delivery_ms`] through a router of its own, from one client to another: plain TCP, or
+/// with the lab's certificates in `lab` a secured router (TLS, mutual authentication, access
+/// control), a planner client sending and a robot client receiving.
+fn routed_delivery_ms(plan: &Plan, samples: usize, lab: Option<&Path>, namespace: &Namespace) -> anyhow::Result<Vec<f64>> {
+    use bridge::security::{Role, TlsIdentity};
+    let endpoint = free_loopback_endpoint()?;
+    let endpoint = if lab.is_some() { crate::commands::router::secured_endpoint(&endpoint)? } else { endpoint };
+    let router = match lab {
+        Some(lab) => crate::commands::router::secured_router(lab, namespace, vec![endpoint.clone()])?,
+        None => Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) },
+    };
+    let _router = router.open()?;
+    let client = |role| -> anyhow::Result<bridge::zenoh::Session> {
+        let tls = lab.map(|lab| TlsIdentity::from_lab(lab, role)).transpose()?;
+        let transport = Transport { mode: bridge::TransportMode::Client, tls, ..Transport::peer(Vec::new(), vec![endpoint.clone()]) };
+        Ok(transport.open()?)
+    };
+    json_delivery_ms(plan, samples, (&client(Role::Planner)?, &client(Role::Robot)?), namespace)
 }
 
 fn bench_task(args: &BenchArgs) -> anyhow::Result<TaskFile> {
