@@ -96,9 +96,7 @@ pub fn access_control(namespace: &Namespace) -> Value {
     let states = [format!("{ns}/robot/*/state")];
     let statuses = [format!("{ns}/robot/*/status"), format!("{ns}/planner/*/status")];
     let commands = [format!("{ns}/robot/*/cmd")];
-    let rule = |id: &str, messages: &[&str], flow: &str, keys: Vec<String>| {
-        json!({ "id": id, "permission": "allow", "messages": messages, "flows": [flow], "key_exprs": keys })
-    };
+    let rule = |id: &str, messages: &[&str], flow: &str, keys: Vec<String>| json!({ "id": id, "permission": "allow", "messages": messages, "flows": [flow], "key_exprs": keys });
     let all = |keys: &[&[String]]| keys.iter().flat_map(|k| k.iter().cloned()).collect::<Vec<_>>();
     let rules = vec![
         // Everyone learns what the others declared and who is alive.
@@ -108,15 +106,20 @@ pub fn access_control(namespace: &Namespace) -> Value {
             "egress",
             vec![format!("{ns}/**")],
         ),
-        rule("watch-alive", &["liveliness_query", "declare_liveliness_subscriber"], "ingress", vec![format!(
-            "{ns}/alive/**"
-        )]),
+        rule(
+            "watch-alive",
+            &["liveliness_query", "declare_liveliness_subscriber"],
+            "ingress",
+            vec![format!("{ns}/alive/**")],
+        ),
         rule("hear-alive-replies", &["reply"], "egress", vec![format!("{ns}/alive/**")]),
         // Planners.
-        rule("planner-alive", &["liveliness_token"], "ingress", vec![
-            format!("{ns}/alive/planner/*"),
-            format!("{ns}/alive/task/*/*"),
-        ]),
+        rule(
+            "planner-alive",
+            &["liveliness_token"],
+            "ingress",
+            vec![format!("{ns}/alive/planner/*"), format!("{ns}/alive/task/*/*")],
+        ),
         rule("planner-publishes", &["put"], "ingress", all(&[&plans, &[format!("{ns}/planner/*/status")]])),
         rule("planner-serves", &["declare_queryable", "reply"], "ingress", services.to_vec()),
         rule("planner-is-asked", &["query"], "egress", services.to_vec()),

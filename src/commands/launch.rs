@@ -78,7 +78,9 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
             let endpoint = secured_endpoint(&endpoint)?;
             (endpoint.clone(), secured_router(dir, &namespace, vec![endpoint])?)
         }
-        None => (endpoint.clone(), Transport { mode: TransportMode::Router, ..Transport::peer(vec![endpoint], Vec::new()) }),
+        None => {
+            (endpoint.clone(), Transport { mode: TransportMode::Router, ..Transport::peer(vec![endpoint], Vec::new()) })
+        }
     };
     let hub = Transport { zenoh_config: launch.network.zenoh_config.clone(), ..hub }
         .open()
@@ -96,7 +98,10 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
 /// How node `role` of the launch joins the hub at `endpoint`: a peer, or on a secured launch a
 /// client proving its role.
 fn node_transport(launch: &LaunchFile, endpoint: &str, role: Role) -> anyhow::Result<Transport> {
-    let plain = Transport { zenoh_config: launch.network.zenoh_config.clone(), ..Transport::peer(Vec::new(), vec![endpoint.to_owned()]) };
+    let plain = Transport {
+        zenoh_config: launch.network.zenoh_config.clone(),
+        ..Transport::peer(Vec::new(), vec![endpoint.to_owned()])
+    };
     Ok(match &launch.network.tls {
         Some(dir) => Transport { mode: TransportMode::Client, tls: Some(TlsIdentity::from_lab(dir, role)?), ..plain },
         None => plain,
@@ -104,13 +109,7 @@ fn node_transport(launch: &LaunchFile, endpoint: &str, role: Role) -> anyhow::Re
 }
 
 /// One node of a separate-process launch: the robot, or planner worker K.
-fn run_child(
-    launch: &LaunchFile,
-    node: &str,
-    hub: &str,
-    namespace: &Namespace,
-    sink: &Sink,
-) -> anyhow::Result<()> {
+fn run_child(launch: &LaunchFile, node: &str, hub: &str, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
     if node == "robot" {
         let session = node_transport(launch, hub, Role::Robot)?.open()?;
         return run_and_report(&launch.robot, &session, namespace, sink);
@@ -127,12 +126,7 @@ fn run_child(
     Ok(())
 }
 
-fn run_in_process(
-    launch: &LaunchFile,
-    endpoint: &str,
-    namespace: &Namespace,
-    sink: &Sink,
-) -> anyhow::Result<()> {
+fn run_in_process(launch: &LaunchFile, endpoint: &str, namespace: &Namespace, sink: &Sink) -> anyhow::Result<()> {
     let file = task_file(&launch.robot)?;
     let mut recorder = Recorder::open(sink, &format!("launch-{}", std::process::id()))?;
     recorder.scene(Arc::clone(&file.task), None)?;

@@ -49,7 +49,8 @@ fn client(dir: &Path, role: Role, endpoint: &str) -> Transport {
 /// A plan for `robot` by `planner`.
 fn plan(planner: &str, robot: &str) -> Vec<u8> {
     let states = vec![vec![1.0, 1.0, 0.0, 0.0]; 4];
-    let plan = Plan::bare((format!("{planner}-1"), planner.into(), TASK.into()), (0, 0), 0.01, states, vec![vec![0.0; 2]; 4]);
+    let plan =
+        Plan::bare((format!("{planner}-1"), planner.into(), TASK.into()), (0, 0), 0.01, states, vec![vec![0.0; 2]; 4]);
     codec::encode(&Plan { robot_id: Some(robot.into()), checkpoint_digest: DIGEST.into(), ..plan }).expect("plan")
 }
 

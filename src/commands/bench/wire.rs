@@ -70,7 +70,8 @@ fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -
     }
     let wire_ms = json_delivery_ms(&plan, samples, (&node.open()?, &node.open()?), namespace)?;
     let routed_ms = routed_delivery_ms(&plan, samples, None, namespace)?;
-    let secured_ms = args.tls.as_deref().map(|lab| routed_delivery_ms(&plan, samples, Some(lab), namespace)).transpose()?;
+    let secured_ms =
+        args.tls.as_deref().map(|lab| routed_delivery_ms(&plan, samples, Some(lab), namespace)).transpose()?;
     let (ros2_bytes, ros2_codec_ms) = super::ros2_wire::codec_ms(&plan, samples)?;
     let ros2_wire_ms = super::ros2_wire::delivery_ms(&plan, samples, node)?;
     let c50 = quantile(codec_ms.clone(), 0.5);
@@ -87,7 +88,9 @@ fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -
         ("JointTrajectory: build from the plan + encode + decode in process", ros2_codec_ms),
         ("JointTrajectory: publish (rmw_zenoh key and attachment) → subscriber in another session", ros2_wire_ms),
     ];
-    let secured = secured_ms.map(|ms| ("JSON plan: the same through a secured router (TLS, mutual authentication, access control)", ms));
+    let secured = secured_ms.map(|ms| {
+        ("JSON plan: the same through a secured router (QUIC, TLS 1.3, mutual authentication, access control)", ms)
+    });
     let rows = rows.into_iter().chain(secured);
     for (path, times) in rows {
         let (p50, p99) = (quantile(times.clone(), 0.5), quantile(times, 0.99));
@@ -137,18 +140,29 @@ fn json_delivery_ms(
 /// [`json_delivery_ms`] through a router of its own, from one client to another: plain TCP, or
 /// with the lab's certificates in `lab` a secured router (TLS, mutual authentication, access
 /// control), a planner client sending and a robot client receiving.
-fn routed_delivery_ms(plan: &Plan, samples: usize, lab: Option<&Path>, namespace: &Namespace) -> anyhow::Result<Vec<f64>> {
+fn routed_delivery_ms(
+    plan: &Plan,
+    samples: usize,
+    lab: Option<&Path>,
+    namespace: &Namespace,
+) -> anyhow::Result<Vec<f64>> {
     use bridge::security::{Role, TlsIdentity};
     let endpoint = free_loopback_endpoint()?;
     let endpoint = if lab.is_some() { crate::commands::router::secured_endpoint(&endpoint)? } else { endpoint };
     let router = match lab {
         Some(lab) => crate::commands::router::secured_router(lab, namespace, vec![endpoint.clone()])?,
-        None => Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) },
+        None => {
+            Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) }
+        }
     };
     let _router = router.open()?;
     let client = |role| -> anyhow::Result<bridge::zenoh::Session> {
         let tls = lab.map(|lab| TlsIdentity::from_lab(lab, role)).transpose()?;
-        let transport = Transport { mode: bridge::TransportMode::Client, tls, ..Transport::peer(Vec::new(), vec![endpoint.clone()]) };
+        let transport = Transport {
+            mode: bridge::TransportMode::Client,
+            tls,
+            ..Transport::peer(Vec::new(), vec![endpoint.clone()])
+        };
         Ok(transport.open()?)
     };
     json_delivery_ms(plan, samples, (&client(Role::Planner)?, &client(Role::Robot)?), namespace)

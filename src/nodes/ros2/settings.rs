@@ -123,7 +123,7 @@ impl Ros2Settings {
             goal.len() == joints && goal.iter().all(|g| g.is_finite()),
             "the ROS 2 goal {goal:?} must be {joints} finite joint positions"
         );
-        Ok(crate::nodes::wire::completed_goal(&goal, 2 * joints).map_err(anyhow::Error::msg)?)
+        crate::nodes::wire::completed_goal(&goal, 2 * joints).map_err(anyhow::Error::msg)
     }
 }
 
