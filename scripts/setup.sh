@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up, safe to re-run: Debian packages (a C++ compiler, pkg-config, the HDF5
-# library for D4RL-format datasets), then a virtual environment with torch==2.11.0 (+ numpy,
+# library for D4RL-format datasets, openssl for a secured lab's certificates), then a virtual environment with torch==2.11.0 (+ numpy,
 # safetensors, h5py for the reference scripts and tests, minari for the Minari reader's test) in a
 # cache folder outside the clone.
 # Every other script sources this first.
@@ -14,6 +14,8 @@ command -v g++ >/dev/null || need_apt+=(g++)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 pkg-config --exists hdf5 2>/dev/null || need_apt+=(libhdf5-dev)
+# scripts/lab-certs.sh (a secured lab's certificates, and the security tests) uses the openssl CLI.
+command -v openssl >/dev/null || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
     echo "setup: installing Debian packages: ${need_apt[*]}" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
