@@ -66,6 +66,12 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
     launch.robot.seed = args.seed.or(launch.robot.seed);
     launch.robot.json = args.json.clone().or(launch.robot.json);
     launch.network.tls = args.tls.clone().or(launch.network.tls);
+    anyhow::ensure!(
+        launch.network.tls.is_none() || launch.ros2.is_none(),
+        "{}: a secured launch cannot carry ROS 2 yet (its keys lie outside the access control's rules; \
+         docs/SECURITY.md): drop --tls or the [ros2] table",
+        args.file.display()
+    );
     let namespace = Namespace::new(&launch.network.namespace)?;
     let sink = args.rerun.sink("launch", "save")?;
     if let (Some(node), Some(hub)) = (&args.node, &args.hub) {

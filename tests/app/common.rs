@@ -33,10 +33,18 @@ pub fn diffplan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_diffplan"))
 }
 
-/// A free loopback endpoint.
+/// A loopback endpoint free now, on a port below Linux's ephemeral range (32768–60999), so that
+/// no socket the system hands a port to takes it before the node that is to listen there.
 pub fn endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    format!("tcp/127.0.0.1:{}", listener.local_addr().expect("address").port())
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % 12_000) as u16;
+    loop {
+        let port = 20_000 + (start + NEXT.fetch_add(1, Ordering::Relaxed) * 7) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return format!("tcp/127.0.0.1:{port}");
+        }
+    }
 }
 
 /// The U-maze task with a 5-step sampler (fast) and absolute paths, in `dir`.

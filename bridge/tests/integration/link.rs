@@ -46,9 +46,24 @@ impl PlanHandler for StraightLine {
     }
 }
 
+/// A loopback TCP port free now, below Linux's ephemeral range (32768–60999): a port the
+/// system hands out (to a Zenoh peer's own listener, say) could be taken between choosing it
+/// and a router binding it later in the test.
+pub(crate) fn free_port() -> u16 {
+    use std::sync::atomic::AtomicU16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % 12_000) as u16;
+    loop {
+        let port = 20_000 + (start + NEXT.fetch_add(1, Ordering::Relaxed) * 7) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// A router transport on a free loopback port, and a peer transport joining it.
 pub(crate) fn endpoints() -> (Transport, Transport) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = free_port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let router =
         Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
