@@ -1,12 +1,12 @@
 //! Opening a Zenoh session from a launch file's or the command line's transport settings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use zenoh::Wait;
 
-use crate::BridgeError;
-use crate::security::TlsIdentity;
+use crate::security::{Role, TlsIdentity, access_control};
+use crate::{BridgeError, Namespace};
 
 /// How a node joins the Zenoh network.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -63,6 +63,32 @@ impl Transport {
     #[must_use]
     pub fn peer(listen: Vec<String>, connect: Vec<String>) -> Self {
         Self { mode: TransportMode::Peer, listen, connect, zenoh_config: None, tls: None, access_control: None }
+    }
+
+    /// A router listening on `listen`.
+    #[must_use]
+    pub fn router(listen: Vec<String>) -> Self {
+        Self { mode: TransportMode::Router, ..Self::peer(listen, Vec::new()) }
+    }
+
+    /// A secured router listening on `listen` (`quic/…`): the router's identity of the lab folder
+    /// `lab`, enforcing the roles' access control on `namespace` ([`crate::security`]).
+    pub fn secured_router(lab: &Path, namespace: &Namespace, listen: Vec<String>) -> Result<Self, BridgeError> {
+        Ok(Self {
+            tls: Some(TlsIdentity::from_lab(lab, Role::Router)?),
+            access_control: Some(access_control(namespace)),
+            ..Self::router(listen)
+        })
+    }
+
+    /// A client of the secured router at `connect` (`quic/…`), proving `role` with its identity
+    /// in the lab folder `lab`.
+    pub fn secured_client(lab: &Path, role: Role, connect: Vec<String>) -> Result<Self, BridgeError> {
+        Ok(Self {
+            mode: TransportMode::Client,
+            tls: Some(TlsIdentity::from_lab(lab, role)?),
+            ..Self::peer(Vec::new(), connect)
+        })
     }
 
     /// The Zenoh configuration these settings describe.

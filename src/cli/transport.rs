@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use bridge::security::{Role, TlsIdentity};
-use bridge::{Namespace, Transport, TransportMode};
+use bridge::security::Role;
+use bridge::{Namespace, Transport};
 
 /// How a node joins the network.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,12 +42,8 @@ impl TransportArgs {
              --listen quic/<host>:7447` and give this node `--connect quic/<host>:7447`",
             dir.display()
         );
-        Ok(Transport {
-            mode: TransportMode::Client,
-            zenoh_config: self.zenoh_config.clone(),
-            tls: Some(TlsIdentity::from_lab(dir, role)?),
-            ..Transport::peer(Vec::new(), self.connect.clone())
-        })
+        let secured = Transport::secured_client(dir, role, self.connect.clone())?;
+        Ok(Transport { zenoh_config: self.zenoh_config.clone(), ..secured })
     }
 
     /// The namespace, checked.

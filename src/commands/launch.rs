@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use bridge::security::{Role, TlsIdentity};
-use bridge::{Namespace, Transport, TransportMode};
+use bridge::security::Role;
+use bridge::{Namespace, Transport};
 
 use crate::cli::RerunArgs;
-use crate::commands::router::{secured_endpoint, secured_router};
+use crate::commands::router::secured_endpoint;
 use crate::nodes::launch_file::{LaunchFile, Processes, free_loopback_endpoint};
 use crate::nodes::robot::{report_outcomes, run_and_report, run_episodes, task_file};
 use crate::nodes::service::{say_served, serve};
@@ -82,11 +82,9 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
     let (endpoint, hub) = match &launch.network.tls {
         Some(dir) => {
             let endpoint = secured_endpoint(&endpoint)?;
-            (endpoint.clone(), secured_router(dir, &namespace, vec![endpoint])?)
+            (endpoint.clone(), Transport::secured_router(dir, &namespace, vec![endpoint])?)
         }
-        None => {
-            (endpoint.clone(), Transport { mode: TransportMode::Router, ..Transport::peer(vec![endpoint], Vec::new()) })
-        }
+        None => (endpoint.clone(), Transport::router(vec![endpoint])),
     };
     let hub = Transport { zenoh_config: launch.network.zenoh_config.clone(), ..hub }
         .open()
@@ -104,14 +102,12 @@ pub fn run(args: &LaunchArgs) -> anyhow::Result<()> {
 /// How node `role` of the launch joins the hub at `endpoint`: a peer, or on a secured launch a
 /// client proving its role.
 fn node_transport(launch: &LaunchFile, endpoint: &str, role: Role) -> anyhow::Result<Transport> {
-    let plain = Transport {
-        zenoh_config: launch.network.zenoh_config.clone(),
-        ..Transport::peer(Vec::new(), vec![endpoint.to_owned()])
+    let connect = vec![endpoint.to_owned()];
+    let transport = match &launch.network.tls {
+        Some(dir) => Transport::secured_client(dir, role, connect)?,
+        None => Transport::peer(Vec::new(), connect),
     };
-    Ok(match &launch.network.tls {
-        Some(dir) => Transport { mode: TransportMode::Client, tls: Some(TlsIdentity::from_lab(dir, role)?), ..plain },
-        None => plain,
-    })
+    Ok(Transport { zenoh_config: launch.network.zenoh_config.clone(), ..transport })
 }
 
 /// One node of a separate-process launch: the robot, or planner worker K.

@@ -1,12 +1,11 @@
 //! `diffplan router`: a Zenoh router for scale-out, the hub that planner workers on other machines
 //! and their clients (robots, `eval --remote`) connect to. `zenohd` 1.10 serves equally.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bridge::security::{Role, TlsIdentity, access_control};
-use bridge::{Namespace, Transport, TransportMode};
+use bridge::{Namespace, Transport};
 
 /// Arguments of `diffplan router`.
 #[derive(Debug, clap::Args)]
@@ -29,8 +28,8 @@ pub struct RouterArgs {
 /// Routes until Ctrl-C.
 pub fn run(args: &RouterArgs) -> anyhow::Result<()> {
     let transport = match &args.tls {
-        Some(dir) => secured_router(dir, &Namespace::new(&args.namespace)?, args.listen.clone())?,
-        None => Transport { mode: TransportMode::Router, ..Transport::peer(args.listen.clone(), Vec::new()) },
+        Some(dir) => Transport::secured_router(dir, &Namespace::new(&args.namespace)?, args.listen.clone())?,
+        None => Transport::router(args.listen.clone()),
     };
     let transport = Transport { zenoh_config: args.zenoh_config.clone(), ..transport };
     let stop = crate::nodes::shutdown::flag();
@@ -52,15 +51,4 @@ pub fn secured_endpoint(plain: &str) -> anyhow::Result<String> {
         return Ok(format!("quic/127.0.0.1:{}", socket.local_addr()?.port()));
     }
     Ok(format!("quic/{address}"))
-}
-
-/// A router listening on `listen` with the router's identity in the lab folder `dir`, enforcing
-/// the roles' access control on `namespace`.
-pub fn secured_router(dir: &Path, namespace: &Namespace, listen: Vec<String>) -> anyhow::Result<Transport> {
-    Ok(Transport {
-        mode: TransportMode::Router,
-        tls: Some(TlsIdentity::from_lab(dir, Role::Router)?),
-        access_control: Some(access_control(namespace)),
-        ..Transport::peer(listen, Vec::new())
-    })
 }

@@ -153,7 +153,7 @@ pub fn run_episodes(
             "a ROS 2 robot runs on the wall clock: use --mode realtime with --ros2"
         );
         let mut port = Ros2RobotPort::new(session, &node.ros2, &node.id, file.task.as_ref())?;
-        port.wait_for_subscriber(session, &node.ros2, wait, stop)?;
+        port.wait_for_subscriber(wait, stop)?;
         return play(node, file, episodes, stop, |seed| realtime_episode(pace, file, &mut port, seed, stop, observer));
     }
     let mut link = RobotLink::new(session, namespace, &node.id, &file.task.id(), node.mode == Clocking::Lockstep)?;

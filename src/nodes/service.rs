@@ -17,7 +17,7 @@ use super::ros2::gateway::Gateway;
 use super::wire;
 use crate::episode::plan_seed;
 use crate::episode::replan::{Executing, Replanning, Trigger};
-use crate::task::{Task, TaskFile};
+use crate::task::{RobotLimits, Task, TaskFile};
 use crate::telemetry::DenoiseObserver;
 
 /// How long the ROS 2 gateway waits for its own planner to serve.
@@ -53,10 +53,10 @@ pub fn serve(
     }
     // The ROS 2 side's settings are checked before serving; the gateway joins once the
     // service answers, and a gateway that fails stops the service with its error.
-    node.ros2.goal(file.task.as_ref(), node.ros2.joints(file.task.as_ref())?.len())?;
+    let robot = node.ros2.robot(file.task.as_ref())?;
     std::thread::scope(|scope| {
         let gateway = scope.spawn(|| {
-            let relayed = Gateway::new(&node.ros2, &file, session, namespace, GATEWAY_WAIT, stop)
+            let relayed = Gateway::new(&node.ros2, robot, &file, session, namespace, GATEWAY_WAIT, stop)
                 .and_then(|gateway| gateway.run(stop));
             if relayed.is_err() {
                 stop.store(true, Ordering::Relaxed);
@@ -102,6 +102,8 @@ pub struct ServiceHandler {
     max_batch: usize,
     /// The task planned for.
     task: Arc<dyn Task>,
+    /// Its limits: starts and goals far outside them are refused up front.
+    limits: RobotLimits,
     plans_made: u64,
     /// Where the denoising of plans is recorded, if anywhere, and for every how many plans.
     recording: Option<(rerun::RecordingStream, u64)>,
@@ -120,6 +122,7 @@ impl ServiceHandler {
             streamed: BTreeMap::new(),
             max_batch: node.max_batch,
             task: Arc::clone(&file.task),
+            limits: file.task.limits(),
             plans_made: 0,
             recording: None,
         })
@@ -163,7 +166,7 @@ impl ServiceHandler {
     /// Refuses, before any work, a start or goal of `message` far outside the task's limits
     /// (a robot never gets near them; sampling from there ends in NaN).
     fn plausible(&self, message: &str, observation: &[f32], goal: Option<&[f32]>) -> Result<(), ErrorReply> {
-        let limits = self.task.limits();
+        let limits = &self.limits;
         limits.check_plausible(&format!("{message}.observation"), observation).map_err(wire::bad_request)?;
         goal.map_or(Ok(()), |goal| limits.check_plausible(&format!("{message}.goal"), goal)).map_err(wire::bad_request)
     }

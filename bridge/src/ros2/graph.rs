@@ -103,6 +103,18 @@ pub fn entity_token<M: Ros2Message>(
     )
 }
 
+/// Whether graph token `token` announces a subscription to `M` on the resolved `topic`.
+#[must_use]
+pub fn subscribes_to<M: Ros2Message>(token: &str, topic: &str) -> bool {
+    let parts: Vec<&str> = token.split('/').collect();
+    // @ros2_lv / domain / zid / node id / entity id / kind / enclave / namespace / node / topic / type / hash / qos
+    parts.len() == 13
+        && parts[5] == EntityKind::Subscription.code()
+        && parts[9] == mangle(topic)
+        && parts[10] == M::dds_type_name()
+        && parts[11] == M::TYPE_HASH
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{JointState, JointTrajectory};
@@ -141,5 +153,9 @@ mod tests {
                  RIHS01_a13ee3a330e346c9d87b5aa18d24e11690752bd33a0350f11c5882bc9179260e/::,10:,:,:,,"
             )
         );
+        assert!(subscribes_to::<JointState>(&subscription, "/joint_states"));
+        assert!(!subscribes_to::<JointState>(&subscription, "/other_states"));
+        assert!(!subscribes_to::<JointTrajectory>(&subscription, "/joint_states"));
+        assert!(!subscribes_to::<JointTrajectory>(&publisher, "/joint_trajectory_controller/joint_trajectory"));
     }
 }

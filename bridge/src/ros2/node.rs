@@ -3,7 +3,7 @@
 //! list` show them), samples on the rmw_zenoh data key with the 33-byte attachment.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use zenoh::Wait;
@@ -14,7 +14,7 @@ use zenoh::qos::{CongestionControl, Priority};
 use zenoh::sample::Sample;
 
 use super::attachment::Attachment;
-use super::graph::{EntityKind, Qos, entity_token, node_token};
+use super::graph::{EntityKind, GRAPH_PREFIX, Qos, entity_token, node_token, subscribes_to};
 use super::message::Ros2Message;
 use super::names::NodeName;
 use crate::codec::MAX_PAYLOAD_BYTES;
@@ -47,18 +47,44 @@ impl Ros2Node {
         &self.name
     }
 
-    /// The liveliness key of a new entity of this node on `topic`, and its id.
-    fn entity<M: Ros2Message>(&self, kind: EntityKind, topic: &str) -> Result<(String, u64), BridgeError> {
+    /// The liveliness key of a new entity of this node on `topic`.
+    fn entity<M: Ros2Message>(&self, kind: EntityKind, topic: &str) -> Result<String, BridgeError> {
         let entity_id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let topic = self.name.resolve(topic)?;
         let zid = self.session.zid().to_string();
-        Ok((entity_token::<M>(&self.name, &zid, self.node_id, entity_id, kind, &topic, &Qos::default()), entity_id))
+        Ok(entity_token::<M>(&self.name, &zid, self.node_id, entity_id, kind, &topic, &Qos::default()))
+    }
+
+    /// Waits up to `timeout` (polling the graph's liveliness tokens every `poll`) until some node
+    /// of the domain subscribes to `M` on `topic`; returns its token, or `None` when none came
+    /// or `stop` was set.
+    pub fn wait_for_subscription<M: Ros2Message>(
+        &self,
+        topic: &str,
+        (timeout, poll): (Duration, Duration),
+        stop: &AtomicBool,
+    ) -> Result<Option<String>, BridgeError> {
+        let topic = self.name.resolve(topic)?;
+        let query = format!("{GRAPH_PREFIX}/{}/**", self.name.domain);
+        let began = Instant::now();
+        while began.elapsed() < timeout && !stop.load(Ordering::Relaxed) {
+            let replies = self.session.liveliness().get(&query).timeout(poll).wait().map_err(BridgeError::zenoh)?;
+            while let Ok(reply) = replies.recv() {
+                if let Ok(sample) = reply.result()
+                    && subscribes_to::<M>(sample.key_expr().as_str(), &topic)
+                {
+                    return Ok(Some(sample.key_expr().to_string()));
+                }
+            }
+            std::thread::sleep(poll);
+        }
+        Ok(None)
     }
 
     /// A publisher of `M` on `topic` (resolved in the node's namespace).
     pub fn publisher<M: Ros2Message>(&self, topic: &str) -> Result<Ros2Publisher<M>, BridgeError> {
         let key = self.name.data_key::<M>(topic)?;
-        let (token_key, _) = self.entity::<M>(EntityKind::Publisher, topic)?;
+        let token_key = self.entity::<M>(EntityKind::Publisher, topic)?;
         let publisher = self
             .session
             .declare_publisher(key.clone())
@@ -78,7 +104,7 @@ impl Ros2Node {
         capacity: usize,
     ) -> Result<Ros2Subscription<M>, BridgeError> {
         let key = self.name.data_key::<M>(topic)?;
-        let (token_key, _) = self.entity::<M>(EntityKind::Subscription, topic)?;
+        let token_key = self.entity::<M>(EntityKind::Subscription, topic)?;
         let subscriber = self
             .session
             .declare_subscriber(key.clone())

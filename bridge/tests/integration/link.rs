@@ -65,9 +65,7 @@ pub(crate) fn free_port() -> u16 {
 pub(crate) fn endpoints() -> (Transport, Transport) {
     let port = free_port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
-    let router =
-        Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
-    (router, Transport::peer(Vec::new(), vec![endpoint]))
+    (Transport::router(vec![endpoint.clone()]), Transport::peer(Vec::new(), vec![endpoint]))
 }
 
 /// A router on a free loopback port and a peer transport joining it.

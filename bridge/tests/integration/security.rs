@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bridge::codec;
 use bridge::message::{Command, CommandKind, Plan};
-use bridge::security::{Role, TlsIdentity, access_control};
+use bridge::security::{Role, TlsIdentity};
 use bridge::zenoh::Wait;
 use bridge::{Namespace, RobotLink, Transport, TransportMode};
 
@@ -29,21 +29,13 @@ fn lab(name: &str) -> PathBuf {
 fn secured_router(dir: &Path) -> (String, bridge::zenoh::Session) {
     let port = std::net::UdpSocket::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let endpoint = format!("quic/127.0.0.1:{port}");
-    let router = Transport {
-        mode: TransportMode::Router,
-        tls: Some(TlsIdentity::from_lab(dir, Role::Router).expect("router identity")),
-        access_control: Some(access_control(&Namespace::new("secured").expect("namespace"))),
-        ..Transport::peer(vec![endpoint.clone()], Vec::new())
-    };
+    let namespace = Namespace::new("secured").expect("namespace");
+    let router = Transport::secured_router(dir, &namespace, vec![endpoint.clone()]).expect("router identity");
     (endpoint, router.open().expect("the secured router"))
 }
 
 fn client(dir: &Path, role: Role, endpoint: &str) -> Transport {
-    Transport {
-        mode: TransportMode::Client,
-        tls: Some(TlsIdentity::from_lab(dir, role).expect("identity")),
-        ..Transport::peer(Vec::new(), vec![endpoint.to_owned()])
-    }
+    Transport::secured_client(dir, role, vec![endpoint.to_owned()]).expect("identity")
 }
 
 /// A plan for `robot` by `planner`.

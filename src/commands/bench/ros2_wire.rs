@@ -3,7 +3,7 @@
 //! a subscriber in another Zenoh session, the same way as the native JSON plan beside it.
 
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use bridge::message::Plan;
@@ -62,14 +62,5 @@ pub fn delivery_ms(plan: &Plan, samples: usize, node: &Transport) -> anyhow::Res
         })
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
-    std::thread::sleep(Duration::from_millis(500));
-    let mut times = Vec::with_capacity(samples);
-    for i in 0..samples + 20 {
-        publisher.publish(&trajectory(plan)?)?;
-        let nanos = rx.recv_timeout(Duration::from_secs(5)).context("a published trajectory never arrived")??;
-        if i >= 20 {
-            times.push(nanos as f64 / 1e6);
-        }
-    }
-    Ok(times)
+    super::wire::timed_deliveries(samples, &rx, || Ok(publisher.publish(&trajectory(plan)?)?))
 }

@@ -34,8 +34,7 @@ use crate::task::TaskFile;
 /// Runs the three measurements and prints their tables.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let endpoint = free_loopback_endpoint()?;
-    let hub = Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) };
-    let _hub = hub.open()?;
+    let _hub = Transport::router(vec![endpoint.clone()]).open()?;
     let node = Transport::peer(Vec::new(), vec![endpoint]);
     let namespace = Namespace::new(&format!("bench-{}", std::process::id()))?;
     delivery_latency(args, &node, &namespace)?;
@@ -115,7 +114,8 @@ fn json_delivery_ms(
         .declare_subscriber(&key)
         .callback(move |sample| {
             let decoded = codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES);
-            let _ = tx.send(decoded.map(|p| codec::now_ns().saturating_sub(p.stamp_ns)));
+            let nanos = decoded.map(|p| codec::now_ns().saturating_sub(p.stamp_ns) as i64);
+            let _ = tx.send(nanos.map_err(anyhow::Error::from));
         })
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
@@ -125,11 +125,24 @@ fn json_delivery_ms(
         .express(true)
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
+    timed_deliveries(samples, &rx, || {
+        Ok(publisher.put(codec::encode(plan)?).wait().map_err(bridge::BridgeError::zenoh)?)
+    })
+}
+
+/// Deliveries timed one at a time, after 500 ms for the subscriber to be known and with 20 left
+/// out as warm-up: `send` publishes one, and the subscriber sends each one's delivery time in
+/// nanoseconds to `received`. Milliseconds.
+pub(super) fn timed_deliveries(
+    samples: usize,
+    received: &mpsc::Receiver<anyhow::Result<i64>>,
+    mut send: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<f64>> {
     std::thread::sleep(Duration::from_millis(500));
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples + 20 {
-        publisher.put(codec::encode(plan)?).wait().map_err(bridge::BridgeError::zenoh)?;
-        let nanos = rx.recv_timeout(Duration::from_secs(5)).context("a published plan never arrived")??;
+        send()?;
+        let nanos = received.recv_timeout(Duration::from_secs(5)).context("a published plan never arrived")??;
         if i >= 20 {
             times.push(nanos as f64 / 1e6);
         }
@@ -146,22 +159,19 @@ fn routed_delivery_ms(
     lab: Option<&Path>,
     namespace: &Namespace,
 ) -> anyhow::Result<Vec<f64>> {
-    use bridge::security::{Role, TlsIdentity};
+    use bridge::security::Role;
     let endpoint = free_loopback_endpoint()?;
     let endpoint = if lab.is_some() { crate::commands::router::secured_endpoint(&endpoint)? } else { endpoint };
     let router = match lab {
-        Some(lab) => crate::commands::router::secured_router(lab, namespace, vec![endpoint.clone()])?,
-        None => {
-            Transport { mode: bridge::TransportMode::Router, ..Transport::peer(vec![endpoint.clone()], Vec::new()) }
-        }
+        Some(lab) => Transport::secured_router(lab, namespace, vec![endpoint.clone()])?,
+        None => Transport::router(vec![endpoint.clone()]),
     };
     let _router = router.open()?;
     let client = |role| -> anyhow::Result<bridge::zenoh::Session> {
-        let tls = lab.map(|lab| TlsIdentity::from_lab(lab, role)).transpose()?;
-        let transport = Transport {
-            mode: bridge::TransportMode::Client,
-            tls,
-            ..Transport::peer(Vec::new(), vec![endpoint.clone()])
+        let connect = vec![endpoint.clone()];
+        let transport = match lab {
+            Some(lab) => Transport::secured_client(lab, role, connect)?,
+            None => Transport { mode: bridge::TransportMode::Client, ..Transport::peer(Vec::new(), connect) },
         };
         Ok(transport.open()?)
     };

@@ -126,11 +126,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Checks the settings against the task of `file`, joins diffplan's wire as the robot
-    /// `settings.robot_id`, waits (up to `wait`) until a planner of the task serves, then
-    /// declares the ROS 2 node, its subscription and its publisher.
+    /// Joins diffplan's wire as the robot `settings.robot_id` with its `joints` and `goal`
+    /// (checked by [`Ros2Settings::robot`]), waits (up to `wait`) until a planner of the task of
+    /// `file` serves, then declares the ROS 2 node, its subscription and its publisher.
     pub fn new(
         settings: &Ros2Settings,
+        (joints, goal): (Vec<String>, Vec<f32>),
         file: &TaskFile,
         session: &bridge::zenoh::Session,
         namespace: &Namespace,
@@ -138,8 +139,6 @@ impl Gateway {
         stop: &AtomicBool,
     ) -> anyhow::Result<Self> {
         let task = file.task.as_ref();
-        let joints = settings.joints(task)?;
-        let goal = settings.goal(task, joints.len())?;
         let link = RobotLink::new(session, namespace, &settings.robot_id, &task.id(), false)?;
         link.wait_for_planner(wait, stop)?;
         let node = Ros2Node::new(session, NodeName::new(settings.domain, &settings.namespace, PLANNER_NODE)?)?;

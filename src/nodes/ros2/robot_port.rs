@@ -11,15 +11,11 @@
 //! from); a zero stamp starts it at the current step.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use bridge::message::{Command, NodeStatus, Plan, RobotMode, RobotState};
-use bridge::ros2::graph::{GRAPH_PREFIX, mangle};
-use bridge::ros2::{
-    Header, JointState, JointTrajectory, NodeName, Ros2Message, Ros2Node, Ros2Publisher, Ros2Subscription, Stamp,
-};
-use bridge::zenoh::Wait;
+use bridge::ros2::{Header, JointState, JointTrajectory, NodeName, Ros2Node, Ros2Publisher, Ros2Subscription, Stamp};
 use bridge::{BridgeError, zenoh};
 
 use super::settings::Ros2Settings;
@@ -41,7 +37,9 @@ pub struct Ros2RobotPort {
     /// The task's action width.
     action_width: usize,
     step_ns: i64,
-    _node: Ros2Node,
+    node: Ros2Node,
+    /// The topic of its joint states, as configured.
+    states_topic: String,
     states: Ros2Publisher<JointState>,
     trajectories: Ros2Subscription<JointTrajectory>,
     /// The current episode (its seed) and its first stamp, nanoseconds.
@@ -68,7 +66,8 @@ impl Ros2RobotPort {
             joints,
             action_width: task.dims().0,
             step_ns: (task.dt_secs() * 1e9).round() as i64,
-            _node: node,
+            node,
+            states_topic: settings.joint_states.clone(),
             states,
             trajectories,
             episode: None,
@@ -80,38 +79,18 @@ impl Ros2RobotPort {
     /// Waits up to `timeout` until some ROS 2 node subscribes to the robot's joint states (a
     /// liveliness token of the graph): the planner's gateway announces itself once its planner
     /// serves.
-    pub fn wait_for_subscriber(
-        &self,
-        session: &zenoh::Session,
-        settings: &Ros2Settings,
-        timeout: Duration,
-        stop: &AtomicBool,
-    ) -> anyhow::Result<()> {
-        let name = NodeName::new(settings.domain, &settings.namespace, ROBOT_NODE)?;
-        // A subscription token names the topic (mangled) and the type: `…/MS/…/<topic>/<type>/…`.
-        let topic = format!("/{}/{}/", mangle(&name.resolve(&settings.joint_states)?), JointState::dds_type_name());
-        let query = format!("{GRAPH_PREFIX}/{}/**", settings.domain);
-        let began = Instant::now();
-        while began.elapsed() < timeout && !stop.load(Ordering::Relaxed) {
-            let replies =
-                session.liveliness().get(&query).timeout(DISCOVERY_POLL).wait().map_err(BridgeError::zenoh)?;
-            while let Ok(reply) = replies.recv() {
-                if let Ok(sample) = reply.result()
-                    && let key = sample.key_expr().as_str()
-                    && key.contains("/MS/")
-                    && key.contains(&topic)
-                {
-                    tracing::info!("robot {}: a subscriber of its joint states: {key}", self.robot_id);
-                    return Ok(());
-                }
+    pub fn wait_for_subscriber(&self, timeout: Duration, stop: &AtomicBool) -> anyhow::Result<()> {
+        match self.node.wait_for_subscription::<JointState>(&self.states_topic, (timeout, DISCOVERY_POLL), stop)? {
+            Some(token) => {
+                tracing::info!("robot {}: a subscriber of its joint states: {token}", self.robot_id);
+                Ok(())
             }
-            std::thread::sleep(DISCOVERY_POLL);
+            None => anyhow::bail!(
+                "no ROS 2 node subscribed to {} within {} s; start `diffplan serve --stream --ros2` on this network",
+                self.states.key(),
+                timeout.as_secs()
+            ),
         }
-        anyhow::bail!(
-            "no ROS 2 node subscribed to {} within {} s; start `diffplan serve --stream --ros2` on this network",
-            self.states.key(),
-            timeout.as_secs()
-        )
     }
 
     /// The plan a trajectory stands for: its states at the steps it spans, from one step

@@ -82,6 +82,14 @@ fn default_episode_gap_ms() -> u64 {
 }
 
 impl Ros2Settings {
+    /// The joints and the goal (an observation) of the robot these settings describe, checked
+    /// against `task` ([`Self::joints`], [`Self::goal`]).
+    pub fn robot(&self, task: &dyn Task) -> anyhow::Result<(Vec<String>, Vec<f32>)> {
+        let joints = self.joints(task)?;
+        let goal = self.goal(task, joints.len())?;
+        Ok((joints, goal))
+    }
+
     /// The joints, checked against `task`: its observation must be one position per joint,
     /// then one velocity per joint.
     pub fn joints(&self, task: &dyn Task) -> anyhow::Result<Vec<String>> {
