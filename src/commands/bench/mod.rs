@@ -1,6 +1,7 @@
 //! `diffplan bench`: speed measurements, printed as Markdown for docs/BENCHMARKS.md, each as
 //! a ratio against a baseline measured in the same run.
 
+mod delivery;
 mod forward;
 mod picard;
 mod plan;

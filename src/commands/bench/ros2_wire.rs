@@ -62,5 +62,5 @@ pub fn delivery_ms(plan: &Plan, samples: usize, node: &Transport) -> anyhow::Res
         })
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
-    super::wire::timed_deliveries(samples, &rx, || Ok(publisher.publish(&trajectory(plan)?)?))
+    super::delivery::timed_deliveries(samples, &rx, || Ok(publisher.publish(&trajectory(plan)?)?))
 }

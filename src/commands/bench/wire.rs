@@ -125,29 +125,9 @@ fn json_delivery_ms(
         .express(true)
         .wait()
         .map_err(bridge::BridgeError::zenoh)?;
-    timed_deliveries(samples, &rx, || {
+    super::delivery::timed_deliveries(samples, &rx, || {
         Ok(publisher.put(codec::encode(plan)?).wait().map_err(bridge::BridgeError::zenoh)?)
     })
-}
-
-/// Deliveries timed one at a time, after 500 ms for the subscriber to be known and with 20 left
-/// out as warm-up: `send` publishes one, and the subscriber sends each one's delivery time in
-/// nanoseconds to `received`. Milliseconds.
-pub(super) fn timed_deliveries(
-    samples: usize,
-    received: &mpsc::Receiver<anyhow::Result<i64>>,
-    mut send: impl FnMut() -> anyhow::Result<()>,
-) -> anyhow::Result<Vec<f64>> {
-    std::thread::sleep(Duration::from_millis(500));
-    let mut times = Vec::with_capacity(samples);
-    for i in 0..samples + 20 {
-        send()?;
-        let nanos = received.recv_timeout(Duration::from_secs(5)).context("a published plan never arrived")??;
-        if i >= 20 {
-            times.push(nanos as f64 / 1e6);
-        }
-    }
-    Ok(times)
 }
 
 /// [`json_delivery_ms`] through a router of its own, from one client to another: plain TCP, or
