@@ -33,6 +33,9 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Measure speed; results are printed as a Markdown table for docs/BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Feed generated and mutated inputs to every decoder of outside bytes (wire, ROS 2, task,
+    /// launch and training files, manifests, datasets); fails if any panics.
+    Fuzz(commands::fuzz::FuzzArgs),
     // Data and models
     /// Record a D4RL-format dataset with a task's scripted expert.
     Collect(collect::CollectArgs),
@@ -94,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Router(args) => router::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Launch(args) => launch::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => commands::conformance::run(&args),
+        Command::Fuzz(args) => commands::fuzz::run(&args),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod conformance;
 pub mod doctor;
 pub mod eval;
+pub mod fuzz;
 pub mod import;
 pub mod launch;
 pub mod plan;

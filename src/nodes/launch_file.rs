@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use serde::Deserialize;
 
 use super::planner::PlannerNodeConfig;
@@ -72,7 +73,13 @@ impl LaunchFile {
     /// Reads and checks `path`; task configs named relative to the repository root (the launch
     /// folder's parent) resolve from there when they do not exist relative to the working folder.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let mut launch: Self = crate::config_file::read_toml(path, "launch file")?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    /// [`LaunchFile::read`] on `text`, the contents of `path`.
+    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Self> {
+        let mut launch: Self = crate::config_file::parse_toml(path, text, "launch file")?;
         let base = path.parent().and_then(Path::parent).unwrap_or(Path::new("."));
         launch.robot.config = resolve(base, &launch.robot.config);
         launch.planner.config = resolve(base, &launch.planner.config);

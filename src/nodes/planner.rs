@@ -228,6 +228,11 @@ impl TaskPlanner {
         Ok(plan)
     }
 
+    /// Forgets `stream`'s warm start: its next plan starts cold.
+    pub fn forget(&mut self, stream: &str) {
+        self.warm.remove(stream);
+    }
+
     /// The first sampler step of a renoised replan of `request` (`None`: no renoising): the
     /// last `renoise` share of its steps run, at least one.
     fn renoise_from(&self, request: &PlanRequest) -> Option<usize> {

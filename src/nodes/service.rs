@@ -96,6 +96,9 @@ pub struct ServiceHandler {
     /// The plan last streamed to each robot, and what it was asked to do; re-sent while it
     /// still holds.
     streamed: BTreeMap<String, (Plan, Executing)>,
+    /// The newest episode and step each streaming robot reported: a step that goes back within
+    /// an episode means the robot restarted.
+    newest_step: BTreeMap<String, (u64, u64)>,
     /// What this worker serves, as its `describe` key answers.
     card: ModelCard,
     /// The most candidates one request may ask for.
@@ -120,6 +123,7 @@ impl ServiceHandler {
             freeze_prefix: file.config.planner.freeze_prefix,
             last_plan_ms: 0.0,
             streamed: BTreeMap::new(),
+            newest_step: BTreeMap::new(),
             max_batch: node.max_batch,
             task: Arc::clone(&file.task),
             limits: file.task.limits(),
@@ -181,6 +185,25 @@ impl ServiceHandler {
             .map(|k| Pin { index: k, observation: executing.states[executing.index(step + k as u64)].clone() })
             .collect()
     }
+
+    /// Drops what this worker keeps for a robot whose step went back within its episode: the
+    /// robot restarted (a real robot's one long episode keeps its id), so the plan it was
+    /// executing and the warm start made from it no longer apply; it is planned for afresh.
+    fn start_over_if_restarted(&mut self, state: &RobotState) {
+        let newest = self.newest_step.insert(state.robot_id.clone(), (state.episode, state.step));
+        if let Some((episode, step)) = newest
+            && episode == state.episode
+            && state.step < step
+        {
+            tracing::info!(
+                "robot {}: step {} after step {step} of episode {episode}: it restarted; its plan and warm start are dropped",
+                state.robot_id,
+                state.step
+            );
+            self.streamed.remove(&state.robot_id);
+            self.planner.forget(&state.robot_id);
+        }
+    }
 }
 
 impl PlanHandler for ServiceHandler {
@@ -209,6 +232,7 @@ impl PlanHandler for ServiceHandler {
     /// episode and goal; a plan-once task keeps it to the end: past the plan's end the robot
     /// holds its last state, the goal); plans anew, keeping the arrival, otherwise.
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
+        self.start_over_if_restarted(state);
         let width = self.planner.spec().observation_dim;
         let full_goal = state
             .goal

@@ -128,7 +128,13 @@ pub struct TaskFile {
 impl TaskFile {
     /// Reads `path`: parse, then validate every section against the task's layout, then build.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
-        let config: TaskConfig = crate::config_file::read_toml(path, "task config")?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    /// [`TaskFile::read`] on `text`, the contents of `path`.
+    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Self> {
+        let config: TaskConfig = crate::config_file::parse_toml(path, text, "task config")?;
         let (kind, env) = config.env_table().with_context(|| format!("{}: [env]", path.display()))?;
         let at = |section: &str| format!("{}: {section}", path.display());
         // The layout's horizon is the model's, unknown until it loads; the checks here concern

@@ -1,7 +1,10 @@
 //! Helpers shared by the application's integration tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -81,4 +84,82 @@ impl Drop for Reaper {
             let _ = Command::new("kill").args(["-9", "--"]).args(&self.0).status();
         }
     }
+}
+
+/// Runs `command`, which must succeed; what it printed.
+pub fn succeed(command: &mut Command) -> Output {
+    let output = command.output().expect("run diffplan");
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// The last row of a score table, split into cells.
+pub fn table_row(output: &Output) -> Vec<String> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout.lines().last().expect("a table row");
+    row.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
+}
+
+/// A child's stderr lines, as they come.
+pub fn stderr_lines(child: &mut Child) -> Receiver<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits (at most `limit`) for a line that satisfies `wanted`; returns it.
+pub fn wait_for(
+    lines: &Receiver<String>,
+    wanted: impl Fn(&str) -> bool,
+    limit: Duration,
+    seen: &mut Vec<String>,
+) -> String {
+    let deadline = Instant::now() + limit;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if wanted(&line) {
+                    return line;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no such line within {limit:?}; saw:\n{}", seen.join("\n"));
+}
+
+/// The number after `key` in `line`.
+pub fn number_after(line: &str, key: &str) -> f64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("{key:?} in {line}")) + key.len()..];
+    rest.split(|c: char| !(c.is_ascii_digit() || c == '.')).next().expect("number").parse().expect("a number")
+}
+
+/// A streaming planner `planner-a` of `task` on `namespace`, joining the network as `network`
+/// says (`--connect <endpoint>`, and `--tls <lab>` if secured); its output is dropped.
+pub fn streaming_planner(task: &Path, namespace: &str, network: &[&str]) -> Child {
+    diffplan()
+        .args(["serve", "--stream", "--id", "planner-a", "--namespace", namespace])
+        .args(network)
+        .arg("--config")
+        .arg(task)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the planner")
+}
+
+/// A lab folder with its certificates (scripts/lab-certs.sh), in `dir`.
+pub fn lab(dir: &Path) -> PathBuf {
+    let lab = dir.join("lab");
+    let made = Command::new("bash").arg(Path::new(ROOT).join("scripts/lab-certs.sh")).arg(&lab).output().expect("run");
+    assert!(made.status.success(), "lab-certs.sh: {}", String::from_utf8_lossy(&made.stderr));
+    lab
 }

@@ -1,12 +1,14 @@
 //! The application's integration tests, one binary (one link of the whole stack): the commands
 //! end to end ([`cli`]), importing a Diffuser run ([`import`]), the robot stack over Zenoh on
-//! loopback ([`network`]), nodes checked against the protocol ([`conformance`]), scripted results
-//! (`--json`, [`results`]) and the main job's Rerun recording ([`telemetry`]). Each runs the real
-//! `diffplan` binary.
+//! loopback ([`network`]) and its faults ([`faults`]), nodes checked against the protocol
+//! ([`conformance`]), the decoders fuzzed ([`fuzz`]), scripted results (`--json`, [`results`])
+//! and the main job's Rerun recording ([`telemetry`]). Each runs the real `diffplan` binary.
 
 mod cli;
 mod common;
 mod conformance;
+mod faults;
+mod fuzz;
 mod import;
 mod network;
 mod results;

@@ -1,18 +1,9 @@
 //! Secured launches and nodes (docs/SECURITY.md): TLS with mutual authentication and access
 //! control by role, with certificates made for the run by scripts/lab-certs.sh.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use crate::common::{ROOT, diffplan, fast_task};
-
-/// A lab folder with its certificates, in `dir`.
-fn lab(dir: &Path) -> PathBuf {
-    let lab = dir.join("lab");
-    let made = Command::new("bash").arg(Path::new(ROOT).join("scripts/lab-certs.sh")).arg(&lab).output().expect("run");
-    assert!(made.status.success(), "lab-certs.sh: {}", String::from_utf8_lossy(&made.stderr));
-    lab
-}
+use crate::common::{diffplan, fast_task, lab};
 
 /// The last line of a launch's stdout: its score row.
 fn score_row(args: &[&str], launch: &Path) -> String {

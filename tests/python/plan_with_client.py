@@ -2,9 +2,10 @@
 
 Usage: plan_with_client.py ENDPOINT NAMESPACE, run by the python of the venv the package was
 installed in (tests/python/install_client.sh). Asks the plan service for one plan, then acts as a
-robot: publishes its state, with its goal's position alone, until a streamed plan for it arrives. Prints one JSON line: where the
-package was imported from, its dependencies, and both plans' shapes, pins and headers (task and
-checkpoint digest included).
+robot: publishes its state, with its goal's position alone, until a streamed plan for it
+arrives; then as a robot that restarts mid-episode elsewhere. Prints one JSON line: where the
+package was imported from, its dependencies, both plans' shapes, pins and headers (task and
+checkpoint digest included), and where the plans before and after the restart start.
 """
 
 import importlib.metadata
@@ -18,20 +19,40 @@ import diffplan_client
 from diffplan_client import PlannerClient, PlanSubscriber, PlanTimeout, RobotStatePublisher
 
 START, GOAL = [3.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]
+# Another free cell of the U-maze, where the restarted robot finds itself.
+RESTARTED_AT = [3.0, 3.0, 0.0, 0.0]
 
 
-def streamed_plan(session, namespace, robot, episode, limit_s=60.0):
-    """The first plan streamed for `robot`, which publishes its state at step 0 every 100 ms."""
+def next_plan(states, plans, observation, *, episode, step, goal, limit_s=60.0):
+    """The next plan streamed while the robot publishes `observation` at `step` every 100 ms."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        states.publish(observation, episode=episode, step=step, time_s=step * 0.01, goal=goal)
+        try:
+            return plans.wait(timeout_s=0.1)
+        except PlanTimeout:
+            pass
+    raise SystemExit(f"no plan streamed for robot {states.robot_id} at step {step} within {limit_s} s")
+
+
+def streamed_plan(session, namespace, robot, episode):
+    """The first plan streamed for `robot` at step 0 of `episode`, which asks for its goal's
+    position alone, as PROTOCOL.md allows: it is reached at rest."""
     with PlanSubscriber(session, robot, namespace) as plans, RobotStatePublisher(session, robot, namespace) as states:
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            # The goal's position alone, as PROTOCOL.md allows: it is reached at rest.
-            states.publish(START, episode=episode, step=0, time_s=0.0, goal=GOAL[:2])
-            try:
-                return plans.wait(timeout_s=0.1)
-            except PlanTimeout:
-                pass
-    raise SystemExit(f"no plan streamed for robot {robot} within {limit_s} s")
+        return next_plan(states, plans, START, episode=episode, step=0, goal=GOAL[:2])
+
+
+def plans_around_a_restart(session, namespace, robot):
+    """A robot of the plan-once task that runs to step 40 of its one long episode (0), then
+    restarts somewhere else at step 0 of the same episode: the plans streamed at its start and
+    after the restart."""
+    with PlanSubscriber(session, robot, namespace) as plans, RobotStatePublisher(session, robot, namespace) as states:
+        first = next_plan(states, plans, START, episode=0, step=0, goal=GOAL)
+        # The plan-once task re-sends its plan while the robot moves on.
+        next_plan(states, plans, START, episode=0, step=40, goal=GOAL)
+        time.sleep(0.3)
+        plans.latest()
+        return first, next_plan(states, plans, RESTARTED_AT, episode=0, step=0, goal=GOAL)
 
 
 def main():
@@ -41,6 +62,7 @@ def main():
     with PlannerClient.open(endpoint, namespace, timeout_s=60.0, wait_for_planner_s=60.0) as client:
         plan = client.plan(START, GOAL, seed=7, request_id="pkg-1")
         streamed = streamed_plan(client.session, namespace, "py-robot", episode=5)
+        before_restart, after_restart = plans_around_a_restart(client.session, namespace, "py-restarted")
     print(json.dumps({
         "installed_in_venv": sys.prefix != sys.base_prefix and module.is_relative_to(pathlib.Path(sys.prefix).resolve()),
         "dependencies": sorted(re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in requires),
@@ -62,6 +84,11 @@ def main():
             "start": streamed.states[0],
             "end": streamed.states[-1],
             "task": streamed.task,
+        },
+        "restarted": {
+            "start_before": before_restart.states[0],
+            "start_after": after_restart.states[0],
+            "from_step_after": after_restart.from_step,
         },
     }))
 

@@ -63,6 +63,24 @@ pub struct Manifest {
     pub provenance: Provenance,
 }
 
+impl Manifest {
+    /// Parses and validates `text`, the contents of the manifest at `path` (named in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let manifest: Self =
+            toml::from_str(text).map_err(|e| Error::Manifest { path: path.to_owned(), message: e.to_string() })?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(Error::FormatVersion {
+                path: path.to_owned(),
+                found: manifest.format_version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        manifest.spec.validate()?;
+        manifest.architecture.validate(&manifest.spec)?;
+        Ok(manifest)
+    }
+}
+
 /// An opened, validated checkpoint folder.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
@@ -75,14 +93,7 @@ impl Checkpoint {
     pub fn open(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
         let text = fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-        let manifest: Manifest =
-            toml::from_str(&text).map_err(|e| Error::Manifest { path: path.clone(), message: e.to_string() })?;
-        if manifest.format_version != FORMAT_VERSION {
-            return Err(Error::FormatVersion { path, found: manifest.format_version, expected: FORMAT_VERSION });
-        }
-        manifest.spec.validate()?;
-        manifest.architecture.validate(&manifest.spec)?;
-        Ok(Self { dir: dir.to_owned(), manifest })
+        Ok(Self { dir: dir.to_owned(), manifest: Manifest::parse(&path, &text)? })
     }
 
     /// The validated manifest.

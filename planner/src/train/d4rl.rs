@@ -129,14 +129,14 @@ impl D4rlDataset {
             if shape.len() != 2 {
                 return Err(fail(format!("`{key}` has shape {shape:?}, expected [steps, width]")));
             }
-            let values = dataset.read_raw::<f32>().map_err(|e| fail(format!("reading `{key}`: {e}")))?;
+            let values = read_all::<f32>(&dataset).map_err(|e| fail(format!("reading `{key}`: {e}")))?;
             Ok(Table { values, width: shape[1] })
         };
         let flags =
             |dataset: hdf5::Dataset, key: &str| read_flags(&dataset).map_err(|e| fail(format!("reading `{key}`: {e}")));
         let observations = read_table(require("observations")?, "observations")?;
         let actions = read_table(require("actions")?, "actions")?;
-        let rewards = require("rewards")?.read_raw::<f32>().map_err(|e| fail(format!("reading `rewards`: {e}")))?;
+        let rewards = read_all::<f32>(&require("rewards")?).map_err(|e| fail(format!("reading `rewards`: {e}")))?;
         let terminals = flags(require("terminals")?, "terminals")?;
         let timeouts = match file.dataset("timeouts") {
             Ok(dataset) => flags(dataset, "timeouts")?,
@@ -163,10 +163,27 @@ impl D4rlDataset {
     }
 }
 
+/// The most values one dataset of a file may hold: 2^31 (8 GiB as f32, a thousand times the
+/// largest D4RL dataset). A file that claims more (a corrupt or hostile shape; HDF5 serves unwritten
+/// chunks as zeros) is refused before anything is allocated.
+pub const MAX_VALUES: usize = 1 << 31;
+
+/// Reads all of `dataset` as `T`, refusing one that claims more than [`MAX_VALUES`] values.
+pub(super) fn read_all<T: hdf5::H5Type>(dataset: &hdf5::Dataset) -> std::result::Result<Vec<T>, String> {
+    let values = dataset.size();
+    if values > MAX_VALUES {
+        return Err(format!(
+            "its shape {:?} claims {values} values, more than the {MAX_VALUES} a dataset may hold",
+            dataset.shape()
+        ));
+    }
+    dataset.read_raw::<T>().map_err(|e| e.to_string())
+}
+
 /// Reads a dataset of flags: numpy bools (an HDF5 enum, as D4RL and Minari write them) or, as
 /// some D4RL files have them, floats (nonzero is set).
-pub(super) fn read_flags(dataset: &hdf5::Dataset) -> hdf5::Result<Vec<bool>> {
-    dataset.read_raw::<bool>().or_else(|_| dataset.read_raw::<f32>().map(|v| v.into_iter().map(|x| x != 0.0).collect()))
+pub(super) fn read_flags(dataset: &hdf5::Dataset) -> std::result::Result<Vec<bool>, String> {
+    read_all::<bool>(dataset).or_else(|_| read_all::<f32>(dataset).map(|v| v.into_iter().map(|x| x != 0.0).collect()))
 }
 
 fn write_table(group: &hdf5::Group, name: &str, table: &Table) -> hdf5::Result<()> {

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use hdf5_metno as hdf5;
 use serde::Deserialize;
 
-use super::d4rl::{D4rlDataset, Table, read_flags};
+use super::d4rl::{D4rlDataset, Table, read_all, read_flags};
 use crate::error::{Error, Result};
 
 /// The file of a data folder that holds the episodes.
@@ -155,7 +155,7 @@ fn read_episode(
         ));
     }
     observations.values.truncate(steps * observations.width);
-    let rewards = dataset("rewards")?.read_raw::<f32>().map_err(|e| format!("reading `{name}/rewards`: {e}"))?;
+    let rewards = read_all::<f32>(&dataset("rewards")?).map_err(|e| format!("reading `{name}/rewards`: {e}"))?;
     let flags = |key: &str| read_flags(&dataset(key)?).map_err(|e| format!("reading `{name}/{key}`: {e}"));
     let (terminations, truncations) = (flags("terminations")?, flags("truncations")?);
     for (key, rows) in
@@ -245,7 +245,7 @@ fn read_rows(dataset: &hdf5::Dataset) -> std::result::Result<Table, String> {
         [_, width] => width,
         _ => return Err(format!("shape {shape:?}, expected [steps, width] (a flat Box space)")),
     };
-    let values = dataset.read_raw::<f32>().map_err(|e| format!("reading as float: {e}"))?;
+    let values = read_all::<f32>(dataset).map_err(|e| format!("reading as float: {e}"))?;
     Ok(Table { values, width })
 }
 

@@ -101,3 +101,24 @@ fn inconsistent_lengths_and_nan_are_refused_before_writing() {
     assert!(err.contains("`observations` row 2 holds NaN"), "{err}");
     assert!(!path.exists());
 }
+
+#[test]
+fn a_file_claiming_more_values_than_a_dataset_may_hold_is_refused_before_reading() {
+    // `diffplan fuzz` found it: a shape of 2^40 rows, chunked and never written (HDF5 serves
+    // unwritten chunks as zeros, the file stays tiny), made the reader try to allocate 4 TiB and
+    // abort. Written with h5py, as a corrupt or hostile file would be.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("huge.hdf5");
+    run_python(&format!(
+        "import h5py, numpy as np\n\
+         with h5py.File({:?}, 'w') as f:\n    \
+             f.create_dataset('observations', shape=(2**40, 4), dtype=np.float32, chunks=(1, 4))\n    \
+             f['actions'] = np.zeros((3, 2), dtype=np.float32)\n    \
+             f['rewards'] = np.zeros(3, dtype=np.float32)\n    \
+             f['terminals'] = np.zeros(3, dtype=bool)\n",
+        path.display().to_string()
+    ));
+    assert!(std::fs::metadata(&path).expect("written").len() < 1 << 20, "the file itself is small");
+    let err = D4rlDataset::read_hdf5(&path).expect_err("a 2^42-value dataset accepted").to_string();
+    assert!(err.contains("`observations`") && err.contains("4398046511104 values"), "{err}");
+}
