@@ -90,7 +90,7 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     let weights = |dir: &Path| -> Vec<(String, Tensor)> {
         let mut all = Tensor::read_safetensors(dir.join("weights.safetensors")).expect("EMA weights");
         all.extend(
-            Tensor::read_safetensors(dir.join("training/model.safetensors"))
+            Tensor::read_safetensors(dir.join("training/model-7.safetensors"))
                 .expect("model weights")
                 .into_iter()
                 .map(|(k, v)| (format!("model.{k}"), v)),
@@ -152,7 +152,7 @@ fn a_run_initialized_from_a_checkpoint_starts_from_its_weights() {
     // Oracle: the source checkpoint's own tensors, for both the EMA and the trained model.
     let mut expected = Tensor::read_safetensors(source_dir.path().join("weights.safetensors")).expect("weights");
     expected.sort_by(|a, b| a.0.cmp(&b.0));
-    for file in ["weights.safetensors", "training/model.safetensors"] {
+    for file in ["weights.safetensors", "training/model-0.safetensors"] {
         let mut got = Tensor::read_safetensors(run_dir.path().join(file)).expect("weights");
         got.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(got.len(), expected.len(), "{file}");

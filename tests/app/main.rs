@@ -1,8 +1,9 @@
 //! The application's integration tests, one binary (one link of the whole stack): the commands
 //! end to end ([`cli`]), importing a Diffuser run ([`import`]), the robot stack over Zenoh on
 //! loopback ([`network`]) and its faults ([`faults`]), nodes checked against the protocol
-//! ([`conformance`]), the decoders fuzzed ([`fuzz`]), scripted results (`--json`, [`results`])
-//! and the main job's Rerun recording ([`telemetry`]). Each runs the real `diffplan` binary.
+//! ([`conformance`]), the decoders fuzzed ([`fuzz`]), commands killed without losing what they
+//! saved ([`interrupted`]), scripted results (`--json`, [`results`]) and the main job's Rerun
+//! recording ([`telemetry`]). Each runs the real `diffplan` binary.
 
 mod cli;
 mod common;
@@ -10,6 +11,7 @@ mod conformance;
 mod faults;
 mod fuzz;
 mod import;
+mod interrupted;
 mod network;
 mod results;
 mod ros2;

@@ -269,14 +269,20 @@ impl Trainer {
     }
 
     /// Writes the EMA model as a checkpoint into `config.out` (what planning loads) and the state
-    /// resuming needs into its `training/` folder.
+    /// resuming needs into its `training/` folder: the model, optimizer and EMA tensors under
+    /// this step's names, then `state.toml` naming the step, then the older steps' tensors are
+    /// removed. Each file is staged and renamed, and `state.toml` is the commit: a run killed at
+    /// any point resumes from one whole save, this one or the one before.
     pub fn save(&self, provenance: Provenance) -> Result<Checkpoint> {
         let checkpoint = Checkpoint::save(&self.config.out, &self.ema, provenance)?;
         let state_dir = self.config.out.join(STATE_DIR);
         fs::create_dir_all(&state_dir).map_err(|source| Error::Io { path: state_dir.clone(), source })?;
         let model: Vec<(String, Tensor)> = self.variables.iter().map(|(k, v)| (k.clone(), v.shallow_clone())).collect();
-        write_staged(&state_dir.join("model.safetensors"), |p| Ok(Tensor::write_safetensors(&model, p)?))?;
-        write_staged(&state_dir.join("adam.safetensors"), |p| Ok(Tensor::write_safetensors(&self.adam.state(), p)?))?;
+        let ema: Vec<(String, Tensor)> = self.ema.var_store().variables().into_iter().collect();
+        let step = self.step;
+        write_staged(&state_file(&state_dir, "model", step), |p| Ok(Tensor::write_safetensors(&model, p)?))?;
+        write_staged(&state_file(&state_dir, "adam", step), |p| Ok(Tensor::write_safetensors(&self.adam.state(), p)?))?;
+        write_staged(&state_file(&state_dir, "ema", step), |p| Ok(Tensor::write_safetensors(&ema, p)?))?;
         let state = TrainingState {
             step: self.step,
             rng_word_pos: self.rng.get_word_pos().to_string(),
@@ -288,6 +294,7 @@ impl Trainer {
         write_staged(&state_dir.join("state.toml"), |p| {
             fs::write(p, &text).map_err(|source| Error::Io { path: p.to_owned(), source })
         })?;
+        remove_other_steps(&state_dir, step)?;
         Ok(checkpoint)
     }
 
@@ -368,16 +375,29 @@ impl Trainer {
             });
         }
         let _no_grad = tch::no_grad_guard();
-        for (name, saved) in Tensor::read_safetensors(state_dir.join("model.safetensors"))? {
+        let read = |name: &str| {
+            let path = state_file(state_dir, name, state.step);
+            Tensor::read_safetensors(&path).map_err(|e| Error::Manifest {
+                path,
+                message: format!(
+                    "{e}; state.toml names step {}, whose tensors this file holds: resume from a run saved by this \
+                     version, or start a new run",
+                    state.step
+                ),
+            })
+        };
+        for (name, saved) in read("model")? {
             if let Some(variable) = self.variables.get(&name) {
                 variable.shallow_clone().copy_(&saved);
             }
         }
-        self.ema.load_weights(&self.config.out.join("weights.safetensors"))?;
-        let adam_state = Tensor::read_safetensors(state_dir.join("adam.safetensors"))?;
-        let missing = self.adam.restore(adam_state, state.step as i64);
+        self.ema.load_named(&state_file(state_dir, "ema", state.step), read("ema")?.into_iter().collect())?;
+        let missing = self.adam.restore(read("adam")?, state.step as i64);
         if !missing.is_empty() {
-            return Err(Error::MissingTensor { path: state_dir.join("adam.safetensors"), name: missing.join(", ") });
+            return Err(Error::MissingTensor {
+                path: state_file(state_dir, "adam", state.step),
+                name: missing.join(", "),
+            });
         }
         let word_pos: u128 = state.rng_word_pos.parse().map_err(|_| Error::Manifest {
             path: path.clone(),
@@ -387,4 +407,25 @@ impl Trainer {
         self.step = state.step;
         Ok(())
     }
+}
+
+/// The file of tensors `name` (model, adam, ema) of the training state saved at `step`.
+fn state_file(state_dir: &Path, name: &str, step: usize) -> PathBuf {
+    state_dir.join(format!("{name}-{step}.safetensors"))
+}
+
+/// Removes the tensors of every step but `step` from `state_dir`, and staged files left by a run
+/// killed while saving.
+fn remove_other_steps(state_dir: &Path, step: usize) -> Result<()> {
+    let io = |source| Error::Io { path: state_dir.to_owned(), source };
+    let kept = ["model", "adam", "ema"].map(|name| state_file(state_dir, name, step));
+    for entry in fs::read_dir(state_dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stale = name.ends_with(".safetensors") || name.ends_with(".safetensors.partial");
+        if stale && !kept.contains(&path) {
+            fs::remove_file(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        }
+    }
+    Ok(())
 }

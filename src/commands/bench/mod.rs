@@ -3,12 +3,14 @@
 
 mod delivery;
 mod forward;
+mod load;
 mod picard;
 mod plan;
 mod replan;
 mod ros2_wire;
 mod steering;
 mod wire;
+mod workers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,17 +54,21 @@ pub struct BenchArgs {
     /// Seconds after which `bench picard` stops a Picard plan and reports it unconverged.
     #[arg(long, default_value_t = 120.0)]
     picard_cap_s: f64,
-    /// Seconds one `bench picard` measurement may take: warm-ups stop after a tenth of it,
-    /// timed repetitions after all of it (at least one of each).
+    /// Seconds one `bench picard` measurement may take (warm-ups stop after a tenth of it,
+    /// timed repetitions after all of it, at least one of each); seconds of each `bench load` row.
     #[arg(long, default_value_t = 60.0)]
     budget_s: f64,
+    /// Robot counts of `bench load`'s rows.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32, 64])]
+    robots: Vec<usize>,
     /// Lab folder (scripts/lab-certs.sh DIR) for `bench wire`'s row through a secured router.
     #[arg(long, value_name = "DIR")]
     tls: Option<PathBuf>,
-    /// Task config of `bench wire` (its planner is served), `bench steering` and `bench replan`.
+    /// Task config of `bench wire` and `bench load` (its planner is served), `bench steering` and
+    /// `bench replan`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,
-    /// Device of `bench picard`, `bench wire` and `bench steering`.
+    /// Device of `bench picard`, `bench wire`, `bench load` and `bench steering`.
     #[command(flatten)]
     device: crate::cli::DeviceArgs,
 }
@@ -77,6 +83,9 @@ enum BenchTarget {
     Picard,
     /// Zenoh: plan delivery latency, plan service throughput, real-time replanning rate.
     Wire,
+    /// Many robots against one or two planner workers: every request answered once, plan
+    /// latency per robot count.
+    Load,
     /// Guidance, projection and derivative-free selection on `--task`, against plain sampling.
     Steering,
     /// Closing the loop: cold against renoised replans on `--task`, and the safety filter's
@@ -91,6 +100,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Plan => plan::run(args),
         BenchTarget::Picard => picard::run(args),
         BenchTarget::Wire => wire::run(args),
+        BenchTarget::Load => load::run(args),
         BenchTarget::Steering => steering::run(args),
         BenchTarget::Replan => replan::run(args),
     }
@@ -167,6 +177,12 @@ fn median_ms<T>(iters: usize, mut f: impl FnMut() -> planner::Result<T>) -> anyh
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// The value at quantile `q` of `values`.
+fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[((values.len() - 1) as f64 * q).round() as usize]
 }
 
 /// Runs `scripts/<script>` with `script_args` and returns its standard output.

@@ -11,8 +11,7 @@
 //!    the in-process planning rate.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,16 +19,14 @@ use anyhow::Context;
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
 use bridge::message::Plan;
 use bridge::zenoh::Wait;
-use bridge::{Namespace, PlanClient, Transport};
+use bridge::{Namespace, Transport};
 
-use super::{BenchArgs, median};
-use crate::episode::{PlanQuery, plan_seed};
+use super::workers::{bench_task, query, start_workers, stop_workers};
+use super::{BenchArgs, median, quantile};
 use crate::nodes::launch_file::free_loopback_endpoint;
-use crate::nodes::planner::{DEFAULT_MAX_BATCH, PlannerNodeConfig, TaskPlanner};
+use crate::nodes::planner::TaskPlanner;
 use crate::nodes::robot::{Clocking, RobotNodeConfig, run_episodes};
 use crate::nodes::ros2::Ros2Settings;
-use crate::nodes::service::serve;
-use crate::task::TaskFile;
 
 /// Runs the three measurements and prints their tables.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
@@ -48,12 +45,6 @@ fn large_plan() -> Plan {
     let actions = states.iter().map(|s| vec![s[2], s[3]]).collect();
     let plan = Plan::bare(("bench".into(), "bench".into(), "maze2d-large".into()), (0, 0), 0.01, states, actions);
     Plan { robot_id: Some("robot-0".into()), model_calls: 20, ..plan }
-}
-
-/// The value at quantile `q` of `values`.
-fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[((values.len() - 1) as f64 * q).round() as usize]
 }
 
 fn delivery_latency(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
@@ -156,66 +147,6 @@ fn routed_delivery_ms(
         Ok(transport.open()?)
     };
     json_delivery_ms(plan, samples, (&client(Role::Planner)?, &client(Role::Robot)?), namespace)
-}
-
-fn bench_task(args: &BenchArgs) -> anyhow::Result<TaskFile> {
-    TaskFile::read(&args.task)
-}
-
-/// The threads of bench workers.
-type Workers = Vec<std::thread::JoinHandle<anyhow::Result<bridge::ServiceReport>>>;
-
-/// Starts `workers` plan services in threads; returns their stop flag, their threads and a
-/// client that sees them all.
-fn start_workers(
-    args: &BenchArgs,
-    node: &Transport,
-    namespace: &Namespace,
-    workers: usize,
-    stream: bool,
-) -> anyhow::Result<(Arc<AtomicBool>, Workers, PlanClient)> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut handles = Vec::new();
-    for w in 0..workers {
-        let planner = PlannerNodeConfig {
-            config: args.task.clone(),
-            id: format!("w-{w}"),
-            workers: 1,
-            device: args.device.device,
-            stream,
-            queue: 64,
-            max_batch: DEFAULT_MAX_BATCH,
-            rerun_denoise_every: 1,
-            ros2: Ros2Settings::default(),
-        };
-        let session = node.open()?;
-        let namespace = namespace.clone();
-        let stop = Arc::clone(&stop);
-        handles.push(std::thread::spawn(move || serve(&planner, &session, &namespace, &stop, None)));
-    }
-    let client = PlanClient::new(&node.open()?, namespace.clone());
-    let asked = Instant::now();
-    while client.workers(Duration::from_secs(1))?.len() < workers {
-        anyhow::ensure!(asked.elapsed() < Duration::from_mins(1), "the bench workers did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok((stop, handles, client))
-}
-
-fn stop_workers(stop: &AtomicBool, handles: Workers) -> anyhow::Result<()> {
-    stop.store(true, Ordering::Relaxed);
-    for handle in handles {
-        handle.join().map_err(|_| anyhow::anyhow!("a bench worker panicked"))??;
-    }
-    Ok(())
-}
-
-/// The query of plan `i` of a throughput run: U-maze start cells to the goal.
-fn query(file: &TaskFile, i: usize) -> PlanQuery {
-    let mut env = file.task.make_env();
-    let observation = env.reset(i as u64);
-    let goal = env.goal_state();
-    PlanQuery { episode: i as u64, observation, goal, arrival: None, seed: plan_seed(i as u64, 0), step: 0 }
 }
 
 fn service_throughput(args: &BenchArgs, node: &Transport, namespace: &Namespace) -> anyhow::Result<()> {
