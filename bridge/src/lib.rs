@@ -5,6 +5,7 @@
 //! The crate knows nothing of models or physics: the application implements [`PlanHandler`] with a
 //! planner and drives a [`RobotLink`] with a simulator or a real robot.
 
+mod admission;
 pub mod codec;
 mod error;
 pub mod keys;

@@ -4,8 +4,9 @@
 //! each robot.
 //!
 //! One inference worker owns the [`PlanHandler`] (the model is loaded once). Zenoh callbacks only
-//! queue work; a full queue is answered `busy` at once, and the latest state of each robot
-//! replaces any older one that was not planned for yet.
+//! queue work; a full queue, or one that would keep a query past its deadline, is answered
+//! `busy` at once, and the latest state of each robot replaces any older one that was not planned
+//! for yet.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use zenoh::pubsub::{Publisher, Subscriber};
 use zenoh::qos::{CongestionControl, Priority};
 use zenoh::query::{Query, Queryable};
 
+use crate::admission::Admission;
 use crate::codec::{self, MAX_PAYLOAD_BYTES, Stamped};
 use crate::log_budget::{LogBudget, REFUSAL_LINES_PER_SECOND, held_back_note};
 use crate::message::{
@@ -72,6 +74,8 @@ struct Counters {
     errors: AtomicU64,
     rejected: AtomicU64,
     log: LogBudget,
+    /// The queue's length and the recent plan time: what a new query would wait.
+    admission: Admission,
 }
 
 impl Default for Counters {
@@ -81,6 +85,7 @@ impl Default for Counters {
             errors: AtomicU64::default(),
             rejected: AtomicU64::default(),
             log: LogBudget::new(REFUSAL_LINES_PER_SECOND, Duration::from_secs(1)),
+            admission: Admission::default(),
         }
     }
 }
@@ -122,6 +127,7 @@ impl PlannerService {
             }
             match receiver.recv_timeout(Duration::from_millis(20)) {
                 Ok(Work::Query { query, reply_key, arrived }) => {
+                    counters.admission.left();
                     answer(handler, &counters, task, &query, &reply_key, arrived);
                 }
                 Ok(Work::State) | Err(RecvTimeoutError::Timeout) => {}
@@ -313,21 +319,32 @@ impl PlannerService {
     }
 }
 
-/// Queues a query for the worker, or refuses it at once when the queue is full.
+/// Queues a query for the worker, or refuses it `busy` at once: when the queue is full, or when
+/// the queries ahead would keep it past its deadline ([`Admission`]).
 fn enqueue(sender: &SyncSender<Work>, counters: &Counters, query: Query, reply_key: &str) {
-    let work = Work::Query { query, reply_key: reply_key.to_owned(), arrived: Instant::now() };
-    if let Err(
-        TrySendError::Full(Work::Query { query, reply_key, .. })
-        | TrySendError::Disconnected(Work::Query { query, reply_key, .. }),
-    ) = sender.try_send(work)
-    {
-        // Decoded here, on the refusal path only, so that the client can tell which request was
-        // refused; a payload that does not decode gets no id (the worker would reject it too).
-        let request_id = query
-            .payload()
-            .and_then(|p| codec::decode::<PlanRequest>(&p.to_bytes(), MAX_PAYLOAD_BYTES).ok())
-            .map(|request| request.body.request_id);
-        let busy = ErrorReply { request_id, code: ErrorCode::Busy, message: "the worker's queue is full".into() };
+    // Decoded here too: for the deadline, and so that a refusal names its request (a payload
+    // that does not decode gets no id; the worker rejects it).
+    let request = query
+        .payload()
+        .and_then(|p| codec::decode::<PlanRequest>(&p.to_bytes(), MAX_PAYLOAD_BYTES).ok())
+        .map(|request| request.body);
+    let refused = if let Some(why) = counters.admission.refusal(request.as_ref().and_then(|r| r.deadline_ms)) {
+        Some((query, reply_key.to_owned(), why))
+    } else {
+        counters.admission.entered();
+        match sender.try_send(Work::Query { query, reply_key: reply_key.to_owned(), arrived: Instant::now() }) {
+            Err(
+                TrySendError::Full(Work::Query { query, reply_key, .. })
+                | TrySendError::Disconnected(Work::Query { query, reply_key, .. }),
+            ) => {
+                counters.admission.left();
+                Some((query, reply_key, "the worker's queue is full".to_owned()))
+            }
+            _ => None,
+        }
+    };
+    if let Some((query, reply_key, message)) = refused {
+        let busy = ErrorReply { request_id: request.map(|r| r.request_id), code: ErrorCode::Busy, message };
         reply_error(&query, &reply_key, counters, &busy);
     }
 }
@@ -379,7 +396,10 @@ fn answer(
         reply_error(query, reply_key, counters, &late);
         return;
     }
-    match handler.plan(&request) {
+    let planning = Instant::now();
+    let planned = handler.plan(&request);
+    counters.admission.planned(planning.elapsed());
+    match planned {
         Ok(mut plan) => {
             plan.request_id = Some(request.request_id.clone());
             plan.timing.queue_ms = queue_ms;

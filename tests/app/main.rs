@@ -2,8 +2,9 @@
 //! end to end ([`cli`]), importing a Diffuser run ([`import`]), the robot stack over Zenoh on
 //! loopback ([`network`]) and its faults ([`faults`]), nodes checked against the protocol
 //! ([`conformance`]), the decoders fuzzed ([`fuzz`]), commands killed without losing what they
-//! saved ([`interrupted`]), scripted results (`--json`, [`results`]) and the main job's Rerun
-//! recording ([`telemetry`]). Each runs the real `diffplan` binary.
+//! saved ([`interrupted`]), many robots at once ([`load`]), scripted results (`--json`,
+//! [`results`]) and the main job's Rerun recording ([`telemetry`]). Each runs the real `diffplan`
+//! binary.
 
 mod cli;
 mod common;
@@ -12,6 +13,7 @@ mod faults;
 mod fuzz;
 mod import;
 mod interrupted;
+mod load;
 mod network;
 mod results;
 mod ros2;

@@ -13,7 +13,7 @@ use bridge::message::{ErrorCode, ErrorReply, Plan, PlanRequest};
 use bridge::zenoh::Wait;
 use bridge::zenoh::bytes::Encoding;
 use bridge::zenoh::query::QueryTarget;
-use bridge::{Namespace, Transport};
+use bridge::{Namespace, PlanClient, Transport};
 
 use super::BenchArgs;
 use super::workers::{bench_task, query, start_workers, stop_workers};
@@ -86,6 +86,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let (stop, handles, _client) = start_workers(args, &node, &namespace, workers, false)?;
         for &robots in &args.robots {
             let session = node.open()?;
+            // As a robot does before its first request: until this session sees the workers, a
+            // query finds no route and ends unanswered.
+            let seen = Instant::now();
+            while PlanClient::new(&session, namespace.clone()).workers(Duration::from_secs(1))?.len() < workers {
+                anyhow::ensure!(seen.elapsed() < Duration::from_mins(1), "the load session never saw the workers");
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let key = namespace.task_service(&task.task.id());
             let until = Instant::now() + Duration::from_secs_f64(seconds);
             let started = Instant::now();
@@ -118,7 +125,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             let refused = tallies.iter().filter(|t| t.refused).count();
             let recovered = tallies.iter().filter(|t| t.recovered).count();
             let mut total = Tally::default();
-            tallies.into_iter().for_each(|t| total.add(t));
+            for tally in tallies {
+                total.add(tally);
+            }
             let latency = if total.plan_ms.is_empty() {
                 "–".to_owned()
             } else {
@@ -168,20 +177,19 @@ fn ask(session: &bridge::zenoh::Session, key: &str, request: &PlanRequest, tally
     let mut refused = false;
     while let Ok(reply) = replies.recv() {
         let id = match reply.into_result() {
-            Ok(sample) => match codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
-                Ok(plan) => {
+            Ok(sample) => {
+                if let Ok(plan) = codec::decode::<Plan>(&sample.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
                     if answers == 0 {
                         tally.plans += 1;
                         tally.plan_ms.push(asked.elapsed().as_secs_f64() * 1e3);
                         tally.recovered |= tally.refused;
                     }
                     plan.body.request_id
-                }
-                Err(_) => {
+                } else {
                     tally.other_errors += 1;
                     None
                 }
-            },
+            }
             Err(error) => match codec::decode::<ErrorReply>(&error.payload().to_bytes(), MAX_PAYLOAD_BYTES) {
                 Ok(reply) => {
                     if answers == 0 {

@@ -14,14 +14,20 @@ use rand_chacha::ChaCha8Rng;
 use crate::nodes::launch_file::LaunchFile;
 use crate::task::TaskFile;
 
+/// Decodes one input: `Ok` if accepted, the reason if refused.
+pub type Decode = Box<dyn Fn(&[u8]) -> Result<(), String>>;
+
+/// Makes one whole input from the run's random numbers.
+pub type Generate = Box<dyn FnMut(&mut ChaCha8Rng) -> anyhow::Result<Vec<u8>>>;
+
 /// One decoder under fuzzing.
 pub struct Target {
     /// Its name in the table and for `--target`.
     pub name: &'static str,
     /// Where its inputs come from.
     pub inputs: Inputs,
-    /// Decodes one input: `Ok` if accepted, the reason if refused.
-    pub decode: Box<dyn Fn(&[u8]) -> Result<(), String>>,
+    /// The decoder.
+    pub decode: Decode,
 }
 
 /// Where a target's inputs come from.
@@ -29,7 +35,7 @@ pub enum Inputs {
     /// Valid examples, each accepted by the decoder, mutated ([`super::mutator::input`]).
     Mutated(Vec<Vec<u8>>),
     /// Made whole, from the run's random numbers.
-    Generated(Box<dyn FnMut(&mut ChaCha8Rng) -> anyhow::Result<Vec<u8>>>),
+    Generated(Generate),
 }
 
 impl Target {
