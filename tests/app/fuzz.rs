@@ -5,7 +5,7 @@
 use crate::common::diffplan;
 
 /// Every decoder the fuzz command knows; a new one is added here and in the docs' table.
-const DECODERS: [&str; 15] = [
+const DECODERS: [&str; 16] = [
     "wire-plan",
     "wire-plan-request",
     "wire-robot-state",
@@ -21,6 +21,7 @@ const DECODERS: [&str; 15] = [
     "train-toml",
     "checkpoint-manifest",
     "d4rl-hdf5",
+    "d4rl-hdf5-bytes",
 ];
 
 #[test]

@@ -2,7 +2,7 @@
 //! `import` and the tasks' datasets use ([`D4rlDataset::read_hdf5`]). Each input is a whole file:
 //! keys missing, renamed or groups instead of datasets; ranks, row counts and widths that
 //! disagree; floats, integers and flags of other types; NaN and infinities; shapes that claim
-//! far more values than the file holds; and one in eight files with bytes changed.
+//! far more values than the file holds; and, as a second target, such files with bytes changed.
 
 use std::path::{Path, PathBuf};
 
@@ -31,12 +31,18 @@ enum Dtype {
     Bool,
 }
 
-/// The target, its files written in `dir`.
-pub fn target(dir: &Path) -> Target {
-    let (generated, input) = (dir.join("generated.h5"), dir.join("input.h5"));
+/// The two targets, their files written in `dir`: `d4rl-hdf5`, whole files with their keys,
+/// shapes and dtypes varied; `d4rl-hdf5-bytes`, such files with one to eight bytes changed
+/// (what libhdf5 itself must survive).
+pub fn targets(dir: &Path) -> [Target; 2] {
+    [target("d4rl-hdf5", dir, false), target("d4rl-hdf5-bytes", dir, true)]
+}
+
+fn target(name: &'static str, dir: &Path, mutated: bool) -> Target {
+    let (generated, input) = (dir.join(format!("{name}-generated.h5")), dir.join(format!("{name}-input.h5")));
     Target {
-        name: "d4rl-hdf5",
-        inputs: Inputs::Generated(Box::new(move |rng| generate(rng, &generated))),
+        name,
+        inputs: Inputs::Generated(Box::new(move |rng| generate(rng, &generated, mutated))),
         decode: Box::new(move |bytes| {
             std::fs::write(&input, bytes).map_err(|e| format!("writing {}: {e}", input.display()))?;
             D4rlDataset::read_hdf5(&input).map(drop).map_err(|e| e.to_string())
@@ -44,12 +50,12 @@ pub fn target(dir: &Path) -> Target {
     }
 }
 
-/// One file's bytes: written at `path` with the keys varied, read back, and one in eight with
+/// One file's bytes: written at `path` with the keys varied, read back and, if `mutated`, with
 /// one to eight mutations.
-fn generate(rng: &mut ChaCha8Rng, path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+fn generate(rng: &mut ChaCha8Rng, path: &PathBuf, mutated: bool) -> anyhow::Result<Vec<u8>> {
     write_file(rng, path).map_err(|e| anyhow::anyhow!("writing a generated file: {e}"))?;
     let mut bytes = std::fs::read(path)?;
-    if rng.gen_ratio(1, 8) {
+    if mutated {
         let count = rng.gen_range(1..=8);
         mutator::mutate(rng, &mut bytes, count);
     }

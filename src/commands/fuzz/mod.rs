@@ -59,7 +59,7 @@ static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
 pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let mut all = targets::mutated_targets();
-    all.push(d4rl_files::target(dir.path()));
+    all.extend(d4rl_files::targets(dir.path()));
     let names: Vec<&str> = all.iter().map(|t| t.name).collect();
     if let Some(unknown) = args.targets.iter().find(|name| !names.contains(&name.as_str())) {
         anyhow::bail!("--target {unknown}: no such decoder; the decoders are {}", names.join(", "));
