@@ -1,6 +1,7 @@
 //! Nothing saved is lost when a command is killed (SIGKILL: no handler runs): a training run
 //! resumes from its last whole save and ends bit for bit where an uninterrupted run ends; a
-//! dataset being collected never appears half-written, and the file it would replace stays whole.
+//! dataset being collected never appears half-written, and the file it would replace stays whole;
+//! a Rerun recording reads up to its last flush.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,7 +11,7 @@ use planner::train::d4rl::D4rlDataset;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::common::{ROOT, Reaper, diffplan};
+use crate::common::{ROOT, Reaper, diffplan, read_recording};
 
 /// Collects `samples` steps of the U-maze expert into `out`.
 fn collect(samples: usize, seed: usize, out: &Path) -> Command {
@@ -118,4 +119,25 @@ fn an_interrupted_collect_never_leaves_a_file_that_looks_complete() {
         }
     }
     assert!(killed > 0, "every collect finished before its kill; kill sooner");
+}
+
+#[test]
+fn a_recording_killed_mid_evaluation_reads_up_to_its_last_flush() {
+    // Reference: the Python rerun-sdk of the crate's version reads the file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let recording = dir.path().join("killed.rrd");
+    let mut eval = diffplan();
+    eval.args(["eval", "--config", &format!("{ROOT}/configs/tasks/maze2d-umaze.toml"), "--episodes", "300"])
+        .arg("--rerun")
+        .arg("save")
+        .arg(&recording)
+        .env("OMP_NUM_THREADS", "1")
+        .current_dir(ROOT)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    assert!(!kill_after(&mut eval, Duration::from_secs(8)), "300 episodes finished in 8 s; kill sooner");
+    let read = read_recording(&recording);
+    let rows = |entity: &str, timeline: &str| read["entities"][entity]["rows"][timeline].as_u64().unwrap_or(0);
+    assert!(rows("/world/plan", "plan") >= 1, "no plan in the killed recording: {read}");
+    assert!(rows("/world/robot", "sim_time") >= 300, "not one episode's states in the killed recording: {read}");
 }
