@@ -18,4 +18,5 @@ mod network;
 mod results;
 mod ros2;
 mod security;
+mod slow_link;
 mod telemetry;
