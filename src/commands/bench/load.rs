@@ -78,12 +78,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     println!(
         "| robots | workers | requests | plans | busy | deadline | other errors | lost | answered twice | \
-         wrong id | plan latency p50 / p95 / p99 | plans / s | refused robots served later |"
+         wrong id | plan latency p50 / p95 / p99 | p50 ratio to the first row | plans / s | refused robots served later |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for workers in [1, 2] {
         tch::set_num_threads((cores / workers).max(1) as i32);
         let (stop, handles, _client) = start_workers(args, &node, &namespace, workers, false)?;
+        // The first row's plan latency (p50, ms): the baseline of the ratio column.
+        let mut baseline = None;
         for &robots in &args.robots {
             let session = node.open()?;
             // As a robot does before its first request: until this session sees the workers, a
@@ -128,14 +130,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             for tally in tallies {
                 total.add(tally);
             }
-            let latency = if total.plan_ms.is_empty() {
-                "–".to_owned()
+            let (latency, ratio) = if total.plan_ms.is_empty() {
+                ("–".to_owned(), "–".to_owned())
             } else {
                 let q = |p| super::quantile(total.plan_ms.clone(), p);
-                format!("{:.0} / {:.0} / {:.0} ms", q(0.5), q(0.95), q(0.99))
+                let p50 = q(0.5);
+                let first = *baseline.get_or_insert(p50);
+                (format!("{p50:.0} / {:.0} / {:.0} ms", q(0.95), q(0.99)), format!("{:.2}", p50 / first))
             };
             println!(
-                "| {robots} | {workers} | {} | {} | {} | {} | {} | {} | {} | {} | {latency} | {:.1} | {recovered} of {refused} |",
+                "| {robots} | {workers} | {} | {} | {} | {} | {} | {} | {} | {} | {latency} | {ratio} | {:.1} | {recovered} of {refused} |",
                 total.requests,
                 total.plans,
                 total.busy,
