@@ -24,7 +24,8 @@ for ((minute = 0; minute <= minutes; minute++)); do
     for pid in $(pgrep -g "$launch"); do
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "")
         files=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
-        command=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-80 | tr ',' ';')
+        # The launch itself, or the node a child runs (`--node planner-0`, `--node robot`).
+        command=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -o -- '--node [^ ]*' || echo launch)
         [[ -n "$rss" ]] && echo "$minute,$pid,$command,$rss,$files" >> "$out"
     done
 done
