@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up, safe to re-run: Debian packages (a C++ compiler, pkg-config, the HDF5
 # library for D4RL-format datasets, openssl for a secured lab's certificates), then a virtual environment with torch==2.11.0 (+ numpy,
-# safetensors, h5py for the reference scripts and tests, minari for the Minari reader's test) in a
+# safetensors, h5py for the reference scripts and tests, minari for the Minari reader's test, mujoco
+# for the Panda's kinematics test) in a
 # cache folder outside the clone.
 # Every other script sources this first.
 set -euo pipefail
@@ -45,6 +46,10 @@ fi
 # The ROS 2 test's independent CDR codec and type hashes (tests/python/ros2_robot.py): pure Python.
 "$DIFFPLAN_PYTHON" -c 'import importlib.metadata as m; assert m.version("rosbags") == "0.11.9"' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "rosbags==0.11.9"
+# The Panda's forward-kinematics oracle (tests/python/panda_fk_oracle.py): MuJoCo parses the
+# committed URDF with its own reader. Wheels only, no GL needed for kinematics.
+"$DIFFPLAN_PYTHON" -c 'import mujoco; assert mujoco.__version__ == "4.0.0"' 2>/dev/null ||
+    "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "mujoco==4.0.0"
 # An independent JSON Schema validator for the results test (docs/schema/).
 "$DIFFPLAN_PYTHON" -c 'import jsonschema' 2>/dev/null ||
     "$DIFFPLAN_VENV/bin/pip" install --no-input --disable-pip-version-check -q "jsonschema>=4.20,<5"

@@ -46,6 +46,14 @@ pub enum Geometry {
         /// Radius, metres.
         radius: f32,
     },
+    /// The points within `radius` of the segment from `center − half_axis` to
+    /// `center + half_axis` (an arm's link).
+    Capsule {
+        /// Half the segment, metres.
+        half_axis: [f32; 3],
+        /// Radius, metres.
+        radius: f32,
+    },
 }
 
 /// A seeded, fixed-dt environment.

@@ -7,6 +7,7 @@ pub mod control;
 pub mod disturbance;
 pub mod env;
 pub mod maze2d;
+pub mod panda;
 pub mod safety;
 pub mod score;
 

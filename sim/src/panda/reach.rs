@@ -1,0 +1,459 @@
+//! Reaching among obstacles: move the Panda's tool point to within `goal_tolerance_m` of a
+//! seeded goal without touching the seeded obstacles or the table.
+//!
+//! An episode is drawn from its seed alone: a start configuration (the ready pose plus uniform
+//! noise), a goal tool position in a box in front of the arm with a collision-free inverse
+//! kinematics solution (the goal state, at rest), and one to `max_obstacles` obstacles. With
+//! probability `blocking_share` the first obstacle is a ball on the tool point of the midway
+//! configuration of the straight joint-space path from start to goal, so that path collides; the
+//! others are balls and boxes placed at random in the workspace. Every obstacle leaves the start
+//! and goal configurations `reset_margin_m` of clearance.
+//!
+//! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: joint angle targets
+//! (7, rad), held by the servos with a target speed equal to the change of target since the last
+//! step over `dt` (what a joint trajectory controller's interpolation gives). Reward 1 at the
+//! goal; an episode ends there (panda-gym's protocol) or at the step limit.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use super::arm::Arm;
+use super::clearance::Clearance;
+use super::description::ArmDescription;
+use super::inverse_kinematics::ToolGoal;
+use super::obstacles::Obstacle;
+use super::{franka_panda, limits};
+use crate::env::{Env, Geometry, Scene, SceneShape, Step};
+
+/// The Panda's ready pose, rad (franka_ros's `ready`).
+pub const READY: [f64; 7] = [
+    0.0,
+    -std::f64::consts::FRAC_PI_4,
+    0.0,
+    -3.0 * std::f64::consts::FRAC_PI_4,
+    0.0,
+    std::f64::consts::FRAC_PI_2,
+    std::f64::consts::FRAC_PI_4,
+];
+
+/// `[env]` of a reach task file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachConfig {
+    /// Seconds per control step (default 0.04, panda-gym's), a multiple of the physics' 0.002.
+    #[serde(default = "default_dt")]
+    pub dt_secs: f64,
+    /// Steps before an episode is truncated (default 100).
+    #[serde(default = "default_steps")]
+    pub max_episode_steps: usize,
+    /// Distance from the tool point to the goal that counts as reached, metres (default 0.05).
+    #[serde(default = "default_tolerance")]
+    pub goal_tolerance_m: f64,
+    /// Uniform noise added to each joint of the ready pose at reset, rad (default 0.3).
+    #[serde(default = "default_start_noise")]
+    pub start_noise_rad: f64,
+    /// Goals are drawn from this box (lowest corner, highest corner), metres.
+    #[serde(default = "default_goal_box")]
+    pub goal_box_m: [[f64; 3]; 2],
+    /// Obstacles per episode: 1 up to this (default 3; 0 for none).
+    #[serde(default = "default_obstacles")]
+    pub max_obstacles: usize,
+    /// Share of episodes whose first obstacle blocks the straight joint-space path (default 0.7).
+    #[serde(default = "default_blocking")]
+    pub blocking_share: f64,
+    /// Clearance obstacles leave at the start and goal configurations, metres (default 0.05).
+    #[serde(default = "default_margin")]
+    pub reset_margin_m: f64,
+}
+
+fn default_dt() -> f64 {
+    0.04
+}
+fn default_steps() -> usize {
+    100
+}
+fn default_tolerance() -> f64 {
+    0.05
+}
+fn default_start_noise() -> f64 {
+    0.3
+}
+fn default_goal_box() -> [[f64; 3]; 2] {
+    [[0.3, -0.4, 0.05], [0.7, 0.4, 0.5]]
+}
+fn default_obstacles() -> usize {
+    3
+}
+fn default_blocking() -> f64 {
+    0.7
+}
+fn default_margin() -> f64 {
+    0.05
+}
+
+impl Default for ReachConfig {
+    fn default() -> Self {
+        Self {
+            dt_secs: default_dt(),
+            max_episode_steps: default_steps(),
+            goal_tolerance_m: default_tolerance(),
+            start_noise_rad: default_start_noise(),
+            goal_box_m: default_goal_box(),
+            max_obstacles: default_obstacles(),
+            blocking_share: default_blocking(),
+            reset_margin_m: default_margin(),
+        }
+    }
+}
+
+impl ReachConfig {
+    /// Why this configuration cannot make episodes, naming the field, if it cannot.
+    #[must_use]
+    pub fn problem(&self) -> Option<String> {
+        let physics_steps = self.dt_secs / super::arm::PHYSICS_DT_SECS;
+        if !(physics_steps >= 1.0 && (physics_steps - physics_steps.round()).abs() < 1e-9) {
+            return Some(format!(
+                "dt_secs = {} must be a positive multiple of the physics step {} s",
+                self.dt_secs,
+                super::arm::PHYSICS_DT_SECS
+            ));
+        }
+        if self.max_episode_steps == 0 {
+            return Some("max_episode_steps must be at least 1".to_owned());
+        }
+        if !(self.goal_tolerance_m > 0.0 && self.goal_tolerance_m.is_finite()) {
+            return Some(format!("goal_tolerance_m = {} must be positive metres", self.goal_tolerance_m));
+        }
+        if !(0.0..=1.0).contains(&self.start_noise_rad) {
+            return Some(format!("start_noise_rad = {} must be within 0..1 rad", self.start_noise_rad));
+        }
+        let [low, high] = self.goal_box_m;
+        if !(0..3).all(|i| low[i].is_finite() && high[i].is_finite() && low[i] < high[i]) {
+            return Some(format!(
+                "goal_box_m = {:?}: each lowest corner coordinate must be below the highest",
+                self.goal_box_m
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.blocking_share) {
+            return Some(format!("blocking_share = {} must be within 0..1", self.blocking_share));
+        }
+        if !(self.reset_margin_m >= 0.0 && self.reset_margin_m < 0.5) {
+            return Some(format!("reset_margin_m = {} must be within 0..0.5 m", self.reset_margin_m));
+        }
+        None
+    }
+}
+
+/// Height of the table's top, metres: the arm's base stands on it.
+pub const TABLE_TOP_Z: f64 = 0.0;
+/// Obstacles are placed with centres in this box (lowest corner, highest corner), metres.
+const OBSTACLE_BOX_M: [[f64; 3]; 2] = [[0.2, -0.6, 0.05], [0.8, 0.6, 0.6]];
+/// Draws of a whole episode before giving up (a configuration that cannot be met).
+const EPISODE_DRAWS: usize = 1000;
+/// Draws of one obstacle before the episode is drawn again.
+const OBSTACLE_DRAWS: usize = 50;
+
+/// One episode's world, drawn from its seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReachEpisode {
+    /// Joint angles at the start, rad.
+    pub start: Vec<f64>,
+    /// Where the tool point must go, metres.
+    pub goal_position: [f64; 3],
+    /// A collision-free configuration that puts it there, rad.
+    pub goal_q: Vec<f64>,
+    /// What the arm must not touch.
+    pub obstacles: Vec<Obstacle>,
+    /// The first obstacle blocks the straight joint-space path.
+    pub blocking: bool,
+}
+
+impl ReachEpisode {
+    /// The episode of `seed`.
+    ///
+    /// # Panics
+    /// If no episode can be drawn in 1 000 tries (a validated configuration always
+    /// gets one).
+    #[must_use]
+    pub fn draw(arm: &ArmDescription, config: &ReachConfig, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Decided once, so that redraws do not favour the episodes that are easier to draw.
+        let blocking = config.max_obstacles > 0 && rng.gen_bool(config.blocking_share);
+        (0..EPISODE_DRAWS)
+            .find_map(|_| Self::try_draw(arm, config, blocking, &mut rng))
+            .unwrap_or_else(|| panic!("no reach episode could be drawn for seed {seed}"))
+    }
+
+    fn try_draw(arm: &ArmDescription, config: &ReachConfig, blocking: bool, rng: &mut ChaCha8Rng) -> Option<Self> {
+        let margin = config.reset_margin_m;
+        let clear_of_table = |q: &[f64]| arm.clearance(q, &[], TABLE_TOP_Z).table_m >= margin;
+        let start = arm.clamp(
+            &READY
+                .iter()
+                .map(|q| q + rng.gen_range(-config.start_noise_rad..=config.start_noise_rad))
+                .collect::<Vec<_>>(),
+        );
+        let [low, high] = config.goal_box_m;
+        let goal_position = std::array::from_fn(|i| rng.gen_range(low[i]..high[i]));
+        let goal_q = arm.inverse_kinematics(
+            &ToolGoal { position: goal_position, pointing_down: false },
+            &READY,
+            1e-3,
+            rng.r#gen(),
+        )?;
+        if !clear_of_table(&start) || !clear_of_table(&goal_q) {
+            return None;
+        }
+        let count = if config.max_obstacles == 0 { 0 } else { rng.gen_range(1..=config.max_obstacles) };
+        let mut obstacles = Vec::with_capacity(count);
+        for index in 0..count {
+            let clear = |o: &Obstacle| {
+                [&start, &goal_q]
+                    .iter()
+                    .all(|q| arm.clearance(q, std::slice::from_ref(o), TABLE_TOP_Z).obstacles_m >= margin)
+            };
+            let obstacle = (0..OBSTACLE_DRAWS)
+                .map(|_| {
+                    if index == 0 && blocking {
+                        let midway: Vec<f64> = start.iter().zip(&goal_q).map(|(a, b)| 0.5 * (a + b)).collect();
+                        Obstacle::Sphere {
+                            center: arm.tool_frame(&midway).translation,
+                            radius: rng.gen_range(0.05..0.1),
+                        }
+                    } else {
+                        random_obstacle(rng)
+                    }
+                })
+                .find(clear)?;
+            obstacles.push(obstacle);
+        }
+        Some(Self { start, goal_position, goal_q, obstacles, blocking })
+    }
+}
+
+/// A ball or a box somewhere in [`OBSTACLE_BOX_M`].
+fn random_obstacle(rng: &mut ChaCha8Rng) -> Obstacle {
+    let [low, high] = OBSTACLE_BOX_M;
+    let center = std::array::from_fn(|i| rng.gen_range(low[i]..high[i]));
+    if rng.gen_bool(0.5) {
+        Obstacle::Sphere { center, radius: rng.gen_range(0.04..0.1) }
+    } else {
+        Obstacle::Box { center, half_extents: std::array::from_fn(|_| rng.gen_range(0.03..0.08)) }
+    }
+}
+
+/// What the executed motion of an episode broke so far (counted per physics step for
+/// collisions, per control step for the joint limits).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Violations {
+    /// Physics steps with the arm overlapping an obstacle or the table.
+    pub collision_steps: usize,
+    /// Control steps with a joint beyond its position limits.
+    pub position_steps: usize,
+    /// Control steps with a joint faster than its speed limit.
+    pub speed_steps: usize,
+    /// Control steps whose speed change over the step exceeds a joint's acceleration limit.
+    pub acceleration_steps: usize,
+    /// The smallest clearance seen, metres.
+    pub min_clearance_m: f64,
+}
+
+/// The reach task's environment.
+pub struct PandaReach {
+    config: ReachConfig,
+    description: ArmDescription,
+    limits: limits::JointLimits,
+    arm: Arm,
+    episode: ReachEpisode,
+    /// The last joint target, rad: the next target's speed is measured from it.
+    last_target: Vec<f64>,
+    last_speed: Vec<f64>,
+    steps: usize,
+    violations: Violations,
+}
+
+impl PandaReach {
+    /// The environment for `config` (validated: see [`ReachConfig::problem`]); call
+    /// [`Env::reset`] before stepping.
+    ///
+    /// # Panics
+    /// If `config` has a problem.
+    #[must_use]
+    pub fn new(config: ReachConfig) -> Self {
+        if let Some(problem) = config.problem() {
+            panic!("invalid reach configuration: {problem}");
+        }
+        let description = franka_panda();
+        let limits = limits::franka_limits(&description);
+        let arm = Arm::new(&description, config.dt_secs);
+        let episode = ReachEpisode {
+            start: READY.to_vec(),
+            goal_position: [0.5, 0.0, 0.3],
+            goal_q: READY.to_vec(),
+            obstacles: Vec::new(),
+            blocking: false,
+        };
+        Self {
+            config,
+            description,
+            limits,
+            arm,
+            episode,
+            last_target: READY.to_vec(),
+            last_speed: vec![0.0; 7],
+            steps: 0,
+            violations: Violations::default(),
+        }
+    }
+
+    /// The arm's description (its kinematics, limits and capsules).
+    #[must_use]
+    pub fn description(&self) -> &ArmDescription {
+        &self.description
+    }
+
+    /// The current episode.
+    #[must_use]
+    pub fn episode(&self) -> &ReachEpisode {
+        &self.episode
+    }
+
+    /// What the executed motion broke since the reset.
+    #[must_use]
+    pub fn violations(&self) -> Violations {
+        self.violations
+    }
+
+    /// The clearances at `q` in this episode's world.
+    #[must_use]
+    pub fn clearance(&self, q: &[f64]) -> Clearance {
+        self.description.clearance(q, &self.episode.obstacles, TABLE_TOP_Z)
+    }
+
+    /// The tool point's distance to the goal at `q`, metres.
+    #[must_use]
+    pub fn goal_distance(&self, q: &[f64]) -> f64 {
+        let p = self.description.tool_frame(q).translation;
+        (0..3).map(|i| (p[i] - self.episode.goal_position[i]).powi(2)).sum::<f64>().sqrt()
+    }
+
+    fn observation(&self) -> Vec<f32> {
+        self.arm.joint_positions().into_iter().chain(self.arm.joint_velocities()).map(|v| v as f32).collect()
+    }
+}
+
+impl Env for PandaReach {
+    fn observation_dim(&self) -> usize {
+        2 * self.description.joints.len()
+    }
+
+    fn action_dim(&self) -> usize {
+        self.description.joints.len()
+    }
+
+    fn max_episode_steps(&self) -> usize {
+        self.config.max_episode_steps
+    }
+
+    fn dt(&self) -> f32 {
+        self.config.dt_secs as f32
+    }
+
+    fn reset(&mut self, seed: u64) -> Vec<f32> {
+        self.episode = ReachEpisode::draw(&self.description, &self.config, seed);
+        self.arm.set_configuration(&self.episode.start);
+        self.last_target.clone_from(&self.episode.start);
+        self.last_speed = vec![0.0; self.last_target.len()];
+        self.steps = 0;
+        self.violations =
+            Violations { min_clearance_m: self.clearance(&self.episode.start).min(), ..Violations::default() };
+        self.observation()
+    }
+
+    fn goal_state(&self) -> Vec<f32> {
+        self.episode
+            .goal_q
+            .iter()
+            .map(|q| *q as f32)
+            .chain(std::iter::repeat_n(0.0, self.episode.goal_q.len()))
+            .collect()
+    }
+
+    fn step(&mut self, action: &[f32]) -> Step {
+        let target: Vec<f64> = action
+            .iter()
+            .zip(&self.limits.lower_rad)
+            .zip(&self.limits.upper_rad)
+            .map(|((a, lo), hi)| f64::from(*a).clamp(*lo, *hi))
+            .collect();
+        let dt = self.config.dt_secs;
+        let target_speed: Vec<f64> = target.iter().zip(&self.last_target).map(|(t, last)| (t - last) / dt).collect();
+        let (description, obstacles) = (&self.description, &self.episode.obstacles);
+        let mut violations = self.violations;
+        self.arm.step(&target, &target_speed, |q| {
+            let clearance = description.clearance(q, obstacles, TABLE_TOP_Z).min();
+            violations.min_clearance_m = violations.min_clearance_m.min(clearance);
+            violations.collision_steps += usize::from(clearance < 0.0);
+        });
+        self.last_target = target;
+        let (q, speed) = (self.arm.joint_positions(), self.arm.joint_velocities());
+        let limits = &self.limits;
+        let beyond =
+            |values: &[f64], bound: &dyn Fn(usize, f64) -> bool| values.iter().enumerate().any(|(j, v)| bound(j, *v));
+        violations.position_steps +=
+            usize::from(beyond(&q, &|j, v| v < limits.lower_rad[j] || v > limits.upper_rad[j]));
+        violations.speed_steps += usize::from(beyond(&speed, &|j, v| v.abs() > limits.max_speed_rad_per_s[j]));
+        let acceleration: Vec<f64> = speed.iter().zip(&self.last_speed).map(|(v, last)| (v - last) / dt).collect();
+        violations.acceleration_steps +=
+            usize::from(beyond(&acceleration, &|j, a| a.abs() > limits.max_acceleration_rad_per_s2[j]));
+        self.violations = violations;
+        self.last_speed = speed;
+        self.steps += 1;
+        let at_goal = self.goal_distance(&q) <= self.config.goal_tolerance_m;
+        Step {
+            observation: self.observation(),
+            reward: if at_goal { 1.0 } else { 0.0 },
+            terminated: at_goal,
+            truncated: self.steps >= self.config.max_episode_steps,
+            at_goal,
+        }
+    }
+
+    fn scene(&self) -> Scene {
+        let q = self.arm.joint_positions();
+        let point = |p: [f64; 3]| p.map(|v| v as f32);
+        let mut shapes: Vec<SceneShape> = self
+            .episode
+            .obstacles
+            .iter()
+            .map(|o| match *o {
+                Obstacle::Sphere { center, radius } => SceneShape {
+                    label: "obstacle",
+                    center: point(center),
+                    geometry: Geometry::Sphere { radius: radius as f32 },
+                },
+                Obstacle::Box { center, half_extents } => SceneShape {
+                    label: "obstacle",
+                    center: point(center),
+                    geometry: Geometry::Cuboid { half_extents: point(half_extents) },
+                },
+            })
+            .collect();
+        shapes.push(SceneShape {
+            label: "goal",
+            center: point(self.episode.goal_position),
+            geometry: Geometry::Sphere { radius: self.config.goal_tolerance_m as f32 },
+        });
+        for (_, capsule) in self.description.capsules_in_base(&q) {
+            let center = std::array::from_fn(|i| 0.5 * (capsule.a[i] + capsule.b[i]));
+            let half_axis = std::array::from_fn(|i| 0.5 * (capsule.b[i] - capsule.a[i]));
+            shapes.push(SceneShape {
+                label: "arm",
+                center: point(center),
+                geometry: Geometry::Capsule { half_axis: point(half_axis), radius: capsule.radius as f32 },
+            });
+        }
+        Scene { shapes }
+    }
+}
