@@ -20,6 +20,7 @@
 //! - [`model`]: the denoisers and value models behind the step map;
 //! - [`guidance`]: gradient and derivative-free steering;
 //! - [`constraints`]: hard constraints, from config to projection on device tensors;
+//! - [`kinematics`]: differentiable forward kinematics of an arm, for its constraints and costs;
 //! - [`plan`] and [`observer`]: what comes back, and what can watch it being made;
 //! - [`error`]: whose fault each failure is; [`train`]: training the models; [`import`]:
 //!   models trained by other programs (Diffuser); [`runtime`]: facts about the linked libtorch.
@@ -30,6 +31,7 @@ pub mod driver;
 pub mod error;
 pub mod guidance;
 pub mod import;
+pub mod kinematics;
 pub mod model;
 pub mod noise;
 pub mod observer;

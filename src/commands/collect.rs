@@ -36,7 +36,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<()> {
     let dataset = file.task.collect(args.samples, args.noisy, args.seed, &mut || bar.inc(1));
     bar.finish_and_clear();
     dataset.write_hdf5(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
-    let goals_reached = dataset.timeouts.iter().filter(|&&t| t).count();
-    eprintln!("wrote {} steps to {} ({goals_reached} expert goals reached)", dataset.len(), args.out.display());
+    let ends = dataset.timeouts.iter().filter(|&&t| t).count();
+    eprintln!("wrote {} steps to {} ({ends} steps marked in timeouts)", dataset.len(), args.out.display());
     Ok(())
 }

@@ -116,6 +116,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let read = TaskFile::read(&args.config)?;
     let file = read.with_config(overridden(args, &read.config));
     file.config.validate(&file.task.trajectory_layout(2)).context("the task config with eval's flags applied")?;
+    file.task.check_control(&file.config.control).context("[control] with eval's flags applied")?;
     let task = file.task.as_ref();
     let config = &file.config;
     let episodes = args.episodes.unwrap_or(config.eval.episodes);

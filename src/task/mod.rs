@@ -11,6 +11,7 @@
 mod config;
 mod limits;
 mod maze2d;
+mod panda_reach;
 pub mod picard;
 
 use std::path::{Path, PathBuf};
@@ -64,6 +65,12 @@ pub trait Task: Send + Sync {
     /// An episode return as D4RL's normalized score ×100.
     fn normalized_score(&self, episode_return: f64) -> f64;
 
+    /// Why this task cannot execute plans as `control` asks, if it cannot (a tracker or safety
+    /// filter it does not have).
+    fn check_control(&self, _control: &ControlConfig) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// The layout of this task's plans of `horizon` rows.
     fn trajectory_layout(&self, horizon: usize) -> TrajectoryLayout {
         let (action_dim, observation_dim) = self.dims();
@@ -78,6 +85,8 @@ pub enum TaskKind {
     /// D4RL's point mass in a maze, on Rapier ([`maze2d`]).
     #[default]
     Maze2d,
+    /// A Franka Panda reaching among obstacles, on Rapier ([`panda_reach`]).
+    PandaReach,
 }
 
 impl TaskKind {
@@ -86,6 +95,9 @@ impl TaskKind {
     fn build(self, env: toml::Table, constraints: Option<&ConstraintConfig>) -> anyhow::Result<Arc<dyn Task>> {
         Ok(match self {
             Self::Maze2d => Arc::new(maze2d::Maze2dTask::new(toml::Value::Table(env).try_into()?, constraints)?),
+            Self::PandaReach => {
+                Arc::new(panda_reach::PandaReachTask::new(toml::Value::Table(env).try_into()?, constraints)?)
+            }
         })
     }
 }
@@ -142,6 +154,7 @@ impl TaskFile {
         let probe = kind.build(env.clone(), None).with_context(|| at("[env]"))?;
         config.validate(&probe.trajectory_layout(2)).with_context(|| at("[planner]"))?;
         let task = kind.build(env, config.planner.constraints.as_ref()).with_context(|| at("[env]"))?;
+        task.check_control(&config.control).with_context(|| at("[control]"))?;
         Ok(Self { path: path.to_owned(), config, task })
     }
 

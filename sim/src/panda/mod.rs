@@ -8,6 +8,7 @@
 
 mod arm;
 mod clearance;
+mod collection;
 mod description;
 mod expert;
 mod frame;
@@ -18,9 +19,11 @@ mod obstacles;
 mod path_planning;
 mod reach;
 mod timing;
+mod tracker;
 
 pub use arm::{Arm, PHYSICS_DT_SECS};
 pub use clearance::Clearance;
+pub use collection::{ReachCollected, collect_reach};
 pub use description::{ArmDescription, ArmJoint, ArmLink, Capsule, DescriptionError, Inertial};
 pub use expert::ReachExpert;
 pub use frame::Frame;
@@ -30,6 +33,7 @@ pub use obstacles::Obstacle;
 pub use path_planning::PathSearch;
 pub use reach::{PandaReach, READY, ReachConfig, ReachEpisode, TABLE_TOP_Z, Violations};
 pub use timing::TimedPath;
+pub use tracker::JointTracker;
 
 /// The committed Panda description (URDF text).
 pub const PANDA_URDF: &str = include_str!("../../../assets/panda/panda.urdf");

@@ -1,0 +1,106 @@
+//! A reach dataset from the scripted expert: whole episodes back to back, each `max_episode_steps`
+//! long (the expert arrives, then rests at the goal), `timeouts` marking each episode's last step.
+//!
+//! Episode seeds come from the collection seed on their own ChaCha stream, so they are large
+//! random numbers that evaluation's seeds (0, 1, 2, …) do not meet. An episode whose expert finds
+//! no path is skipped and counted. With `noisy`, the expert's joint targets get N(0, 0.02²) rad
+//! of noise.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use super::expert::ReachExpert;
+use super::limits::franka_limits;
+use super::reach::{PandaReach, ReachConfig};
+use crate::control::Policy;
+use crate::env::Env;
+
+/// Standard deviation of the target noise when `noisy`, rad.
+const TARGET_NOISE_RAD: f32 = 0.02;
+
+/// The recorded stream, column by column, row-major.
+#[derive(Debug, Clone, Default)]
+pub struct ReachCollected {
+    /// Joint angles and speeds (14) per step.
+    pub observations: Vec<f32>,
+    /// Joint targets (7) per step.
+    pub actions: Vec<f32>,
+    /// The episode's goal tool position (3) per step, metres.
+    pub goals: Vec<f32>,
+    /// 1 with the tool point at the goal, else 0.
+    pub rewards: Vec<f32>,
+    /// The last step of an episode.
+    pub timeouts: Vec<bool>,
+    /// Episodes recorded whole or in part.
+    pub episodes: usize,
+    /// Of those, episodes whose tool point reached the goal.
+    pub reached: usize,
+    /// Episodes skipped because the expert found no path.
+    pub skipped: usize,
+    /// Recorded steps in which the executed motion touched an obstacle or the table, or broke a
+    /// joint limit (a physics step in contact counts its control step once).
+    pub violating_steps: usize,
+}
+
+/// Runs the expert on `config`'s episodes for `samples` steps from `seed`; `on_step` is called
+/// after each recorded step.
+#[must_use]
+pub fn collect_reach(
+    config: &ReachConfig,
+    samples: usize,
+    noisy: bool,
+    seed: u64,
+    on_step: &mut dyn FnMut(),
+) -> ReachCollected {
+    let mut env = PandaReach::new(config.clone());
+    let limits = franka_limits(env.description());
+    let mut seeds = ChaCha8Rng::seed_from_u64(seed);
+    seeds.set_stream(2);
+    let mut noise = ChaCha8Rng::seed_from_u64(seed);
+    noise.set_stream(1);
+    let mut data = ReachCollected::default();
+    while data.rewards.len() < samples {
+        let episode_seed: u64 = seeds.r#gen();
+        let mut observation = env.reset(episode_seed);
+        let mut expert = ReachExpert::plan(env.description(), &limits, env.episode(), config.dt_secs, episode_seed);
+        if !expert.has_path() {
+            data.skipped += 1;
+            continue;
+        }
+        let goal = env.goal_state();
+        let goal_position = env.episode().goal_position.map(|v| v as f32);
+        let mut reached = false;
+        let mut before = env.violations();
+        for step in 0..config.max_episode_steps {
+            let mut action = expert.act(&observation, &goal);
+            if noisy {
+                for a in &mut action {
+                    *a += TARGET_NOISE_RAD * noise.sample::<f32, _>(StandardNormal);
+                }
+            }
+            let result = env.step(&action);
+            let after = env.violations();
+            data.violating_steps += usize::from(
+                after.collision_steps + after.position_steps + after.speed_steps + after.acceleration_steps
+                    > before.collision_steps + before.position_steps + before.speed_steps + before.acceleration_steps,
+            );
+            before = after;
+            data.observations.extend_from_slice(&observation);
+            data.actions.extend_from_slice(&action);
+            data.goals.extend_from_slice(&goal_position);
+            data.rewards.push(result.reward);
+            let last = step + 1 == config.max_episode_steps || data.rewards.len() == samples;
+            data.timeouts.push(last);
+            reached |= result.at_goal;
+            observation = result.observation;
+            on_step();
+            if last {
+                break;
+            }
+        }
+        data.episodes += 1;
+        data.reached += usize::from(reached);
+    }
+    data
+}
