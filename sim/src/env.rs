@@ -13,6 +13,10 @@ pub struct Step {
     pub truncated: bool,
     /// The state after the step is at the task's goal (Maze2D: within 0.5 m of it).
     pub at_goal: bool,
+    /// The executed motion touched an obstacle or broke a joint limit during the step: `Some`
+    /// where the environment checks it (the Panda), `None` where it does not (Maze2D, whose
+    /// constraints the application checks on the path).
+    pub violated: Option<bool>,
 }
 
 /// What to draw: every shape of the scene in world coordinates (metres).

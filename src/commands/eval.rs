@@ -41,7 +41,8 @@ pub struct EvalArgs {
     /// (schema: docs/schema/eval-results.schema.json).
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Who acts: the diffusion planner, the scripted expert, or uniform random actions.
+    /// Who acts: the diffusion planner, the scripted expert, uniform random actions, or the
+    /// task's naive policy (the Panda: straight joint-space motion to the goal configuration).
     #[arg(long, value_enum, default_value = "planner")]
     policy: PolicyArg,
     /// Override the sampler steps.
@@ -109,6 +110,7 @@ enum PolicyArg {
     Planner,
     Expert,
     Random,
+    Naive,
 }
 
 /// Runs the episodes, prints the tables and writes the JSON results if asked.
@@ -125,8 +127,17 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             ("Planner over Zenoh (workers)".to_owned(), config.sampler_label(), remote_episodes(args, &file, episodes)?)
         }
         PolicyArg::Planner => return local_episodes(args, &file, episodes),
-        PolicyArg::Expert | PolicyArg::Random => {
-            let baseline = if args.policy == PolicyArg::Expert { Baseline::Expert } else { Baseline::Random };
+        PolicyArg::Expert | PolicyArg::Random | PolicyArg::Naive => {
+            let baseline = match args.policy {
+                PolicyArg::Expert => Baseline::Expert,
+                PolicyArg::Naive => Baseline::Naive,
+                PolicyArg::Random | PolicyArg::Planner => Baseline::Random,
+            };
+            anyhow::ensure!(
+                baseline != Baseline::Naive || task.naive(0).is_some(),
+                "{} has no naive policy; use --policy expert or random",
+                task.label()
+            );
             let bar = progress::bar(episodes as u64, "episodes");
             let outcomes = (0..episodes)
                 .map(|e| {

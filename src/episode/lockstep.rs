@@ -86,6 +86,8 @@ pub enum Baseline {
     Expert,
     /// Uniform random actions in [−1, 1] per dimension.
     Random,
+    /// The task's naive policy ([`Task::naive`]), reset every episode.
+    Naive,
 }
 
 /// Runs the episode reset with `episode_seed` with a baseline policy.
@@ -93,12 +95,15 @@ pub enum Baseline {
 pub fn baseline_episode(task: &dyn Task, baseline: Baseline, episode_seed: u64) -> EpisodeOutcome {
     let mut env = task.make_env();
     let mut observation = env.reset(episode_seed);
-    let mut expert = task.expert(episode_seed);
+    let mut expert = match baseline {
+        Baseline::Naive => task.naive(episode_seed).expect("the caller checked that the task has a naive policy"),
+        Baseline::Expert | Baseline::Random => task.expert(episode_seed),
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(episode_seed);
     let mut outcome = EpisodeOutcome::default();
     for _ in 0..env.max_episode_steps() {
         let action: Vec<f32> = match baseline {
-            Baseline::Expert => expert.act(&observation, &env.goal_state()),
+            Baseline::Expert | Baseline::Naive => expert.act(&observation, &env.goal_state()),
             Baseline::Random => (0..env.action_dim()).map(|_| rng.gen_range(-1.0..=1.0)).collect(),
         };
         let result = env.step(&action);

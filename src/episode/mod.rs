@@ -96,6 +96,9 @@ pub struct EpisodeOutcome {
     /// At each switch to a new plan, the largest change of any action component from the step
     /// before (action units).
     pub seam_jumps: Vec<f32>,
+    /// Steps whose executed motion touched an obstacle or broke a joint limit, where the
+    /// environment checks it (`sim::Step::violated`).
+    pub violating_steps: Option<usize>,
 }
 
 impl EpisodeOutcome {
@@ -104,6 +107,9 @@ impl EpisodeOutcome {
         self.episode_return += f64::from(step.reward);
         self.reached |= step.at_goal;
         self.steps += 1;
+        if let Some(violated) = step.violated {
+            *self.violating_steps.get_or_insert(0) += usize::from(violated);
+        }
     }
 
     /// Adds the seam between `before`, the last action of the previous plan, and `after`, the

@@ -112,6 +112,26 @@ pub fn print_scores(task: &dyn Task, policy: &str, sampler: &str, outcomes: &[Ep
             _ => "–".into(),
         },
     );
+    print_executed_violations(task, outcomes);
+}
+
+/// Prints what the executed motions broke, for environments that check it (the Panda): nothing
+/// otherwise.
+fn print_executed_violations(task: &dyn Task, outcomes: &[EpisodeOutcome]) {
+    let counted: Vec<usize> = outcomes.iter().filter_map(|r| r.violating_steps).collect();
+    if counted.is_empty() {
+        return;
+    }
+    println!();
+    println!("| task | episodes whose executed motion touched an obstacle or broke a joint limit | steps doing so |");
+    println!("|---|---|---|");
+    println!(
+        "| {} | {}/{} | {} |",
+        task.label(),
+        counted.iter().filter(|&&n| n > 0).count(),
+        counted.len(),
+        counted.iter().sum::<usize>()
+    );
 }
 
 /// Violations at or below this count as satisfied (the planner's own tolerance).

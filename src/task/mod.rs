@@ -54,6 +54,12 @@ pub trait Task: Send + Sync {
     fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker>;
     /// The scripted expert of the episode reset with `seed`.
     fn expert(&self, seed: u64) -> Box<dyn Policy>;
+    /// A naive policy for the episode reset with `seed`, one that ignores what the expert plans
+    /// around (the Panda: straight joint-space motion to the goal configuration), if the task
+    /// has one: the row that shows the obstacles matter.
+    fn naive(&self, _seed: u64) -> Option<Box<dyn Policy>> {
+        None
+    }
     /// `samples` steps of the scripted expert in D4RL's format (seeded; `noisy`: D4RL's action
     /// noise); `on_step` is called after every step.
     fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset;

@@ -117,6 +117,11 @@ impl Task for PandaReachTask {
         Box::new(ReachExpert::plan(&self.arm, &self.limits, &episode, self.config.dt_secs, seed))
     }
 
+    fn naive(&self, seed: u64) -> Option<Box<dyn Policy>> {
+        let episode = ReachEpisode::draw(&self.arm, &self.config, seed);
+        Some(Box::new(ReachExpert::straight(&self.limits, &episode, self.config.dt_secs)))
+    }
+
     fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
         let data = collect_reach(&self.config, samples, noisy, seed, on_step);
         eprintln!(

@@ -252,7 +252,14 @@ impl Env for Maze2d {
         let observation = self.observation();
         let at_goal = self.at_goal(&observation);
         let reward = if at_goal { 1.0 } else { 0.0 };
-        Step { observation, reward, terminated: false, truncated: self.steps >= self.max_episode_steps(), at_goal }
+        Step {
+            observation,
+            reward,
+            terminated: false,
+            truncated: self.steps >= self.max_episode_steps(),
+            at_goal,
+            violated: None,
+        }
     }
 
     fn scene(&self) -> Scene {

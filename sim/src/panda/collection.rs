@@ -71,7 +71,6 @@ pub fn collect_reach(
         let goal = env.goal_state();
         let goal_position = env.episode().goal_position.map(|v| v as f32);
         let mut reached = false;
-        let mut before = env.violations();
         for step in 0..config.max_episode_steps {
             let mut action = expert.act(&observation, &goal);
             if noisy {
@@ -80,12 +79,7 @@ pub fn collect_reach(
                 }
             }
             let result = env.step(&action);
-            let after = env.violations();
-            data.violating_steps += usize::from(
-                after.collision_steps + after.position_steps + after.speed_steps + after.acceleration_steps
-                    > before.collision_steps + before.position_steps + before.speed_steps + before.acceleration_steps,
-            );
-            before = after;
+            data.violating_steps += usize::from(result.violated == Some(true));
             data.observations.extend_from_slice(&observation);
             data.actions.extend_from_slice(&action);
             data.goals.extend_from_slice(&goal_position);

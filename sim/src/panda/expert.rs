@@ -48,12 +48,23 @@ impl ReachExpert {
         let free = |q: &[f64]| description.clearance(q, &episode.obstacles, TABLE_TOP_Z).min() >= PLANNING_MARGIN_M;
         let search = PathSearch { free: &free, lower: &limits.lower_rad, upper: &limits.upper_rad };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let timed = search.rrt_connect(&episode.start, &episode.goal_q, RRT_ROUNDS, &mut rng).map(|path| {
-            let path = search.shortcut(path, SHORTCUT_ROUNDS, &mut rng);
-            let share = |limits: &[f64]| limits.iter().map(|l| l * LIMIT_SHARE).collect::<Vec<_>>();
-            TimedPath::new(&path, &share(&limits.max_speed_rad_per_s), &share(&limits.max_acceleration_rad_per_s2))
-        });
+        let timed = search
+            .rrt_connect(&episode.start, &episode.goal_q, RRT_ROUNDS, &mut rng)
+            .map(|path| timed(&search.shortcut(path, SHORTCUT_ROUNDS, &mut rng), limits));
         Self { timed, start: episode.start.iter().map(|q| *q as f32).collect(), dt_secs, step: 0 }
+    }
+
+    /// The naive baseline: the straight joint-space path from the start to the goal
+    /// configuration, timed the same way, whatever lies on it.
+    #[must_use]
+    pub fn straight(limits: &JointLimits, episode: &ReachEpisode, dt_secs: f64) -> Self {
+        let path = [episode.start.clone(), episode.goal_q.clone()];
+        Self {
+            timed: Some(timed(&path, limits)),
+            start: episode.start.iter().map(|q| *q as f32).collect(),
+            dt_secs,
+            step: 0,
+        }
     }
 
     /// Whether a path was found.
@@ -67,6 +78,12 @@ impl ReachExpert {
     pub fn duration_secs(&self) -> f64 {
         self.timed.as_ref().map_or(0.0, TimedPath::duration_secs)
     }
+}
+
+/// `path` timed at [`LIMIT_SHARE`] of `limits`.
+fn timed(path: &[Vec<f64>], limits: &JointLimits) -> TimedPath {
+    let share = |limits: &[f64]| limits.iter().map(|l| l * LIMIT_SHARE).collect::<Vec<_>>();
+    TimedPath::new(path, &share(&limits.max_speed_rad_per_s), &share(&limits.max_acceleration_rad_per_s2))
 }
 
 impl Policy for ReachExpert {

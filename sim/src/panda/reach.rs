@@ -259,6 +259,14 @@ pub struct Violations {
     pub min_clearance_m: f64,
 }
 
+impl Violations {
+    /// Steps counted under any of the four kinds.
+    #[must_use]
+    pub fn count(&self) -> usize {
+        self.collision_steps + self.position_steps + self.speed_steps + self.acceleration_steps
+    }
+}
+
 /// The reach task's environment.
 pub struct PandaReach {
     config: ReachConfig,
@@ -390,6 +398,7 @@ impl Env for PandaReach {
         let dt = self.config.dt_secs;
         let target_speed: Vec<f64> = target.iter().zip(&self.last_target).map(|(t, last)| (t - last) / dt).collect();
         let (description, obstacles) = (&self.description, &self.episode.obstacles);
+        let before = self.violations;
         let mut violations = self.violations;
         self.arm.step(&target, &target_speed, |q| {
             let clearance = description.clearance(q, obstacles, TABLE_TOP_Z).min();
@@ -417,6 +426,7 @@ impl Env for PandaReach {
             terminated: at_goal,
             truncated: self.steps >= self.config.max_episode_steps,
             at_goal,
+            violated: Some(violations.count() > before.count()),
         }
     }
 
