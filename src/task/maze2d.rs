@@ -4,7 +4,7 @@
 use bridge::message::Component;
 use planner::constraints::{ConstraintConfig, ObstacleConfig};
 use planner::guidance::Reward;
-use planner::train::d4rl::{D4rlDataset, Table};
+use planner::train::d4rl::D4rlDataset;
 use serde::Deserialize;
 use sim::maze2d::{
     DiffuserTracker, FeedForwardTracker, GoalMode, Layout, MAX_SPEED, Maze2d, POSITION_JITTER, Stop, WALL_HALF_SIDE,
@@ -13,6 +13,7 @@ use sim::maze2d::{
 use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
 use sim::{Disturbance, Disturbed, Env, Policy, Tracker};
 
+use super::dataset::{ExpertStream, d4rl_stream};
 use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// `[env]` of a Maze2D task.
@@ -174,23 +175,14 @@ impl Task for Maze2dTask {
 
     fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
         let data = sim::maze2d::collect(self.config.layout, samples, noisy, seed, on_step);
-        let column = |offset: usize| -> Table {
-            let values = data.observations.chunks(4).flat_map(|o| [o[offset], o[offset + 1]]).collect();
-            Table { values, width: 2 }
-        };
-        let (qpos, qvel) = (column(0), column(2));
-        D4rlDataset {
-            terminals: vec![false; data.rewards.len()],
-            observations: Table { values: data.observations, width: 4 },
-            actions: Table { values: data.actions, width: 2 },
+        let stream = ExpertStream {
+            observations: data.observations,
+            actions: data.actions,
+            goals: data.goals,
             rewards: data.rewards,
             timeouts: data.timeouts,
-            infos: vec![
-                ("goal".into(), Table { values: data.goals, width: 2 }),
-                ("qpos".into(), qpos),
-                ("qvel".into(), qvel),
-            ],
-        }
+        };
+        d4rl_stream(stream, 2, 2, 2)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {

@@ -9,6 +9,7 @@
 //! arm in [`TaskKind::build`].
 
 mod config;
+mod dataset;
 mod limits;
 mod maze2d;
 mod panda_reach;

@@ -5,13 +5,14 @@
 use bridge::message::Component;
 use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
-use planner::train::d4rl::{D4rlDataset, Table};
+use planner::train::d4rl::D4rlDataset;
 use sim::panda::{
     ArmDescription, JointLimits, JointTracker, PandaReach, ReachConfig, ReachEpisode, ReachExpert, TABLE_TOP_Z,
     collect_reach, franka_limits, franka_panda,
 };
 use sim::{Env, Policy, Tracker};
 
+use super::dataset::{ExpertStream, d4rl_stream};
 use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// The reach task: its episodes' configuration and the arm.
@@ -128,24 +129,14 @@ impl Task for PandaReachTask {
             "panda-reach expert: {} episodes, {} reached the goal, {} skipped without a path, {} recorded steps with a violation",
             data.episodes, data.reached, data.skipped, data.violating_steps
         );
-        let (joints, width) = (self.joints(), 2 * self.joints());
-        let column = |offset: usize| Table {
-            values: data.observations.chunks(width).flat_map(|o| o[offset..offset + joints].to_vec()).collect(),
-            width: joints,
-        };
-        let (qpos, qvel) = (column(0), column(joints));
-        D4rlDataset {
-            terminals: vec![false; data.rewards.len()],
-            observations: Table { values: data.observations, width },
-            actions: Table { values: data.actions, width: joints },
+        let stream = ExpertStream {
+            observations: data.observations,
+            actions: data.actions,
+            goals: data.goals,
             rewards: data.rewards,
             timeouts: data.timeouts,
-            infos: vec![
-                ("goal".into(), Table { values: data.goals, width: 3 }),
-                ("qpos".into(), qpos),
-                ("qvel".into(), qvel),
-            ],
-        }
+        };
+        d4rl_stream(stream, self.joints(), self.joints(), 3)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {
