@@ -22,6 +22,7 @@ use anyhow::Context;
 use bridge::message::Component;
 use planner::constraints::{ConstraintConfig, TrajectoryLayout};
 use planner::guidance::Reward;
+use planner::kinematics::ChainSpec;
 use planner::train::d4rl::D4rlDataset;
 use serde::Deserialize;
 use sim::{Env, Policy, Tracker};
@@ -55,6 +56,10 @@ pub trait Task: Send + Sync {
     fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker>;
     /// The scripted expert of the episode reset with `seed`.
     fn expert(&self, seed: u64) -> Box<dyn Policy>;
+    /// The arm's chain for the planner's differentiable kinematics, if the robot is an arm.
+    fn kinematic_chain(&self) -> Option<ChainSpec> {
+        None
+    }
     /// A naive policy for the episode reset with `seed`, one that ignores what the expert plans
     /// around (the Panda: straight joint-space motion to the goal configuration), if the task
     /// has one: the row that shows the obstacles matter.

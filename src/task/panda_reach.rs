@@ -5,9 +5,10 @@
 use bridge::message::Component;
 use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
+use planner::kinematics::ChainSpec;
 use planner::train::d4rl::D4rlDataset;
 use sim::panda::{
-    ArmDescription, JointLimits, JointTracker, PandaReach, ReachConfig, ReachEpisode, ReachExpert, TABLE_TOP_Z,
+    ArmDescription, Frame, JointLimits, JointTracker, PandaReach, ReachConfig, ReachEpisode, ReachExpert, TABLE_TOP_Z,
     collect_reach, franka_limits, franka_panda,
 };
 use sim::{Env, Policy, Tracker};
@@ -42,6 +43,17 @@ impl PandaReachTask {
     fn joints(&self) -> usize {
         self.arm.joints.len()
     }
+}
+
+/// A [`Frame`] as a row-major 4 × 4 homogeneous transform.
+fn homogeneous(frame: &Frame) -> [[f64; 4]; 4] {
+    let (r, t) = (&frame.rotation, &frame.translation);
+    [
+        [r[0][0], r[0][1], r[0][2], t[0]],
+        [r[1][0], r[1][1], r[1][2], t[1]],
+        [r[2][0], r[2][1], r[2][2], t[2]],
+        [0.0, 0.0, 0.0, 1.0],
+    ]
 }
 
 impl Task for PandaReachTask {
@@ -118,6 +130,13 @@ impl Task for PandaReachTask {
         Box::new(ReachExpert::plan(&self.arm, &self.limits, &episode, self.config.dt_secs, seed))
     }
 
+    fn kinematic_chain(&self) -> Option<ChainSpec> {
+        Some(ChainSpec {
+            parent_from_joint: self.arm.joints.iter().map(|j| homogeneous(&j.parent_from_joint)).collect(),
+            last_from_tool: homogeneous(&self.arm.last_from_tool),
+        })
+    }
+
     fn naive(&self, seed: u64) -> Option<Box<dyn Policy>> {
         let episode = ReachEpisode::draw(&self.arm, &self.config, seed);
         Some(Box::new(ReachExpert::straight(&self.limits, &episode, self.config.dt_secs)))
@@ -189,33 +208,12 @@ impl Reward for ArmReward {
 
 #[cfg(test)]
 mod tests {
-    use planner::kinematics::{ChainSpec, SerialChain};
+    use planner::kinematics::SerialChain;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-    use sim::panda::Frame;
     use tch::{Device, Kind, Tensor};
 
     use super::*;
-
-    /// The arm's chain for the planner's differentiable kinematics (what its clearance
-    /// constraints will build on).
-    fn chain(task: &PandaReachTask) -> ChainSpec {
-        ChainSpec {
-            parent_from_joint: task.arm.joints.iter().map(|j| homogeneous(&j.parent_from_joint)).collect(),
-            last_from_tool: homogeneous(&task.arm.last_from_tool),
-        }
-    }
-
-    /// A [`Frame`] as a row-major 4 × 4 homogeneous transform.
-    fn homogeneous(frame: &Frame) -> [[f64; 4]; 4] {
-        let (r, t) = (&frame.rotation, &frame.translation);
-        [
-            [r[0][0], r[0][1], r[0][2], t[0]],
-            [r[1][0], r[1][1], r[1][2], t[1]],
-            [r[2][0], r[2][1], r[2][2], t[2]],
-            [0.0, 0.0, 0.0, 1.0],
-        ]
-    }
 
     /// Reference: the simulator's f64 kinematics (checked against MuJoCo in `sim`'s tests). The
     /// planner's libtorch chain, built from the same description by the task, must put every
@@ -230,7 +228,7 @@ mod tests {
             .collect();
         let flat: Vec<f64> = qs.iter().flatten().copied().collect();
         for (kind, tolerance) in [(Kind::Double, 1e-12), (Kind::Float, 1e-5)] {
-            let chain = SerialChain::new(&chain(&task), kind, Device::Cpu);
+            let chain = SerialChain::new(&task.kinematic_chain().expect("an arm"), kind, Device::Cpu);
             let q = Tensor::from_slice(&flat).view([10, 10, 7]).to_kind(kind);
             let frames: Vec<f64> =
                 Vec::try_from(chain.link_frames(&q).to_kind(Kind::Double).flatten(0, -1)).expect("floats");

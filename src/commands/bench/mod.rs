@@ -3,6 +3,7 @@
 
 mod delivery;
 mod forward;
+mod kinematics;
 mod load;
 mod picard;
 mod plan;
@@ -64,8 +65,8 @@ pub struct BenchArgs {
     /// Lab folder (scripts/lab-certs.sh DIR) for `bench wire`'s row through a secured router.
     #[arg(long, value_name = "DIR")]
     tls: Option<PathBuf>,
-    /// Task config of `bench wire` and `bench load` (its planner is served), `bench steering` and
-    /// `bench replan`.
+    /// Task config of `bench wire` and `bench load` (its planner is served), `bench steering`,
+    /// `bench replan` and `bench kinematics`.
     #[arg(long, default_value = "configs/tasks/maze2d-umaze.toml")]
     task: PathBuf,
     /// Device of `bench picard`, `bench wire`, `bench load` and `bench steering`.
@@ -91,6 +92,8 @@ enum BenchTarget {
     /// Closing the loop: cold against renoised replans on `--task`, and the safety filter's
     /// cost per control step.
     Replan,
+    /// An arm task's forward kinematics over a plan batch, against its denoiser's forward pass.
+    Kinematics,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -103,6 +106,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Load => load::run(args),
         BenchTarget::Steering => steering::run(args),
         BenchTarget::Replan => replan::run(args),
+        BenchTarget::Kinematics => kinematics::run(args),
     }
 }
 
