@@ -146,10 +146,26 @@ fn bad_input_is_refused_with_the_reason() {
 
 /// The last table row `diffplan eval` prints, split into cells.
 fn eval_row(args: &[&str]) -> Vec<String> {
+    let stdout = eval_stdout(args);
+    cells(stdout.lines().last().expect("a table row"))
+}
+
+/// The score table's row of `diffplan eval` run with `args` (tables about constraints and the
+/// executed motion may follow it).
+fn score_row(args: &[&str]) -> Vec<String> {
+    let stdout = eval_stdout(args);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("| task | policy |")).expect("a score table");
+    cells(lines.get(header + 2).expect("a score row"))
+}
+
+fn eval_stdout(args: &[&str]) -> String {
     let output = diffplan(args);
     assert!(output.status.success(), "diffplan {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8(output.stdout).expect("utf-8");
-    let row = stdout.lines().last().expect("a table row");
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+fn cells(row: &str) -> Vec<String> {
     row.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
 }
 
@@ -362,7 +378,7 @@ fn every_shipped_task_config_runs_an_episode() {
     tasks.sort();
     for path in tasks {
         let path = path.to_str().expect("utf-8").to_string();
-        let row = eval_row(&["eval", "--config", &path, "--policy", "random", "--episodes", "1"]);
+        let row = score_row(&["eval", "--config", &path, "--policy", "random", "--episodes", "1"]);
         assert_eq!(row[3], "1", "{path}");
     }
 }
