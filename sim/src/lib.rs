@@ -3,6 +3,7 @@
 //! Every environment is fixed-dt, seeded and deterministic: the same seed and the same actions
 //! give the same observations bit for bit.
 
+pub mod collected;
 pub mod control;
 pub mod disturbance;
 pub mod env;
@@ -11,6 +12,7 @@ pub mod panda;
 pub mod safety;
 pub mod score;
 
+pub use collected::Collected;
 pub use control::{Interventions, Policy, Tracker};
 pub use disturbance::{Disturbance, Disturbed, Pushable};
 pub use env::{Env, Geometry, Scene, SceneShape, Step};

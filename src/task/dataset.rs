@@ -3,25 +3,12 @@
 //! speeds).
 
 use planner::train::d4rl::{D4rlDataset, Table};
-
-/// The columns an expert's collection loop records, row-major.
-pub struct ExpertStream {
-    /// Positions then velocities, `2 × positions` per step.
-    pub observations: Vec<f32>,
-    /// Actions, `action_width` per step.
-    pub actions: Vec<f32>,
-    /// The goal each step was heading for, `goal_width` per step.
-    pub goals: Vec<f32>,
-    /// Reward per step.
-    pub rewards: Vec<f32>,
-    /// Steps that end a stretch (D4RL's `timeouts`).
-    pub timeouts: Vec<bool>,
-}
+use sim::Collected;
 
 /// `stream` as a D4RL dataset: its columns, no `terminals`, and under `infos/` the goals and
 /// the `qpos` and `qvel` halves of the observations that D4RL's files repeat.
 #[must_use]
-pub fn d4rl_stream(stream: ExpertStream, positions: usize, action_width: usize, goal_width: usize) -> D4rlDataset {
+pub fn d4rl_stream(stream: Collected, positions: usize, action_width: usize, goal_width: usize) -> D4rlDataset {
     let width = 2 * positions;
     let half = |offset: usize| Table {
         values: stream.observations.chunks(width).flat_map(|o| o[offset..offset + positions].to_vec()).collect(),

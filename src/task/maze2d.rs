@@ -13,7 +13,7 @@ use sim::maze2d::{
 use sim::safety::{FilteredTracker, SafetyFilter, SafetyModel};
 use sim::{Disturbance, Disturbed, Env, Policy, Tracker};
 
-use super::dataset::{ExpertStream, d4rl_stream};
+use super::dataset::d4rl_stream;
 use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// `[env]` of a Maze2D task.
@@ -175,14 +175,7 @@ impl Task for Maze2dTask {
 
     fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
         let data = sim::maze2d::collect(self.config.layout, samples, noisy, seed, on_step);
-        let stream = ExpertStream {
-            observations: data.observations,
-            actions: data.actions,
-            goals: data.goals,
-            rewards: data.rewards,
-            timeouts: data.timeouts,
-        };
-        d4rl_stream(stream, 2, 2, 2)
+        d4rl_stream(data, 2, 2, 2)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {

@@ -13,7 +13,7 @@ use sim::panda::{
 };
 use sim::{Env, Policy, Tracker};
 
-use super::dataset::{ExpertStream, d4rl_stream};
+use super::dataset::d4rl_stream;
 use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// The reach task: its episodes' configuration and the arm.
@@ -148,14 +148,7 @@ impl Task for PandaReachTask {
             "panda-reach expert: {} episodes, {} reached the goal, {} skipped without a path, {} recorded steps with a violation",
             data.episodes, data.reached, data.skipped, data.violating_steps
         );
-        let stream = ExpertStream {
-            observations: data.observations,
-            actions: data.actions,
-            goals: data.goals,
-            rewards: data.rewards,
-            timeouts: data.timeouts,
-        };
-        d4rl_stream(stream, self.joints(), self.joints(), 3)
+        d4rl_stream(data.stream, self.joints(), self.joints(), 3)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {

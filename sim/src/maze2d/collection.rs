@@ -12,28 +12,15 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::{GOAL_RADIUS, GoalMode, Layout, Maze2d, WaypointExpert};
+use crate::collected::Collected;
 use crate::env::Env;
 
 /// Standard deviation of the expert's action noise when `noisy` (D4RL's `--noisy`).
 const ACTION_NOISE: f32 = 0.5;
 
-/// The recorded stream, column by column, row-major.
-#[derive(Debug, Clone, Default)]
-pub struct Collected {
-    /// (x, y, vx, vy) per step.
-    pub observations: Vec<f32>,
-    /// The action taken, in [−1, 1]², per step.
-    pub actions: Vec<f32>,
-    /// The expert's current goal position per step.
-    pub goals: Vec<f32>,
-    /// 1 within 0.5 m of the layout's fixed goal, else 0.
-    pub rewards: Vec<f32>,
-    /// The expert reached its goal (or ran out of steps) at this step, and a new goal follows.
-    pub timeouts: Vec<bool>,
-}
-
 /// Runs the expert on `layout` for `samples` steps from `seed` (start, goals, waypoint jitter and,
 /// with `noisy`, N(0, 0.5²) action noise); `on_step` is called after each step (progress).
+/// Rewards are 1 within 0.5 m of the layout's fixed goal; actions lie in [−1, 1]².
 #[must_use]
 pub fn collect(layout: Layout, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> Collected {
     let mut env = Maze2d::new(layout, GoalMode::Random);

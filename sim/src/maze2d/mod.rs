@@ -23,7 +23,7 @@ use rand_distr::StandardNormal;
 use rapier3d::prelude::*;
 
 pub use braking::{Stop, free_flight_step};
-pub use collection::{Collected, collect};
+pub use collection::collect;
 pub use expert::WaypointExpert;
 pub use feed_forward::FeedForwardTracker;
 pub use layout::{Layout, WALL_HALF_SIDE, WALL_OFFSET};

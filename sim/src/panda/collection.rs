@@ -13,25 +13,20 @@ use rand_distr::StandardNormal;
 use super::expert::ReachExpert;
 use super::limits::franka_limits;
 use super::reach::{PandaReach, ReachConfig};
+use crate::collected::Collected;
 use crate::control::Policy;
 use crate::env::Env;
 
 /// Standard deviation of the target noise when `noisy`, rad.
 const TARGET_NOISE_RAD: f32 = 0.02;
 
-/// The recorded stream, column by column, row-major.
+/// The recorded stream and what the expert did.
 #[derive(Debug, Clone, Default)]
 pub struct ReachCollected {
-    /// Joint angles and speeds (14) per step.
-    pub observations: Vec<f32>,
-    /// Joint targets (7) per step.
-    pub actions: Vec<f32>,
-    /// The episode's goal tool position (3) per step, metres.
-    pub goals: Vec<f32>,
-    /// 1 with the tool point at the goal, else 0.
-    pub rewards: Vec<f32>,
-    /// The last step of an episode.
-    pub timeouts: Vec<bool>,
+    /// Observations (7 angles, 7 speeds), actions (7 joint targets), goals (the tool point's
+    /// x, y, z, metres), rewards (1 with the tool point at the goal) and `timeouts` (each
+    /// episode's last step).
+    pub stream: Collected,
     /// Episodes recorded whole or in part.
     pub episodes: usize,
     /// Of those, episodes whose tool point reached the goal.
@@ -60,7 +55,7 @@ pub fn collect_reach(
     let mut noise = ChaCha8Rng::seed_from_u64(seed);
     noise.set_stream(1);
     let mut data = ReachCollected::default();
-    while data.rewards.len() < samples {
+    while data.stream.rewards.len() < samples {
         let episode_seed: u64 = seeds.r#gen();
         let mut observation = env.reset(episode_seed);
         let mut expert = ReachExpert::plan(env.description(), &limits, env.episode(), config.dt_secs, episode_seed);
@@ -80,12 +75,13 @@ pub fn collect_reach(
             }
             let result = env.step(&action);
             data.violating_steps += usize::from(result.violated == Some(true));
-            data.observations.extend_from_slice(&observation);
-            data.actions.extend_from_slice(&action);
-            data.goals.extend_from_slice(&goal_position);
-            data.rewards.push(result.reward);
-            let last = step + 1 == config.max_episode_steps || data.rewards.len() == samples;
-            data.timeouts.push(last);
+            let stream = &mut data.stream;
+            stream.observations.extend_from_slice(&observation);
+            stream.actions.extend_from_slice(&action);
+            stream.goals.extend_from_slice(&goal_position);
+            stream.rewards.push(result.reward);
+            let last = step + 1 == config.max_episode_steps || stream.rewards.len() == samples;
+            stream.timeouts.push(last);
             reached |= result.at_goal;
             observation = result.observation;
             on_step();

@@ -243,7 +243,8 @@ fn the_expert_reaches_the_goal_without_touching_anything_or_breaking_a_limit() {
 fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
     let config = ReachConfig::default();
     let mut steps = 0;
-    let data = collect_reach(&config, 250, false, 7, &mut || steps += 1);
+    let collected = collect_reach(&config, 250, false, 7, &mut || steps += 1);
+    let data = &collected.stream;
     assert_eq!(
         (steps, data.rewards.len(), data.observations.len(), data.actions.len(), data.goals.len()),
         (250, 250, 250 * 14, 250 * 7, 250 * 3)
@@ -253,11 +254,11 @@ fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
     assert_eq!(ends, [99, 199, 249]);
     let reached_in_whole_episodes = data.rewards[..200].chunks(100).filter(|e| e.contains(&1.0)).count();
     assert_eq!(reached_in_whole_episodes, 2, "the expert reaches both whole episodes' goals");
-    assert_eq!((data.episodes, data.skipped, data.violating_steps), (3, 0, 0));
+    assert_eq!((collected.episodes, collected.skipped, collected.violating_steps), (3, 0, 0));
     for episode in data.goals.chunks(100 * 3) {
         assert!(episode.chunks(3).all(|g| g == &episode[..3]), "an episode keeps its goal");
     }
     // The same seed records the same stream.
     let again = collect_reach(&config, 250, false, 7, &mut || {});
-    assert_eq!(again.observations, data.observations);
+    assert_eq!(again.stream.observations, data.observations);
 }
