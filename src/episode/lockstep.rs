@@ -7,6 +7,7 @@
 //! never (Diffuser's protocol), or every `replan_every` steps, on deviation from the plan, on a
 //! new goal and when the plan runs out, keeping the first plan's arrival time.
 
+use anyhow::Context;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -90,27 +91,32 @@ pub enum Baseline {
     Naive,
 }
 
-/// Runs the episode reset with `episode_seed` with a baseline policy.
-#[must_use]
-pub fn baseline_episode(task: &dyn Task, baseline: Baseline, episode_seed: u64) -> EpisodeOutcome {
+/// Runs the episode reset with `episode_seed` with a baseline policy; refused when the task has
+/// no such policy (a naive one).
+pub fn baseline_episode(task: &dyn Task, baseline: Baseline, episode_seed: u64) -> anyhow::Result<EpisodeOutcome> {
     let mut env = task.make_env();
     let mut observation = env.reset(episode_seed);
-    let mut expert = match baseline {
-        Baseline::Naive => task.naive(episode_seed).expect("the caller checked that the task has a naive policy"),
-        Baseline::Expert | Baseline::Random => task.expert(episode_seed),
+    // Random actions need no policy (and an arm's expert plans a path before its first action).
+    let mut policy = match baseline {
+        Baseline::Expert => Some(task.expert(episode_seed)),
+        Baseline::Naive => Some(
+            task.naive(episode_seed)
+                .with_context(|| format!("{} has no naive policy; use --policy expert or random", task.label()))?,
+        ),
+        Baseline::Random => None,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(episode_seed);
     let mut outcome = EpisodeOutcome::default();
     for _ in 0..env.max_episode_steps() {
-        let action: Vec<f32> = match baseline {
-            Baseline::Expert | Baseline::Naive => expert.act(&observation, &env.goal_state()),
-            Baseline::Random => (0..env.action_dim()).map(|_| rng.gen_range(-1.0..=1.0)).collect(),
+        let action: Vec<f32> = match &mut policy {
+            Some(policy) => policy.act(&observation, &env.goal_state()),
+            None => (0..env.action_dim()).map(|_| rng.gen_range(-1.0..=1.0)).collect(),
         };
         let result = env.step(&action);
         outcome.step(&result);
         observation = result.observation;
     }
-    outcome
+    Ok(outcome)
 }
 
 #[cfg(test)]

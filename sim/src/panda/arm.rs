@@ -122,8 +122,9 @@ impl Arm {
 
     /// Advances one control step towards `target_q` (rad) moving at `target_qdot` (rad/s): as
     /// a joint trajectory controller does at its own rate, the servos' target moves from the
-    /// last step's target to this one linearly over the physics steps. `after_physics_step` sees the joint angles after every physics
-    /// step (what a collision check between control steps needs).
+    /// last step's target to this one linearly over the physics steps. `after_physics_step`
+    /// sees the joint angles after every physics step (what a collision check between control
+    /// steps needs).
     ///
     /// # Panics
     /// If either does not hold one value per joint.

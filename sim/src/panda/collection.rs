@@ -11,7 +11,6 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::expert::ReachExpert;
-use super::limits::franka_limits;
 use super::reach::{PandaReach, ReachConfig};
 use crate::collected::Collected;
 use crate::control::Policy;
@@ -49,7 +48,6 @@ pub fn collect_reach(
     on_step: &mut dyn FnMut(),
 ) -> ReachCollected {
     let mut env = PandaReach::new(config.clone());
-    let limits = franka_limits(env.description());
     let mut seeds = ChaCha8Rng::seed_from_u64(seed);
     seeds.set_stream(2);
     let mut noise = ChaCha8Rng::seed_from_u64(seed);
@@ -58,7 +56,8 @@ pub fn collect_reach(
     while data.stream.rewards.len() < samples {
         let episode_seed: u64 = seeds.r#gen();
         let mut observation = env.reset(episode_seed);
-        let mut expert = ReachExpert::plan(env.description(), &limits, env.episode(), config.dt_secs, episode_seed);
+        let mut expert =
+            ReachExpert::plan(env.description(), env.limits(), env.episode(), config.dt_secs, episode_seed);
         if !expert.has_path() {
             data.skipped += 1;
             continue;

@@ -245,16 +245,9 @@ fn revolute(joint: &UrdfJoint, parent_from_joint: Frame) -> Result<ArmJoint, Des
     }
     let limit_element = format!("{element} <limit>");
     let limit = child(joint.node, "limit", &element)?;
-    let number = |name: &str| -> Result<f64, DescriptionError> {
-        let text = attribute(limit, name, &limit_element)?;
-        text.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| invalid(&limit_element, format!("{name}=\"{text}\" is not a finite number")))
-    };
-    let (lower_rad, upper_rad) = (number("lower")?, number("upper")?);
-    let (max_speed_rad_per_s, max_torque_nm) = (number("velocity")?, number("effort")?);
+    let finite = |name: &str| number(limit, name, &element, "a finite number", |_| true);
+    let (lower_rad, upper_rad) = (finite("lower")?, finite("upper")?);
+    let (max_speed_rad_per_s, max_torque_nm) = (finite("velocity")?, finite("effort")?);
     if lower_rad >= upper_rad {
         return Err(invalid(limit_element, format!("lower {lower_rad} is not below upper {upper_rad}")));
     }
@@ -282,12 +275,7 @@ fn merge_link(node: roxmltree::Node, into_from_link: Frame, into: &mut ArmLink) 
             .children()
             .find(roxmltree::Node::is_element)
             .ok_or_else(|| invalid(&element, "a <collision> has an empty <geometry>"))?;
-        let positive = |attr: &str| -> Result<f64, DescriptionError> {
-            let text = attribute(shape, attr, &element)?;
-            text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0).ok_or_else(|| {
-                invalid(&element, format!("<{}> {attr}=\"{text}\" is not a positive number", shape.tag_name().name()))
-            })
-        };
+        let positive = |name: &str| number(shape, name, &element, "a positive number", |v| v > 0.0);
         let capsule = match shape.tag_name().name() {
             "sphere" => Capsule { a: frame.translation, b: frame.translation, radius: positive("radius")? },
             "cylinder" => {
@@ -312,23 +300,11 @@ fn merge_link(node: roxmltree::Node, into_from_link: Frame, into: &mut ArmLink) 
     if let Some(inertial) = node.children().find(|n| n.has_tag_name("inertial")) {
         let element = format!("{element} <inertial>");
         let mass = child(inertial, "mass", &element)?;
-        let text = attribute(mass, "value", &element)?;
-        let mass_kg = text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| invalid(&element, format!("mass \"{text}\" is not a mass")))?;
+        let mass_kg = number(mass, "value", &element, "a mass (kg, ≥ 0)", |v| v >= 0.0)?;
         let tensor = child(inertial, "inertia", &element)?;
         let mut inertia = [0.0; 6];
         for (value, name) in inertia.iter_mut().zip(["ixx", "ixy", "ixz", "iyy", "iyz", "izz"]) {
-            let text = attribute(tensor, name, &element)?;
-            *value = text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| invalid(&element, format!("{name}=\"{text}\" is not a number")))?;
+            *value = number(tensor, name, &element, "a finite number", |_| true)?;
         }
         if mass_kg > 0.0 {
             into.inertials.push(Inertial {
@@ -362,6 +338,23 @@ fn triple(node: roxmltree::Node, name: &str, element: &str) -> Result<Option<[f6
         [x, y, z] if text.split_whitespace().count() == 3 => Ok(Some([x, y, z])),
         _ => Err(invalid(element, format!("{name}=\"{text}\" is not three finite numbers"))),
     }
+}
+
+/// Attribute `name` of `node` as a finite number that `accept`s, else an error naming `element`,
+/// the attribute, its text and `what` it should be.
+fn number(
+    node: roxmltree::Node,
+    name: &str,
+    element: &str,
+    what: &str,
+    accept: impl Fn(f64) -> bool,
+) -> Result<f64, DescriptionError> {
+    let text = attribute(node, name, element)?;
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && accept(*v))
+        .ok_or_else(|| invalid(element, format!("<{}> {name}=\"{text}\" is not {what}", node.tag_name().name())))
 }
 
 fn child<'a>(

@@ -45,9 +45,9 @@ impl ArmDescription {
         let mut q = self.clamp(seed_q);
         for _ in 0..ATTEMPTS {
             for _ in 0..STEPS_PER_ATTEMPT {
-                let (error, jacobian) = self.goal_error(goal, &q);
+                let (error, jacobian, axis) = self.goal_error(goal, &q);
                 // The axis terms vanish pointing up as well as down; only down counts.
-                let upright = !goal.pointing_down || self.tool_frame(&q).rotate([0.0, 0.0, 1.0])[2] < 0.0;
+                let upright = !goal.pointing_down || axis[2] < 0.0;
                 if upright && error.iter().all(|e| e.abs() <= tolerance_m / 3.0_f64.sqrt()) {
                     return Some(q);
                 }
@@ -65,10 +65,11 @@ impl ArmDescription {
         self.joints.iter().zip(q).map(|(j, a)| a.clamp(j.lower_rad, j.upper_rad)).collect()
     }
 
-    /// The error still to close at `q` and its Jacobian (rows: error components; columns: joints).
-    fn goal_error(&self, goal: &ToolGoal, q: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    /// The error still to close at `q`, its Jacobian (rows: error components; columns: joints),
+    /// and the tool's z axis in the base frame.
+    fn goal_error(&self, goal: &ToolGoal, q: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>, [f64; 3]) {
         let frames = self.link_frames(q);
-        let tool = self.tool_frame(q);
+        let tool = self.tool_of(&frames);
         let p = tool.translation;
         let mut error: Vec<f64> = (0..3).map(|i| goal.position[i] - p[i]).collect();
         let mut jacobian: Vec<Vec<f64>> = (0..3).map(|_| Vec::with_capacity(q.len())).collect();
@@ -90,7 +91,7 @@ impl ArmDescription {
                 jacobian[4].push(turns[1]);
             }
         }
-        (error, jacobian)
+        (error, jacobian, axis)
     }
 }
 

@@ -29,8 +29,14 @@ impl ArmDescription {
     /// The tool point's frame in the base link's frame at joint angles `q` (rad).
     #[must_use]
     pub fn tool_frame(&self, q: &[f64]) -> Frame {
-        let frames = self.link_frames(q);
-        frames.last().map_or(Frame::IDENTITY, |last| last.then(&self.last_from_tool))
+        self.tool_of(&self.link_frames(q))
+    }
+
+    /// The tool point's frame in the base link's frame, given the link frames
+    /// ([`ArmDescription::link_frames`]) of a configuration.
+    #[must_use]
+    pub fn tool_of(&self, link_frames: &[Frame]) -> Frame {
+        link_frames.last().map_or(Frame::IDENTITY, |last| last.then(&self.last_from_tool))
     }
 
     /// Every collision capsule in the base link's frame at joint angles `q` (rad), with the

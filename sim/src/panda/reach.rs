@@ -206,6 +206,9 @@ impl ReachEpisode {
             return None;
         }
         let count = if config.max_obstacles == 0 { 0 } else { rng.gen_range(1..=config.max_obstacles) };
+        // The tool point halfway along the straight joint-space path: a ball there blocks it.
+        let midway: Vec<f64> = start.iter().zip(&goal_q).map(|(a, b)| 0.5 * (a + b)).collect();
+        let midway_tool = arm.tool_frame(&midway).translation;
         let mut obstacles = Vec::with_capacity(count);
         for index in 0..count {
             let clear = |o: &Obstacle| {
@@ -216,11 +219,7 @@ impl ReachEpisode {
             let obstacle = (0..OBSTACLE_DRAWS)
                 .map(|_| {
                     if index == 0 && blocking {
-                        let midway: Vec<f64> = start.iter().zip(&goal_q).map(|(a, b)| 0.5 * (a + b)).collect();
-                        Obstacle::Sphere {
-                            center: arm.tool_frame(&midway).translation,
-                            radius: rng.gen_range(0.05..0.1),
-                        }
+                        Obstacle::Sphere { center: midway_tool, radius: rng.gen_range(0.05..0.1) }
                     } else {
                         random_obstacle(rng)
                     }
@@ -309,7 +308,7 @@ impl PandaReach {
             arm,
             episode,
             last_target: READY.to_vec(),
-            last_speed: vec![0.0; 7],
+            last_speed: vec![0.0; READY.len()],
             steps: 0,
             violations: Violations::default(),
         }
@@ -346,9 +345,16 @@ impl PandaReach {
         (0..3).map(|i| (p[i] - self.episode.goal_position[i]).powi(2)).sum::<f64>().sqrt()
     }
 
-    fn observation(&self) -> Vec<f32> {
-        self.arm.joint_positions().into_iter().chain(self.arm.joint_velocities()).map(|v| v as f32).collect()
+    /// Franka's limits of this arm.
+    #[must_use]
+    pub fn limits(&self) -> &limits::JointLimits {
+        &self.limits
     }
+}
+
+/// The observation of joint angles `q` (rad) and speeds (rad/s).
+fn observation(q: &[f64], speed: &[f64]) -> Vec<f32> {
+    q.iter().chain(speed).map(|v| *v as f32).collect()
 }
 
 impl Env for PandaReach {
@@ -376,7 +382,7 @@ impl Env for PandaReach {
         self.steps = 0;
         self.violations =
             Violations { min_clearance_m: self.clearance(&self.episode.start).min(), ..Violations::default() };
-        self.observation()
+        observation(&self.arm.joint_positions(), &self.arm.joint_velocities())
     }
 
     fn goal_state(&self) -> Vec<f32> {
@@ -421,7 +427,7 @@ impl Env for PandaReach {
         self.steps += 1;
         let at_goal = self.goal_distance(&q) <= self.config.goal_tolerance_m;
         Step {
-            observation: self.observation(),
+            observation: observation(&q, &self.last_speed),
             reward: if at_goal { 1.0 } else { 0.0 },
             terminated: at_goal,
             truncated: self.steps >= self.config.max_episode_steps,
