@@ -189,9 +189,8 @@ impl Reward for ArmReward {
             let q: Vec<f64> = s[..joints].iter().map(|v| f64::from(*v)).collect();
             self.arm.clearance(&q, &[], TABLE_TOP_Z).table_m < 0.0
         };
-        match self.kind {
-            RewardKind::Collision | RewardKind::Rollout => -(states.iter().filter(|s| touching(s)).count() as f64),
-        }
+        // Both kinds count the same here: a rollout would need the episode's obstacles too.
+        -(states.iter().filter(|s| touching(s)).count() as f64)
     }
 
     fn name(&self) -> String {
