@@ -20,7 +20,8 @@
 //! - [`model`]: the denoisers and value models behind the step map;
 //! - [`guidance`]: gradient and derivative-free steering;
 //! - [`constraints`]: hard constraints, from config to projection on device tensors;
-//! - [`kinematics`]: differentiable forward kinematics of an arm, for its constraints and costs;
+//! - [`kinematics`]: differentiable forward kinematics of an arm, and [`workspace`]: the arm's
+//!   volume and its clearance to obstacles and table, for its constraints and costs;
 //! - [`plan`] and [`observer`]: what comes back, and what can watch it being made;
 //! - [`error`]: whose fault each failure is; [`train`]: training the models; [`import`]:
 //!   models trained by other programs (Diffuser); [`runtime`]: facts about the linked libtorch.
@@ -42,6 +43,7 @@ pub mod runtime;
 pub mod sampler;
 pub mod schedule;
 pub mod train;
+pub mod workspace;
 
 pub use error::{Error, Result};
 pub use observer::{DenoisingStep, Observer};

@@ -1,6 +1,7 @@
 //! The facade: one call from a request in the robot's units to ranked plans in the robot's
 //! units. Everything between stays on the model's device.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use tch::{Kind, Tensor};
@@ -17,6 +18,7 @@ use crate::observer::Observer;
 use crate::plan::{Candidate, Plan, SamplerStats, Timings};
 use crate::request::PlanRequest;
 use crate::sampler::Sampler;
+use crate::workspace::{ArmBody, Workspace};
 
 /// A denoiser, optionally with a value model, gradient guidance, hard constraints and a reward.
 pub struct Planner {
@@ -26,13 +28,15 @@ pub struct Planner {
     guidance: Option<(GuidanceConfig, f64)>,
     constraints: Option<ConstraintSet>,
     reward: Option<Box<dyn Reward>>,
+    /// The robot's arm, if it is one: what requests' obstacles are kept clear of.
+    arm: Option<ArmBody>,
 }
 
 impl Planner {
     /// A planner sampling from `denoiser`.
     pub fn new(denoiser: Box<dyn Denoiser>) -> Result<Self> {
         check_output(denoiser.spec(), DENOISER_OUTPUTS, "denoiser")?;
-        Ok(Self { denoiser, value_model: None, guidance: None, constraints: None, reward: None })
+        Ok(Self { denoiser, value_model: None, guidance: None, constraints: None, reward: None, arm: None })
     }
 
     /// Adds gradient guidance (`dt`: seconds between rows, for the costs). Add the value model
@@ -46,10 +50,28 @@ impl Planner {
         Ok(self)
     }
 
+    /// The robot is an arm with `body`: a clearance margin in the constraints keeps it clear of
+    /// its table and of each request's obstacles. Add it before the constraints.
+    pub fn with_arm(mut self, body: ArmBody) -> Result<Self> {
+        if let Some(problem) = body.problem(self.denoiser.spec().observation_dim) {
+            return Err(Error::Config { field: "arm body".into(), message: problem });
+        }
+        self.arm = Some(body);
+        Ok(self)
+    }
+
     /// Adds hard constraints (`dt`: seconds between rows, for rate limits): every step's clean
     /// estimate is projected onto them, and every returned plan satisfies them within 1e-6 or
-    /// the plan fails with [`Error::Infeasible`].
+    /// the plan fails with [`Error::Infeasible`]. A clearance margin needs the arm first
+    /// ([`Planner::with_arm`]).
     pub fn with_constraints(mut self, config: &ConstraintConfig, dt: f64) -> Result<Self> {
+        if config.clearance_margin_m.is_some() && self.arm.is_none() {
+            return Err(Error::Config {
+                field: "constraints.clearance_margin_m".into(),
+                message: "the robot is not an arm (no kinematic chain), so there is nothing to keep clear; remove it"
+                    .into(),
+            });
+        }
         self.constraints = Some(ConstraintSet::new(config, self.denoiser.spec(), dt)?);
         Ok(self)
     }
@@ -170,9 +192,32 @@ impl Planner {
             }
             None => None,
         };
-        let projection =
-            self.constraints.as_ref().map(|c| Projection::new(c, spec, pins.iter().map(|p| p.index).collect()));
+        let pinned = pins.iter().map(|p| p.index).collect();
+        let projection = self.constraint_set(request)?.map(|set| Projection::new(set, spec, pinned));
         Ok(Prepared { pins, inpainting, sampler, tape, guide, projection })
+    }
+
+    /// The constraints of `request`: the planner's, with the arm kept clear of the request's
+    /// obstacles where the planner keeps a clearance. Obstacles that nothing would keep the
+    /// plan clear of are refused.
+    fn constraint_set(&self, request: &PlanRequest) -> Result<Option<Cow<'_, ConstraintSet>>> {
+        for (i, obstacle) in request.obstacles.iter().enumerate() {
+            obstacle.validate(&format!("request.obstacles[{i}]"))?;
+        }
+        let clearance = self.constraints.as_ref().filter(|set| set.written.keeps_clearance());
+        match (clearance, &self.arm) {
+            (Some(set), Some(arm)) => {
+                let workspace = Workspace { body: arm.clone(), obstacles: request.obstacles.clone() };
+                Ok(Some(Cow::Owned(set.with_workspace(&workspace)?)))
+            }
+            _ if !request.obstacles.is_empty() => Err(Error::Request {
+                field: "request.obstacles".into(),
+                message: "this planner keeps no clearance from obstacles (an arm's planner with \
+                          [planner.constraints] clearance_margin_m does), so its plans would run through them"
+                    .into(),
+            }),
+            _ => Ok(self.constraints.as_ref().map(Cow::Borrowed)),
+        }
     }
 
     /// The plan from the driver's `run`: checked for divergence, scored by the value model,
@@ -199,7 +244,12 @@ impl Planner {
             None => (host_trajectories(self.denoiser.spec(), &run.x)?, None),
         };
         Ok(Plan {
-            candidates: self.ranked(&trajectories, values.as_deref(), &prepared.pins)?,
+            candidates: self.ranked(
+                &trajectories,
+                values.as_deref(),
+                &prepared.pins,
+                prepared.projection.as_ref().map(Projection::constraints),
+            )?,
             timings: Timings {
                 total_ms: started.elapsed().as_secs_f64() * 1e3,
                 model_ms: run.model_time.as_secs_f64() * 1e3,
@@ -229,10 +279,16 @@ impl Planner {
 
     /// The candidates of `trajectories` (data units) with their `values`: ranked by reward if
     /// there is one, else by value if there are values, else in batch order.
-    fn ranked(&self, trajectories: &[Vec<f64>], values: Option<&[f64]>, pins: &[Pin]) -> Result<Vec<Candidate>> {
+    fn ranked(
+        &self,
+        trajectories: &[Vec<f64>],
+        values: Option<&[f64]>,
+        pins: &[Pin],
+        constraints: Option<&ConstraintSet>,
+    ) -> Result<Vec<Candidate>> {
         let mut candidates = Vec::with_capacity(trajectories.len());
         for (b, trajectory) in trajectories.iter().enumerate() {
-            let mut candidate = self.candidate(b, trajectory, pins)?;
+            let mut candidate = self.candidate(b, trajectory, pins, constraints)?;
             candidate.value = values.map(|v| v[b] as f32);
             candidates.push(candidate);
         }
@@ -268,8 +324,14 @@ impl Planner {
 
     /// Candidate `b` from its trajectory in the data's units: pinned observations set to the
     /// requested values exactly (normalizing and back would round), its reward, and, with
-    /// constraints, a check that the f32 plan handed out still satisfies every one.
-    fn candidate(&self, b: usize, trajectory: &[f64], pins: &[Pin]) -> Result<Candidate> {
+    /// `constraints`, a check that the f32 plan handed out still satisfies every one.
+    fn candidate(
+        &self,
+        b: usize,
+        trajectory: &[f64],
+        pins: &[Pin],
+        constraints: Option<&ConstraintSet>,
+    ) -> Result<Candidate> {
         let spec = self.denoiser.spec();
         let (mut states, actions) = split_rows(spec, trajectory);
         for pin in pins {
@@ -277,7 +339,7 @@ impl Planner {
         }
         let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
         let mut candidate = Candidate { batch_index: b, value: None, reward, constraints: Vec::new(), states, actions };
-        if let Some(constraints) = &self.constraints {
+        if let Some(constraints) = constraints {
             let residuals = constraints.written.residuals(&candidate.transitions());
             if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
                 return Err(Error::Infeasible {

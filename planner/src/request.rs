@@ -7,6 +7,7 @@ use crate::driver::picard::PicardConfig;
 use crate::guidance::SoftDecodingConfig;
 use crate::model::ModelSpec;
 use crate::sampler::SamplerConfig;
+use crate::workspace::WorkspaceObstacle;
 
 /// One planning request. Observations are in the data's (robot's) units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,10 @@ pub struct PlanRequest {
     /// Further observations pinned at any index.
     #[serde(default)]
     pub waypoints: Vec<Pin>,
+    /// Arms: what the arm must keep clear of on this plan, in its base frame (metres), beside
+    /// the table; the planner's `clearance_margin_m` says how far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obstacles: Vec<WorkspaceObstacle>,
     /// Sampler, step count, clipping.
     pub sampler: SamplerConfig,
     /// Number B of candidate plans sampled together in one batch.
@@ -56,6 +61,7 @@ impl PlanRequest {
             goal: None,
             arrival: None,
             waypoints: Vec::new(),
+            obstacles: Vec::new(),
             sampler,
             batch_size: 1,
             seed: 0,

@@ -29,6 +29,7 @@ pub fn planned_episode(
     let mut tracker = task.tracker(&file.config.control);
     let mut observation = env.reset(episode_seed);
     let goal = env.goal_state();
+    let obstacles = task.obstacles(episode_seed);
     observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
     let mut outcome = EpisodeOutcome::default();
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
@@ -45,6 +46,7 @@ pub fn planned_episode(
                 arrival,
                 seed: plan_seed(episode_seed, step),
                 step,
+                obstacles: obstacles.clone(),
             };
             if trigger != Trigger::Start {
                 let arriving = arrival.map_or("at the plan's end".into(), |a| format!("at step {}", step + a as u64));

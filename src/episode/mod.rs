@@ -10,6 +10,7 @@ pub mod report;
 pub mod results;
 
 pub use observer::{EpisodeObserver, Level};
+use planner::workspace::WorkspaceObstacle;
 
 /// What an episode asks its plan source for.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct PlanQuery {
     pub seed: u64,
     /// Control step of the episode.
     pub step: u64,
+    /// What the arm keeps clear of in this episode ([`crate::task::Task::obstacles`]).
+    pub obstacles: Vec<WorkspaceObstacle>,
 }
 
 /// A plan as the episode uses it.

@@ -174,7 +174,7 @@ impl<'a> ConstraintCheck<'a> {
         let refused: usize = outcomes.iter().map(|o| o.infeasible_plans).sum();
         let worst_plan = outcomes.iter().filter_map(|o| o.plan_violation).fold(0.0, f64::max);
         let mut header = String::from(
-            "| episodes whose plans all satisfy | plans refused as infeasible | worst plan violation | executed paths violating |",
+            "| episodes whose plans all satisfy | plans refused as infeasible | worst plan violation | executed paths beyond the plans' constraints |",
         );
         let mut rule = String::from("|---|---|---|---|");
         let mut per_constraint: Vec<(String, f64, Option<f64>)> = Vec::new();

@@ -123,6 +123,9 @@ impl TaskPlanner {
                 .with_guidance(guidance.clone(), dt)
                 .with_context(|| format!("planner.guidance {}", named_by()))?;
         }
+        if let Some(body) = file.task.arm_body() {
+            planner = planner.with_arm(body).with_context(|| format!("the arm of {}", file.task.label()))?;
+        }
         if let Some(constraints) = &config.constraints {
             planner = planner
                 .with_constraints(constraints, dt)

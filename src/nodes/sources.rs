@@ -36,6 +36,7 @@ impl PlanSource for LocalSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
         let mut request = self.planner.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
         request.arrival = query.arrival;
+        request.obstacles.clone_from(&query.obstacles);
         let spec = self.planner.spec();
         let mut denoising =
             self.recording.clone().map(|s| DenoiseObserver::new(s, spec.clone(), Arc::clone(&self.task)));
@@ -186,6 +187,7 @@ mod tests {
             arrival: None,
             seed: 0,
             step: 4,
+            obstacles: Vec::new(),
         };
         assert_eq!(executable(&limits, &plan(3.0), &query), Ok(()));
         let outside = executable(&limits, &plan(3.4), &query).expect_err("outside the maze");

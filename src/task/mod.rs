@@ -22,8 +22,8 @@ use anyhow::Context;
 use bridge::message::Component;
 use planner::constraints::{ConstraintConfig, TrajectoryLayout};
 use planner::guidance::Reward;
-use planner::kinematics::ChainSpec;
 use planner::train::d4rl::D4rlDataset;
+use planner::workspace::{ArmBody, WorkspaceObstacle};
 use serde::Deserialize;
 use sim::{Env, Policy, Tracker};
 
@@ -56,9 +56,16 @@ pub trait Task: Send + Sync {
     fn tracker(&self, control: &ControlConfig) -> Box<dyn Tracker>;
     /// The scripted expert of the episode reset with `seed`.
     fn expert(&self, seed: u64) -> Box<dyn Policy>;
-    /// The arm's chain for the planner's differentiable kinematics, if the robot is an arm.
-    fn kinematic_chain(&self) -> Option<ChainSpec> {
+    /// The arm as the planner sees it (its chain, its volume, its table), if the robot is an
+    /// arm: for the planner's differentiable kinematics and clearance.
+    fn arm_body(&self) -> Option<ArmBody> {
         None
+    }
+    /// What the robot must keep clear of in the episode reset with `seed`, beyond what the
+    /// task's constraints fix (the Panda: the episode's balls and boxes). Every plan request of
+    /// the episode carries them.
+    fn obstacles(&self, _seed: u64) -> Vec<WorkspaceObstacle> {
+        Vec::new()
     }
     /// A naive policy for the episode reset with `seed`, one that ignores what the expert plans
     /// around (the Panda: straight joint-space motion to the goal configuration), if the task

@@ -36,6 +36,11 @@ pub struct ConstraintConfig {
     pub acceleration_limit: Vec<RateLimitConfig>,
     /// Regions the observations must stay out of.
     pub obstacle: Vec<ObstacleConfig>,
+    /// Arms only: metres every part of the arm keeps from the table and from each request's
+    /// obstacles (`crate::workspace`). Absent: the planner keeps no clearance, and refuses
+    /// requests that bring obstacles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clearance_margin_m: Option<f64>,
 }
 
 /// How obstacles act at intermediate sampler steps (SafeDiffuser §3.1, docs/ALGORITHMS.md).
@@ -82,6 +87,13 @@ pub struct RateLimitConfig {
     pub dims: Vec<usize>,
     /// Largest rate per dim (> 0): units per second for velocity, per second² for acceleration.
     pub max: Vec<f64>,
+    /// Acceleration limits only: per entry of `dims`, the observation dim that holds its speed
+    /// (units per second). The plan then also joins the robot's motion at both ends, as two
+    /// more windows: it starts at the start's speed, `|x[1] − x[0] − dt·v[0]| / dt² ≤ max` (a
+    /// robot moving at `v[0]` cannot jump to another speed), and ends at rest, since the robot
+    /// holds the last row: `|x[H−1] − x[H−2]| / dt² ≤ max`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speed_dims: Vec<usize>,
 }
 
 /// Keep out of `b(p) < margin`, `p = obs[dims]`: for a superellipse
@@ -216,10 +228,39 @@ impl HalfSpaceConfig {
 }
 
 impl RateLimitConfig {
-    fn validate(&self, path: &str, limit: usize, unit: &str) -> Result<()> {
+    /// `order` 1: a velocity limit, 2: an acceleration limit.
+    fn validate(&self, path: &str, limit: usize, order: usize) -> Result<()> {
+        let unit = if order == 1 { "units per second" } else { "units per second²" };
         check_dims(path, &self.dims, limit, "observation")?;
         check_values(path, "max", &self.max, self.dims.len())?;
-        check_positive(&format!("{path}.max"), &self.max, &format!("a limit ({unit})"))
+        check_positive(&format!("{path}.max"), &self.max, &format!("a limit ({unit})"))?;
+        if self.speed_dims.is_empty() {
+            return Ok(());
+        }
+        let field = format!("{path}.speed_dims");
+        if order == 1 {
+            return Err(invalid(
+                &field,
+                "only acceleration limits take the start's speed; move speed_dims to an acceleration_limit".into(),
+            ));
+        }
+        if self.speed_dims.len() != self.dims.len() {
+            return Err(invalid(
+                &field,
+                format!(
+                    "{} entries for {} dims; give the speed's observation dim of every entry of dims",
+                    self.speed_dims.len(),
+                    self.dims.len()
+                ),
+            ));
+        }
+        match self.speed_dims.iter().find(|&&d| d >= limit) {
+            Some(d) => Err(invalid(
+                &field,
+                format!("observation index {d} is out of range: the observations have {limit} dims (0..{limit})"),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -277,10 +318,10 @@ impl ConstraintConfig {
             c.validate(&format!("half_space[{i}]"), obs)?;
         }
         for (i, c) in self.velocity_limit.iter().enumerate() {
-            c.validate(&format!("velocity_limit[{i}]"), obs, "units per second")?;
+            c.validate(&format!("velocity_limit[{i}]"), obs, 1)?;
         }
         for (i, c) in self.acceleration_limit.iter().enumerate() {
-            c.validate(&format!("acceleration_limit[{i}]"), obs, "units per second²")?;
+            c.validate(&format!("acceleration_limit[{i}]"), obs, 2)?;
         }
         for (i, c) in self.obstacle.iter().enumerate() {
             c.validate(&format!("obstacle[{i}]"), obs)?;
@@ -301,6 +342,12 @@ impl ConstraintConfig {
             return Err(invalid(
                 "margin",
                 format!("{}; the barrier margin must be a finite number ≥ 0 (SafeDiffuser: 0.01)", self.margin),
+            ));
+        }
+        if let Some(margin) = self.clearance_margin_m.filter(|m| !(m.is_finite() && *m >= 0.0)) {
+            return Err(invalid(
+                "clearance_margin_m",
+                format!("{margin}; the clearance margin must be a finite number of metres ≥ 0"),
             ));
         }
         let relaxed_only =

@@ -11,8 +11,9 @@
 //!    corrections, done ([`Method::ClosedForm`]): a single correction onto a superset of the
 //!    feasible set that lands inside it is the projection onto the set;
 //! 3. otherwise a joint QP (clarabel): `min |y − x|²` over the constrained entries subject to
-//!    every box, half-space, velocity and acceleration limit and every nearby obstacle linearised
-//!    at the current iterate, re-linearised for up to 10 rounds ([`Method::Qp`], see `qp.rs`).
+//!    every box, half-space, velocity and acceleration limit and every nearby obstacle (and an
+//!    arm's clearance) linearised at the current iterate, re-linearised for up to 10 rounds
+//!    ([`Method::Qp`], see `qp.rs`).
 //!
 //! In relaxed mode (ReS) the soft steps pull rows out of obstacles by the slack-relaxed step
 //! first; obstacles then take no further part in that projection (neither the check nor the QP).
@@ -28,11 +29,14 @@
 //! - `set.rs`: [`Constraints`], the validated and prepared set, and its residuals;
 //! - `project.rs`: [`Constraints::project`], steps 1 and 2 above, and its checks;
 //! - `pointwise.rs`, `rates.rs`, `obstacle.rs`: each kind's closed forms;
+//! - `clearance.rs`: an arm's clearance to a request's obstacles and its table, linearised for
+//!   the QP through the libtorch kinematics;
 //! - `qp.rs`: step 3, the joint QP;
 //! - `report.rs`: what a projection did;
 //! - `tensor.rs`: the sampler's side, device tensors through the normalizer ([`Projection`]).
 
 pub(crate) mod barrier;
+mod clearance;
 mod config;
 mod layout;
 mod obstacle;

@@ -77,7 +77,7 @@ impl Constraints {
     /// ended (`failure`: the solver's status where a solve failed).
     fn infeasible(&self, worst: &Residual, failure: Option<SolverStatus>) -> Error {
         let hint = match failure {
-            Some(status) if self.obstacles.is_empty() => format!(
+            Some(status) if self.obstacles.is_empty() && self.clearance.is_none() => format!(
                 "no trajectory meets every constraint with the pinned rows fixed (clarabel: {status:?}); \
                  loosen `{}` or the constraints next to it, or move the start/goal",
                 worst.name
@@ -161,6 +161,23 @@ impl Constraints {
                 }
             }
         }
+        if let Some(clearance) = &self.clearance {
+            let names = clearance.workspace.names();
+            for (&h, row) in pinned.iter().zip(clearance.shortfalls(layout, trajectory, pinned)) {
+                if let Some((k, &violation)) = row.iter().enumerate().find(|(_, s)| **s > FINAL_TOLERANCE) {
+                    return Err(Error::Infeasible {
+                        constraint: format!("clearance to {} at pinned row {h}", names[k]),
+                        violation,
+                        hint: format!(
+                            "the arm's {} (row {h}) is {:.3} m from it, closer than clearance_margin_m = {} m;                              pinned rows never move: move the robot or the goal away, or lower the margin",
+                            if h == 0 { "start" } else { "goal" },
+                            clearance.margin_m - violation,
+                            clearance.margin_m
+                        ),
+                    });
+                }
+            }
+        }
         for (kind, limits) in [("velocity_limit", &self.velocity), ("acceleration_limit", &self.acceleration)] {
             for (i, limit) in limits.iter().enumerate() {
                 for h in limit.windows(layout.horizon).filter(|h| (*h..=h + limit.order).all(|r| pinned.contains(&r))) {
@@ -198,7 +215,14 @@ impl Constraints {
                 }
             }
         }
+        if let Some(clearance) = self.clearance.as_ref().filter(|_| hard_obstacles) {
+            let free: Vec<usize> = (0..layout.horizon).filter(|h| !pinned.contains(h)).collect();
+            for row in clearance.shortfalls(layout, trajectory, &free) {
+                worst = row.into_iter().fold(worst, f64::max);
+            }
+        }
         for limit in self.velocity.iter().chain(&self.acceleration) {
+            worst = worst.max(limit.boundary_violation(trajectory, layout, |h| !pinned.contains(&h)));
             for h in limit.windows(layout.horizon) {
                 if !(h..=h + limit.order).all(|r| pinned.contains(&r)) {
                     worst = worst.max(limit.window_violation(trajectory, layout, h));

@@ -4,7 +4,8 @@
 //!
 //! `min |y − x|²` over the free entries `y` (observation dims some constraint touches, on rows
 //! that are not pinned; pinned entries enter as constants) subject to every box, half-space,
-//! velocity and acceleration limit, and every obstacle linearised as
+//! velocity and acceleration limit, an arm's clearance linearised at the iterate
+//! (`clearance.rs`), and every obstacle linearised as
 //! `∇b(p̂)·(y − p̂) + b(p̂) ≥ margin` at a point `p̂`: the row's own point if it is outside but
 //! within [`ACTIVATION`], else the point where the row leaves the obstacle. The barriers are
 //! convex, so the linearisation is a lower bound of `b` and its half-space lies outside the
@@ -189,7 +190,7 @@ pub(crate) fn project(
     }
     let goal = vars.gather(layout, target);
     let fixed = fixed_rows(constraints, trajectory, &vars);
-    if !hard_obstacles || constraints.obstacles.is_empty() {
+    if !hard_obstacles || (constraints.obstacles.is_empty() && constraints.clearance.is_none()) {
         // Convex constraints only: one QP is the exact projection.
         return match solve(&goal, &fixed) {
             Ok(y) => {
@@ -306,12 +307,17 @@ impl Sqp<'_> {
     fn round(&mut self, trajectory: &[f64]) -> Result<Vec<f64>, SolverStatus> {
         let (inside, near) = self.obstacle_rows(trajectory);
         self.decided.append(&inside);
+        let (clashing, clear) = self.clearance_rows(trajectory);
         let mut rows = self.fixed.clone();
         rows.append(&self.decided);
+        rows.append(&clashing);
         let mut with_near = rows.clone();
         with_near.append(&near);
+        with_near.append(&clear);
         match solve(&self.goal, &with_near) {
-            Err(SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible) if !near.b.is_empty() => {
+            Err(SolverStatus::PrimalInfeasible | SolverStatus::AlmostPrimalInfeasible)
+                if !(near.b.is_empty() && clear.b.is_empty()) =>
+            {
                 solve(&self.goal, &rows)
             }
             other => other,
@@ -333,6 +339,21 @@ impl Sqp<'_> {
         }
         let sign = if (flips >> o) & 1 == 1 { -1.0 } else { 1.0 };
         self.directions[o].as_ref().map(|d| d.iter().map(|v| sign * v).collect())
+    }
+
+    /// The arm's clearance linearised on the free rows inside the margin (first) and near it
+    /// (second); nothing without an arm. Not kept between rounds: the clearance is not convex,
+    /// so an old plane is no bound on it.
+    fn clearance_rows(&self, trajectory: &[f64]) -> (Rows, Rows) {
+        let (mut clashing, mut clear) = (Rows::default(), Rows::default());
+        let Some(clearance) = &self.c.clearance else { return (clashing, clear) };
+        let layout = &self.c.layout;
+        let free: Vec<usize> = (0..layout.horizon).filter(|&h| self.vars.rank[h].is_some()).collect();
+        for plane in clearance.planes(layout, trajectory, &free) {
+            let rows = if plane.violated { &mut clashing } else { &mut clear };
+            rows.push(&self.vars, layout, trajectory, plane.terms.iter().map(|&(d, a)| (plane.h, d, a)), plane.rhs);
+        }
+        (clashing, clear)
     }
 
     /// Each obstacle linearised on the free rows inside it (first) and near it (second).
@@ -411,6 +432,13 @@ fn fixed_rows(c: &Constraints, trajectory: &[f64], vars: &Variables) -> Rows {
         }
         for hs in &c.half_spaces {
             rows.push(vars, layout, trajectory, hs.dims.iter().zip(&hs.normal).map(|(&d, &n)| (h, d, n)), hs.offset);
+        }
+    }
+    for limit in &c.acceleration {
+        for (terms, bound) in limit.boundary_windows(layout) {
+            for sign in [1.0, -1.0] {
+                rows.push(vars, layout, trajectory, terms.iter().map(|&(h, d, w)| (h, d, sign * w)), bound);
+            }
         }
     }
     for (order, limits) in [(1, &c.velocity), (2, &c.acceleration)] {

@@ -2,13 +2,15 @@
 //! prepared (bounds merged per dim, obstacles and rate limits built, the QP's columns chosen),
 //! and each constraint's residual on a trajectory. Projecting onto it is `project.rs`.
 
+use super::clearance::ArmClearance;
 use super::config::{BoxConfig, ConstraintConfig, ObstacleMode};
 use super::layout::TrajectoryLayout;
 use super::obstacle::Obstacle;
 use super::pointwise::{Bounds, HalfSpace, box_violation};
 use super::rates::RateLimit;
 use super::report::Residual;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
 
 /// SafeDiffuser's ReS slack weight w.
 pub(super) const DEFAULT_RELAXED_WEIGHT: f64 = 100.0;
@@ -35,6 +37,10 @@ pub struct Constraints {
     pub(super) qp_dims: Vec<usize>,
     /// Dims of the widest obstacle (scratch size).
     pub(super) widest_obstacle: usize,
+    /// Config's `clearance_margin_m`, metres.
+    clearance_margin_m: Option<f64>,
+    /// The arm kept clear of one request's workspace ([`Constraints::with_workspace`]).
+    pub(super) clearance: Option<ArmClearance>,
 }
 
 impl Constraints {
@@ -57,7 +63,7 @@ impl Constraints {
             .dims
             .iter()
             .chain(half_spaces.iter().flat_map(|h| &h.dims))
-            .chain(velocity.iter().chain(&acceleration).flat_map(|r| &r.dims))
+            .chain(velocity.iter().chain(&acceleration).flat_map(|r| r.dims.iter().chain(&r.speed_dims)))
             .chain(obstacles.iter().flat_map(|o| &o.dims))
             .copied()
             .collect();
@@ -77,7 +83,36 @@ impl Constraints {
             widest_obstacle: obstacles.iter().map(|o| o.dims.len()).max().unwrap_or(0),
             obstacles,
             qp_dims,
+            clearance_margin_m: config.clearance_margin_m,
+            clearance: None,
         })
+    }
+
+    /// Whether the config keeps an arm clear of a workspace (`clearance_margin_m`).
+    #[must_use]
+    pub fn keeps_clearance(&self) -> bool {
+        self.clearance_margin_m.is_some()
+    }
+
+    /// These constraints for one request: the arm of `workspace` also keeps
+    /// `clearance_margin_m` from its obstacles and table on every row. Refused where the config
+    /// has no clearance margin, or the arm's angles are not in the observations.
+    pub fn with_workspace(&self, workspace: Workspace) -> Result<Self> {
+        let Some(margin_m) = self.clearance_margin_m else {
+            return Err(Error::Config {
+                field: "constraints.clearance_margin_m".into(),
+                message: "absent, so plans would ignore the arm's obstacles; set it (metres)".into(),
+            });
+        };
+        if let Some(problem) = workspace.body.problem(self.layout.observation_dim) {
+            return Err(Error::Config { field: "arm body".into(), message: problem });
+        }
+        let mut with = self.clone();
+        with.qp_dims.extend(&workspace.body.angle_dims);
+        with.qp_dims.sort_unstable();
+        with.qp_dims.dedup();
+        with.clearance = Some(ArmClearance { workspace, margin_m });
+        Ok(with)
     }
 
     /// Whether there is no constraint at all (projection is then the identity).
@@ -99,11 +134,12 @@ impl Constraints {
             + self.velocity.len()
             + self.acceleration.len()
             + self.obstacles.len()
+            + self.clearance.as_ref().map_or(0, |c| c.workspace.names().len())
     }
 
     /// Each constraint's residual on `trajectory` (H·(A + O) values, user units), in config
     /// order: state boxes, action boxes, half-spaces, velocity limits, acceleration limits,
-    /// obstacles. The trajectory is not changed.
+    /// obstacles, then the arm's clearances. The trajectory is not changed.
     ///
     /// # Panics
     /// If `trajectory` does not hold `layout.values()` values.
@@ -132,7 +168,9 @@ impl Constraints {
             for (i, limit) in limits.iter().enumerate() {
                 let worst = limit
                     .windows(layout.horizon)
-                    .fold(0.0_f64, |worst, h| worst.max(limit.window_violation(trajectory, layout, h)));
+                    .fold(limit.boundary_violation(trajectory, layout, |_| true), |worst, h| {
+                        worst.max(limit.window_violation(trajectory, layout, h))
+                    });
                 out.push(plain(format!("{kind}[{i}]"), worst));
             }
         }
@@ -142,6 +180,9 @@ impl Constraints {
                 .fold(f64::INFINITY, f64::min);
             let max_violation = (self.margin - min_barrier).max(0.0);
             out.push(Residual { name: ob.name.clone(), max_violation, min_barrier: Some(min_barrier) });
+        }
+        if let Some(clearance) = &self.clearance {
+            out.extend(clearance.residuals(layout, trajectory));
         }
         out
     }

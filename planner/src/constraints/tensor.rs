@@ -10,6 +10,7 @@
 //! inside every bound ([`final_target`]), and the f32 plan is then checked against the
 //! constraints as written.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 
 use tch::{Device, Kind, Tensor};
@@ -21,6 +22,7 @@ use super::report::ProjectionReport;
 use super::set::Constraints;
 use crate::error::Result;
 use crate::model::ModelSpec;
+use crate::workspace::Workspace;
 
 /// The constraints as written (intermediate steps, reports) and the final projection's target.
 #[derive(Debug, Clone)]
@@ -45,12 +47,23 @@ impl ConstraintSet {
             target: Constraints::new(&final_target(config), layout)?,
         })
     }
+
+    /// The set for one request whose arm keeps clear of `workspace`
+    /// ([`Constraints::with_workspace`]).
+    pub fn with_workspace(&self, workspace: &Workspace) -> Result<Self> {
+        Ok(Self {
+            written: self.written.with_workspace(workspace.clone())?,
+            target: self.target.with_workspace(workspace.clone())?,
+        })
+    }
 }
 
 /// Relative slack of box and half-space bounds: 100 f32 ulps.
 const BOUND_SLACK: f64 = 1e-5;
 /// Barrier margin added for obstacles, in units of the barrier.
 const BARRIER_SLACK: f64 = 1e-4;
+/// Clearance margin added, metres (f32 angles move a 1 m lever by ~1e-7 m).
+const CLEARANCE_SLACK_M: f64 = 1e-5;
 /// Relative slack of velocity limits (f32 rounding of two positions over dt).
 const VELOCITY_SLACK: f64 = 1e-3;
 /// Relative slack of acceleration limits (three positions over dt²).
@@ -61,6 +74,9 @@ const ACCELERATION_SLACK: f64 = 1e-2;
 pub fn final_target(config: &ConstraintConfig) -> ConstraintConfig {
     let mut target = config.clone();
     target.margin += BARRIER_SLACK;
+    if let Some(margin) = &mut target.clearance_margin_m {
+        *margin += CLEARANCE_SLACK_M;
+    }
     for bounds in target.state_box.iter_mut().chain(&mut target.action_box) {
         for (lower, upper) in bounds.lower.iter_mut().zip(&mut bounds.upper) {
             let slack = (BOUND_SLACK * (1.0 + lower.abs().max(upper.abs()))).min((*upper - *lower) / 4.0);
@@ -83,7 +99,7 @@ pub fn final_target(config: &ConstraintConfig) -> ConstraintConfig {
 
 /// The constraints of one plan with the rows its pins fix, and what the intermediate steps did.
 pub struct Projection<'a> {
-    constraints: &'a ConstraintSet,
+    constraints: Cow<'a, ConstraintSet>,
     spec: &'a ModelSpec,
     pinned_rows: Vec<usize>,
     /// Largest violation met before projecting, over every intermediate step (user units).
@@ -104,11 +120,17 @@ pub struct ProjectionStats {
 }
 
 impl<'a> Projection<'a> {
-    /// Prepares `constraints` for trajectories of `spec` whose observations at `pinned_rows`
-    /// must not move.
+    /// Prepares `constraints` (the planner's, or one request's own) for trajectories of `spec`
+    /// whose observations at `pinned_rows` must not move.
     #[must_use]
-    pub fn new(constraints: &'a ConstraintSet, spec: &'a ModelSpec, pinned_rows: Vec<usize>) -> Self {
+    pub fn new(constraints: Cow<'a, ConstraintSet>, spec: &'a ModelSpec, pinned_rows: Vec<usize>) -> Self {
         Self { constraints, spec, pinned_rows, worst_intermediate: Cell::new(0.0), moved: Cell::new(0) }
+    }
+
+    /// The constraints projected onto.
+    #[must_use]
+    pub fn constraints(&self) -> &ConstraintSet {
+        &self.constraints
     }
 
     /// Step k's clean estimate projected, best effort (no error while sampling).

@@ -149,7 +149,7 @@ fn zero_tolerance_reproduces_guided_and_projected_sampling() {
     let constraints: ConstraintConfig =
         toml::from_str("[[state_box]]\ndims = [0, 1]\nlower = [0.8, 1.0]\nupper = [3.2, 3.0]\n").expect("toml");
     let constraints = ConstraintSet::new(&constraints, &spec, 0.1).expect("constraints");
-    let projection = Projection::new(&constraints, &spec, vec![0, UNET_HORIZON - 1]);
+    let projection = Projection::new(std::borrow::Cow::Borrowed(&constraints), &spec, vec![0, UNET_HORIZON - 1]);
     let inpainting = Inpainting::new(&spec, &pins(), Device::Cpu).expect("pins");
     for sampler_config in [
         config(SamplerKind::Ddpm, 10, 0.0),

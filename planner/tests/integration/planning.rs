@@ -4,6 +4,7 @@ use planner::condition::Pin;
 use planner::model::{Architecture, Checkpoint, Model, ModelOutput, ModelSpec};
 use planner::model::{Denoiser, ValueModel};
 use planner::sampler::{SamplerConfig, SamplerKind};
+use planner::workspace::WorkspaceObstacle;
 use planner::{PlanRequest, Planner};
 use tch::{Device, Kind, Tensor};
 
@@ -132,7 +133,12 @@ fn bad_requests_are_refused_with_the_reason() {
     let sampler = |steps, eta, kind| SamplerConfig { steps: Some(steps), eta, ..SamplerConfig::new(kind) };
     refuse(PlanRequest { sampler: sampler(21, 0.0, SamplerKind::Ddim), ..good.clone() }, "use 1..=20");
     refuse(PlanRequest { sampler: sampler(4, 0.5, SamplerKind::Ddpm), ..good.clone() }, "only ddim takes eta");
-    refuse(PlanRequest { sampler: sampler(4, 1.5, SamplerKind::Ddim), ..good }, "must lie in [0, 1]");
+    refuse(PlanRequest { sampler: sampler(4, 1.5, SamplerKind::Ddim), ..good.clone() }, "must lie in [0, 1]");
+    // Obstacles that nothing would keep the plan clear of, and ones that are not shapes.
+    let ball = WorkspaceObstacle::Sphere { center: [0.5, 0.0, 0.3], radius: 0.1 };
+    refuse(PlanRequest { obstacles: vec![ball], ..good.clone() }, "its plans would run through them");
+    let flat = WorkspaceObstacle::Box { center: [0.5, 0.0, 0.3], half_extents: [0.1, 0.0, 0.1] };
+    refuse(PlanRequest { obstacles: vec![ball, flat], ..good }, "request.obstacles[1].half_extents");
 }
 
 /// A broken network (test double): its prediction is NaN.

@@ -9,7 +9,7 @@ use super::description::ArmDescription;
 use super::obstacles::Obstacle;
 
 /// The first link index (in [`ArmDescription::links`]) that can reach the table.
-const FIRST_LINK_NEAR_TABLE: usize = 2;
+pub const FIRST_LINK_NEAR_TABLE: usize = 2;
 
 /// The smallest clearances of an arm configuration, metres (negative: overlapping).
 #[derive(Debug, Clone, Copy, PartialEq)]

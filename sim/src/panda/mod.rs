@@ -22,7 +22,7 @@ mod timing;
 mod tracker;
 
 pub use arm::{Arm, PHYSICS_DT_SECS};
-pub use clearance::Clearance;
+pub use clearance::{Clearance, FIRST_LINK_NEAR_TABLE};
 pub use collection::{ReachCollected, collect_reach};
 pub use description::{ArmDescription, ArmJoint, ArmLink, Capsule, DescriptionError, Inertial};
 pub use expert::ReachExpert;

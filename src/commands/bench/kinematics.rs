@@ -16,13 +16,13 @@ use crate::task::TaskFile;
 /// Prints the kinematics table for the arm task `args.task`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let file = TaskFile::read(&args.task)?;
-    let spec = file.task.kinematic_chain().with_context(|| {
+    let body = file.task.arm_body().with_context(|| {
         format!("{} is not an arm task; use e.g. --task configs/tasks/panda-reach-obstacles.toml", args.task.display())
     })?;
     let checkpoint_dir = &file.config.planner.checkpoint;
     let model = Checkpoint::open(checkpoint_dir)?.load_native(Device::Cpu)?;
     let (horizon, width) = (model.spec().horizon as i64, model.spec().transition_dim() as i64);
-    let chain = SerialChain::new(&spec, Kind::Float, Device::Cpu);
+    let chain = SerialChain::new(&body.chain, Kind::Float, Device::Cpu);
     println!(
         "Forward kinematics of {} ({} joints: every link frame and the tool point) over a plan batch [B, H = {horizon}], \
          against one forward pass of {}, median of {} after {WARMUP} warm-ups, CPU, {} threads.\n",

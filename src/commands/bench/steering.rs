@@ -86,7 +86,7 @@ fn variants(task: &TaskConfig, plain: &PlannerConfig) -> Vec<(String, PlannerCon
             PlannerConfig { constraints: Some(constraints.clone()), ..plain.clone() },
         ));
         let mut limited = constraints.clone();
-        limited.velocity_limit.push(RateLimitConfig { dims: vec![0, 1], max: vec![2.0, 2.0] });
+        limited.velocity_limit.push(RateLimitConfig { dims: vec![0, 1], max: vec![2.0, 2.0], speed_dims: vec![] });
         variants.push((
             "projection: obstacles + velocity limit 2 m/s (QP)".into(),
             PlannerConfig { constraints: Some(limited), ..plain.clone() },

@@ -73,5 +73,6 @@ pub fn query(file: &TaskFile, i: usize) -> PlanQuery {
     let mut env = file.task.make_env();
     let observation = env.reset(i as u64);
     let goal = env.goal_state();
-    PlanQuery { episode: i as u64, observation, goal, arrival: None, seed: plan_seed(i as u64, 0), step: 0 }
+    let obstacles = file.task.obstacles(i as u64);
+    PlanQuery { episode: i as u64, observation, goal, arrival: None, seed: plan_seed(i as u64, 0), step: 0, obstacles }
 }
