@@ -117,6 +117,13 @@ impl Planner {
         Ok(self)
     }
 
+    /// Whether plans keep the arm clear of a request's obstacles (an arm, and constraints with a
+    /// clearance margin); a request with obstacles is refused otherwise.
+    #[must_use]
+    pub fn keeps_clearance(&self) -> bool {
+        self.arm.is_some() && self.constraints.as_ref().is_some_and(|c| c.written.keeps_clearance())
+    }
+
     /// The denoiser's spec.
     #[must_use]
     pub fn spec(&self) -> &ModelSpec {

@@ -36,7 +36,10 @@ impl PlanSource for LocalSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
         let mut request = self.planner.request(query.observation.clone(), Some(query.goal.clone()), query.seed, None);
         request.arrival = query.arrival;
-        request.obstacles.clone_from(&query.obstacles);
+        if self.planner.planner().keeps_clearance() {
+            // A planner without constraints (`eval --unconstrained`) plans as if there were none.
+            request.obstacles.clone_from(&query.obstacles);
+        }
         let spec = self.planner.spec();
         let mut denoising =
             self.recording.clone().map(|s| DenoiseObserver::new(s, spec.clone(), Arc::clone(&self.task)));
