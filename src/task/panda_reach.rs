@@ -75,9 +75,9 @@ fn workspace_obstacle(obstacle: &Obstacle) -> WorkspaceObstacle {
 /// centre, so the capsule's clearance is at least the balls' minus that.
 fn balls_along(capsule: &Capsule, link: usize) -> impl Iterator<Item = LinkBall> + '_ {
     let length = (0..3).map(|i| (capsule.b[i] - capsule.a[i]).powi(2)).sum::<f64>().sqrt();
-    let gaps = (length / BALL_SPACING_M).ceil().max(1.0) as usize;
+    let gaps = (length / BALL_SPACING_M).ceil() as usize;
     (0..=gaps).map(move |i| {
-        let t = i as f64 / gaps as f64;
+        let t = if gaps == 0 { 0.0 } else { i as f64 / gaps as f64 };
         LinkBall {
             link,
             center: std::array::from_fn(|k| capsule.a[k] + t * (capsule.b[k] - capsule.a[k])),

@@ -19,6 +19,9 @@ pub(crate) struct RateLimit {
     pub(crate) speed_dims: Vec<usize>,
 }
 
+/// `(row, observation dim, coefficient)`: one term of a linear expression in a trajectory.
+pub(crate) type Term = (usize, usize, f64);
+
 /// Coefficients of the finite difference of each order over rows `h..=h + order`.
 pub(crate) fn stencil(order: usize) -> &'static [f64] {
     if order == 1 { &[-1.0, 1.0] } else { &[1.0, -2.0, 1.0] }
@@ -34,7 +37,7 @@ impl RateLimit {
     /// row 0 moving at its speed, `x[−1] = x[0] − dt·v[0]`; after the last row it holds it,
     /// `x[H] = x[H−1]`. Each as `(h, d, coefficient)` terms of the acceleration times dt², and
     /// the limit times dt², per dim. Empty without speed dims.
-    pub(crate) fn boundary_windows(&self, layout: &TrajectoryLayout) -> Vec<(Vec<(usize, usize, f64)>, f64)> {
+    pub(crate) fn boundary_windows(&self, layout: &TrajectoryLayout) -> Vec<(Vec<Term>, f64)> {
         let (horizon, dt) = (layout.horizon, layout.dt);
         if horizon < 2 {
             return Vec::new();
