@@ -51,6 +51,7 @@ pub fn check(
         goal: Some(card.example.goal.clone()),
         arrival: None,
         waypoints: Vec::new(),
+        obstacles: Vec::new(),
         sampler: None,
         seed: 7,
         batch_size: None,

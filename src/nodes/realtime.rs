@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bridge::message::{CommandKind, NodeStatus, RobotMode};
+use bridge::message::{CommandKind, NodeStatus, Obstacle, RobotMode};
 use bridge::{Health, Watchdog};
 use sim::Tracker;
 
@@ -81,6 +81,8 @@ struct Episode<'a> {
     /// The action of the step before, and whether this step switched to a new plan.
     last_action: Option<Vec<f32>>,
     switched: bool,
+    /// What the episode's plans keep clear of, sent with every state.
+    obstacles: Vec<Obstacle>,
 }
 
 /// Runs the episode reset with `seed` on the wall clock until its time limit or `stop`.
@@ -119,6 +121,7 @@ pub fn realtime_episode(
         previous: task.position(&observation),
         last_action: None,
         switched: false,
+        obstacles: wire::wire_obstacles(&task.obstacles(seed)),
     };
     episode.wait_for_first_plan(pace, &robot_id, &observation, &goal, stop)?;
     let clock = Instant::now();
@@ -170,7 +173,8 @@ impl Episode<'_> {
         goal: &[f32],
         mode: RobotMode,
     ) -> anyhow::Result<()> {
-        let state = wire::robot_state(robot_id, (self.seed, t), self.dt, observation, Some(goal), mode);
+        let mut state = wire::robot_state(robot_id, (self.seed, t), self.dt, observation, Some(goal), mode);
+        state.obstacles.clone_from(&self.obstacles);
         self.link.publish_state(&state)?;
         self.published.push_back((t, Instant::now()));
         if self.published.len() > PUBLISHED_KEPT {

@@ -221,6 +221,7 @@ impl PlanHandler for ServiceHandler {
         let mut query = self.planner.request(request.observation.clone(), request.goal.clone(), request.seed, sampler);
         query.arrival = request.arrival;
         query.waypoints = wire::waypoints(request);
+        query.obstacles = wire::obstacles(&request.obstacles);
         query.batch_size = request.batch_size.unwrap_or(query.batch_size);
         let stream = request.robot_id.clone().unwrap_or_else(|| request.request_id.clone());
         let mut plan = self.make(&stream, request.episode, request.from_step, &query)?;
@@ -256,6 +257,7 @@ impl PlanHandler for ServiceHandler {
         let seed = plan_seed(state.episode, state.step);
         let mut request = self.planner.request(state.observation.clone(), full_goal, seed, None);
         request.arrival = arrival;
+        request.obstacles = wire::obstacles(&state.obstacles);
         if let (true, Some(executing), Trigger::Every | Trigger::Deviation | Trigger::Expired) =
             (self.freeze_prefix, executing, trigger)
         {

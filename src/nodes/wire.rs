@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use bridge::codec::Stamped;
 use bridge::message::{
-    ConstraintResidual, ErrorCode, ErrorReply, ModelCard, Plan, PlanRequest, PlanTiming, RobotMode, RobotState,
-    SamplerOptions,
+    ConstraintResidual, ErrorCode, ErrorReply, ModelCard, Obstacle, Plan, PlanRequest, PlanTiming, RobotMode,
+    RobotState, SamplerOptions,
 };
 use planner::condition::Pin;
 use planner::sampler::{SamplerConfig, SamplerKind};
+use planner::workspace::WorkspaceObstacle;
 
 use crate::episode::{PlanQuery, PlannedPath};
 
@@ -30,6 +31,7 @@ pub fn request(robot_id: &str, task: &str, query: &PlanQuery, deadline_ms: u64) 
         goal: Some(query.goal.clone()),
         arrival: query.arrival,
         waypoints: Vec::new(),
+        obstacles: wire_obstacles(&query.obstacles),
         sampler: None,
         seed: query.seed,
         batch_size: None,
@@ -81,6 +83,28 @@ pub fn sampler(options: &SamplerOptions, clip_x0: bool) -> Result<SamplerConfig,
     let config = SamplerConfig { kind, steps: options.steps, eta: options.eta.unwrap_or(0.0), clip_x0 };
     config.validate().map_err(|e| bad_request(e.to_string()))?;
     Ok(config)
+}
+
+/// The planner's obstacles on the wire.
+#[must_use]
+pub fn wire_obstacles(obstacles: &[WorkspaceObstacle]) -> Vec<Obstacle> {
+    (obstacles.iter())
+        .map(|o| match *o {
+            WorkspaceObstacle::Sphere { center, radius } => Obstacle::Sphere { center, radius },
+            WorkspaceObstacle::Box { center, half_extents } => Obstacle::Box { center, half_extents },
+        })
+        .collect()
+}
+
+/// A message's obstacles as the planner's.
+#[must_use]
+pub fn obstacles(obstacles: &[Obstacle]) -> Vec<WorkspaceObstacle> {
+    (obstacles.iter())
+        .map(|o| match *o {
+            Obstacle::Sphere { center, radius } => WorkspaceObstacle::Sphere { center, radius },
+            Obstacle::Box { center, half_extents } => WorkspaceObstacle::Box { center, half_extents },
+        })
+        .collect()
 }
 
 /// The waypoints of a wire request as the planner's pins.
@@ -188,6 +212,7 @@ pub fn robot_state(
         observation: observation.to_vec(),
         goal: goal.map(<[f32]>::to_vec),
         joint_names: None,
+        obstacles: Vec::new(),
         mode,
     }
 }

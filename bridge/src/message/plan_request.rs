@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::obstacle::{Obstacle, check_obstacles};
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
@@ -39,6 +40,10 @@ pub struct PlanRequest {
     /// Intermediate states to pass through.
     #[serde(default)]
     pub waypoints: Vec<Waypoint>,
+    /// What the plan keeps clear of (an arm's obstacles, in its base frame); a planner that
+    /// cannot keep clear of them refuses the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obstacles: Vec<Obstacle>,
     /// Sampler overrides; absent: the service's configured sampler.
     #[serde(default)]
     pub sampler: Option<SamplerOptions>,
@@ -109,6 +114,7 @@ impl Message for PlanRequest {
         for (i, waypoint) in self.waypoints.iter().enumerate() {
             check_finite(&format!("plan_request.waypoints[{i}].state"), &waypoint.state)?;
         }
+        check_obstacles("plan_request.obstacles", &self.obstacles)?;
         if let Some(SamplerOptions { eta: Some(eta), .. }) = &self.sampler
             && !eta.is_finite()
         {

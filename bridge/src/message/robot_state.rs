@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::obstacle::{Obstacle, check_obstacles};
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
@@ -30,6 +31,9 @@ pub struct RobotState {
     pub goal: Option<Vec<f32>>,
     /// Joint names, for robots with joints.
     pub joint_names: Option<Vec<String>>,
+    /// What the robot's plans keep clear of (an arm's obstacles, in its base frame).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub obstacles: Vec<Obstacle>,
     /// What the robot is doing.
     pub mode: RobotMode,
 }
@@ -64,6 +68,6 @@ impl Message for RobotState {
         if !self.time_s.is_finite() {
             return Err(WireError::Invalid { field: "robot_state.time_s".into(), reason: "is not finite".into() });
         }
-        Ok(())
+        check_obstacles("robot_state.obstacles", &self.obstacles)
     }
 }

@@ -50,6 +50,7 @@ pub(crate) fn state() -> RobotState {
         observation: vec![1.0, 1.0, 0.0, 0.0],
         goal: Some(vec![3.0, 1.0, 0.0, 0.0]),
         joint_names: None,
+        obstacles: Vec::new(),
         mode: RobotMode::Running,
     }
 }

@@ -107,6 +107,7 @@ pub(crate) fn request(observation: Vec<f32>) -> PlanRequest {
         goal: Some(vec![1.0, 1.0, 0.0, 0.0]),
         arrival: None,
         waypoints: Vec::new(),
+        obstacles: Vec::new(),
         sampler: None,
         seed: 0,
         batch_size: None,
@@ -249,6 +250,7 @@ fn a_streaming_planner_answers_robot_states_and_the_robot_rejects_garbage_plans(
         observation: vec![0.5, 0.5, 0.0, 0.0],
         goal: Some(vec![2.0, 1.0, 0.0, 0.0]),
         joint_names: None,
+        obstacles: Vec::new(),
         mode: RobotMode::Running,
     };
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -9,8 +9,8 @@ use std::process::Command as Process;
 
 use bridge::codec::{self, MAX_PAYLOAD_BYTES};
 use bridge::message::{
-    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, ModelCard, NodeStatus, Plan, PlanRequest, PlanTiming,
-    RobotState, Role, SamplerOptions, Waypoint,
+    Command, CommandKind, ErrorCode, ErrorReply, Heartbeat, ModelCard, NodeStatus, Obstacle, Plan, PlanRequest,
+    PlanTiming, RobotState, Role, SamplerOptions, Waypoint,
 };
 use bridge::schema::message_schemas;
 use serde_json::{Value, json};
@@ -31,6 +31,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         goal: Some(vec![3.0, 1.0, 0.0, 0.0]),
         arrival: Some(100),
         waypoints: vec![Waypoint { index: 3, state: vec![2.0, 1.0, 0.0, 0.0] }],
+        obstacles: vec![Obstacle::Sphere { center: [0.5, 0.0, 0.3], radius: 0.1 }],
         sampler: Some(SamplerOptions { kind: "ddim".into(), steps: Some(10), eta: Some(0.5) }),
         seed: 7,
         batch_size: Some(4),
