@@ -347,7 +347,8 @@ impl Planner {
         let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
         let mut candidate = Candidate { batch_index: b, value: None, reward, constraints: Vec::new(), states, actions };
         if let Some(constraints) = constraints {
-            let residuals = constraints.written.residuals(&candidate.transitions());
+            let pinned: Vec<usize> = pins.iter().map(|p| p.index).collect();
+            let residuals = constraints.written.plan_residuals(&candidate.transitions(), &pinned);
             if let Some(worst) = residuals.iter().find(|r| r.max_violation > FINAL_TOLERANCE) {
                 return Err(Error::Infeasible {
                     constraint: worst.name.clone(),

@@ -2,7 +2,7 @@
 //! states into planner requests and planner plans into wire plans ([`super::wire`]), and serves
 //! them on Zenoh until told to stop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -84,6 +84,9 @@ pub fn say_served(id: &str, report: &ServiceReport) {
     );
 }
 
+/// Plan latencies a streaming planner remembers to size its frozen prefix.
+const LATENCIES_KEPT: usize = 8;
+
 /// A task's planner serving one worker id.
 pub struct ServiceHandler {
     planner: TaskPlanner,
@@ -91,8 +94,9 @@ pub struct ServiceHandler {
     replanning: Replanning,
     /// When streaming: pin each replan's prefix to the plan being executed.
     freeze_prefix: bool,
-    /// How long the last plan took, milliseconds: the robot moves on by that much meanwhile.
-    last_plan_ms: f64,
+    /// How long the last few plans took, milliseconds, newest last: the robot moves on by about
+    /// that much while the next one is made.
+    recent_plan_ms: VecDeque<f64>,
     /// The plan last streamed to each robot, and what it was asked to do; re-sent while it
     /// still holds.
     streamed: BTreeMap<String, (Plan, Executing)>,
@@ -121,7 +125,7 @@ impl ServiceHandler {
             planner,
             replanning: Replanning::of(&file.config.planner),
             freeze_prefix: file.config.planner.freeze_prefix,
-            last_plan_ms: 0.0,
+            recent_plan_ms: VecDeque::new(),
             streamed: BTreeMap::new(),
             newest_step: BTreeMap::new(),
             max_batch: node.max_batch,
@@ -176,10 +180,13 @@ impl ServiceHandler {
     }
 
     /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same
-    /// steps, d the steps the robot moves on while the last plan was made (rounded up), stopping
-    /// short of the goal's `arrival` row. Row 0 stays the robot's observed state.
+    /// steps, stopping short of the goal's `arrival` row. d covers the longest of the last
+    /// [`LATENCIES_KEPT`] plans (rounded up to steps) and one step more for the way to the
+    /// robot: a plan that lands after its frozen rows makes the robot jump to rows it did not
+    /// freeze. Row 0 stays the robot's observed state.
     fn frozen_prefix(&self, executing: &Executing, step: u64, arrival: Option<usize>) -> Vec<Pin> {
-        let steps = (self.last_plan_ms / (1e3 * self.task.dt_secs())).ceil() as usize;
+        let longest_ms = self.recent_plan_ms.iter().copied().fold(0.0, f64::max);
+        let steps = (longest_ms / (1e3 * self.task.dt_secs())).ceil() as usize + 1;
         let before_arrival = arrival.unwrap_or(self.planner.spec().horizon - 1).saturating_sub(1);
         (1..=steps.min(before_arrival))
             .map(|k| Pin { index: k, observation: executing.states[executing.index(step + k as u64)].clone() })
@@ -264,7 +271,10 @@ impl PlanHandler for ServiceHandler {
             request.waypoints = self.frozen_prefix(executing, state.step, arrival);
         }
         let plan = self.make(&state.robot_id, state.episode, state.step, &request)?;
-        self.last_plan_ms = plan.timing.sample_ms;
+        self.recent_plan_ms.push_back(plan.timing.sample_ms);
+        if self.recent_plan_ms.len() > LATENCIES_KEPT {
+            self.recent_plan_ms.pop_front();
+        }
         let executing = Executing::planned(plan.states.clone(), state.step, arrival, goal);
         self.streamed.insert(state.robot_id.clone(), (plan.clone(), executing));
         Ok(plan)

@@ -145,6 +145,17 @@ impl Constraints {
     /// If `trajectory` does not hold `layout.values()` values.
     #[must_use]
     pub fn residuals(&self, trajectory: &[f64]) -> Vec<Residual> {
+        self.plan_residuals(trajectory, &[])
+    }
+
+    /// [`Constraints::residuals`] of a plan whose observations at `pinned` rows were given
+    /// (start, goal, a real-time robot's frozen prefix): a rate window made of pinned rows only
+    /// is left out. The plan chose none of its values, and the robot is already executing them.
+    ///
+    /// # Panics
+    /// If `trajectory` does not hold `layout.values()` values.
+    #[must_use]
+    pub fn plan_residuals(&self, trajectory: &[f64], pinned: &[usize]) -> Vec<Residual> {
         assert_eq!(trajectory.len(), self.layout.values(), "trajectory length does not match the constraints' layout");
         let layout = &self.layout;
         let over_rows = |f: &dyn Fn(&[f64], &[f64]) -> f64| {
@@ -166,9 +177,9 @@ impl Constraints {
         }
         for (kind, limits) in [("velocity_limit", &self.velocity), ("acceleration_limit", &self.acceleration)] {
             for (i, limit) in limits.iter().enumerate() {
-                let worst = limit
-                    .windows(layout.horizon)
-                    .fold(limit.boundary_violation(trajectory, layout, |_| true), |worst, h| {
+                let worst = (limit.windows(layout.horizon))
+                    .filter(|h| !(*h..=h + limit.order).all(|r| pinned.contains(&r)))
+                    .fold(limit.boundary_violation(trajectory, layout, |h| !pinned.contains(&h)), |worst, h| {
                         worst.max(limit.window_violation(trajectory, layout, h))
                     });
                 out.push(plain(format!("{kind}[{i}]"), worst));

@@ -163,9 +163,9 @@ impl<'a> Projection<'a> {
         let mut rows = host_trajectories(self.spec, x)?;
         let mut reports = Vec::with_capacity(rows.len());
         for trajectory in &mut rows {
-            let before = self.constraints.written.residuals(trajectory);
+            let before = self.constraints.written.plan_residuals(trajectory, &self.pinned_rows);
             let report = self.constraints.target.project(trajectory, &self.pinned_rows, Stage::Final)?;
-            let after = self.constraints.written.residuals(trajectory);
+            let after = self.constraints.written.plan_residuals(trajectory, &self.pinned_rows);
             reports.push(ProjectionReport { before, after, method: report.method });
         }
         let stats =
