@@ -55,6 +55,10 @@ pub struct EpisodeRecord {
     pub model_calls: Vec<usize>,
     /// How the task's hard constraints held (`None`: the task has none).
     pub constraints: Option<ConstraintRecord>,
+    /// Steps whose executed motion touched an obstacle or broke a joint limit, as the
+    /// environment counts them (`None`: it does not check; Maze2D's constraints are checked on
+    /// the path, under `constraints`).
+    pub violating_steps: Option<usize>,
 }
 
 /// How an episode's plans and executed path met the task's constraints.
@@ -109,6 +113,7 @@ impl EvalResults {
                     plan_ms: outcome.plan_ms.clone(),
                     model_calls: outcome.model_calls.clone(),
                     constraints,
+                    violating_steps: outcome.violating_steps,
                 })
             })
             .collect::<anyhow::Result<_>>()?;

@@ -7,6 +7,9 @@
 //! period (Maze2D plans change planned velocity by up to 209 m/s² between rows, and planned
 //! position by up to 1.27 m, against the motor's 25 m/s²), and they are tracked, not replayed.
 
+/// [`Bound::kind`] of an arm's joint angle ranges (what telemetry plots beside the plans).
+pub const JOINT_RANGE: &str = "joint range";
+
 /// The range an observation component must stay in, in its units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bound {

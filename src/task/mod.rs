@@ -25,10 +25,10 @@ use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
 use planner::workspace::{ArmBody, WorkspaceObstacle};
 use serde::Deserialize;
-use sim::{Env, Policy, Tracker};
+use sim::{Env, Policy, SceneShape, Tracker};
 
 pub use config::{ControlConfig, PlannerConfig, TaskConfig};
-pub use limits::{Bound, RobotLimits};
+pub use limits::{Bound, JOINT_RANGE, RobotLimits};
 
 /// What a robot task supplies to the application. Maze2D ([`maze2d::Maze2dTask`]) is the first.
 pub trait Task: Send + Sync {
@@ -81,6 +81,11 @@ pub trait Task: Send + Sync {
     /// Where `state` (an observation) puts the robot in the world, metres: what telemetry draws
     /// and what tracking errors measure.
     fn position(&self, state: &[f32]) -> [f32; 3];
+    /// The robot's body at `state` as shapes to draw (the Panda: its link capsules), base frame;
+    /// none for a robot drawn as a point.
+    fn body_shapes(&self, _state: &[f32]) -> Vec<SceneShape> {
+        Vec::new()
+    }
     /// An episode return as D4RL's normalized score ×100.
     fn normalized_score(&self, episode_return: f64) -> f64;
 

@@ -12,10 +12,10 @@ use sim::panda::{
     ArmDescription, Capsule, FIRST_LINK_NEAR_TABLE, Frame, JointLimits, JointTracker, Obstacle, PandaReach,
     ReachConfig, ReachEpisode, ReachExpert, TABLE_TOP_Z, collect_reach, franka_limits, franka_panda,
 };
-use sim::{Env, Policy, Tracker};
+use sim::{Env, Policy, SceneShape, Tracker};
 
 use super::dataset::d4rl_stream;
-use super::{Bound, ControlConfig, RewardKind, RobotLimits, Task, TrackerKind};
+use super::{Bound, ControlConfig, JOINT_RANGE, RewardKind, RobotLimits, Task, TrackerKind};
 
 /// The reach task: its episodes' configuration and the arm.
 pub struct PandaReachTask {
@@ -122,7 +122,7 @@ impl Task for PandaReachTask {
         let joints = self.joints();
         let angle = |j: usize| Bound {
             component: j,
-            kind: "joint range",
+            kind: JOINT_RANGE,
             low: self.limits.lower_rad[j] as f32,
             high: self.limits.upper_rad[j] as f32,
         };
@@ -202,6 +202,11 @@ impl Task for PandaReachTask {
     fn position(&self, state: &[f32]) -> [f32; 3] {
         let q: Vec<f64> = state[..self.joints()].iter().map(|v| f64::from(*v)).collect();
         self.arm.tool_frame(&q).translation.map(|v| v as f32)
+    }
+
+    fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
+        let q: Vec<f64> = state[..self.joints()].iter().map(|v| f64::from(*v)).collect();
+        self.arm.arm_shapes(&q)
     }
 
     fn normalized_score(&self, episode_return: f64) -> f64 {
@@ -394,6 +399,20 @@ mod tests {
         let mut plan = straight_rows(&episode.start, &episode.goal_q, 64, task.dt_secs());
         let error = constraints.project(&mut plan, &[0, 63], Stage::Final).expect_err("a start inside").to_string();
         assert!(error.contains("clearance to obstacle 0 at pinned row 0") && error.contains("start"), "{error}");
+    }
+
+    /// A goal configuration the arm cannot take (joint 4 beyond its range) is refused by name:
+    /// goals are joint configurations on the planner's side, so this is what an unreachable
+    /// goal is there.
+    #[test]
+    fn a_goal_beyond_the_joint_range_is_refused_with_the_reason() {
+        let task = PandaReachTask::new(ReachConfig::default(), None).expect("default config");
+        let (constraints, episode) = episode_constraints(&task, 0);
+        let mut goal = episode.goal_q.clone();
+        goal[3] = 0.5;
+        let mut plan = straight_rows(&episode.start, &goal, 64, task.dt_secs());
+        let error = constraints.project(&mut plan, &[0, 63], Stage::Final).expect_err("out of range").to_string();
+        assert!(error.contains("state_box[0] at pinned row 63"), "{error}");
     }
 
     /// The episode's obstacles as the planner's.

@@ -6,21 +6,26 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use planner::constraints::{ConstraintConfig, outline};
+use planner::workspace::WorkspaceObstacle;
 use rerun::blueprint::{Blueprint, Horizontal, Spatial3DView, TextLogView, TimePanel, TimeSeriesView, Vertical};
-use rerun::{Boxes3D, Color, LineStrips3D, Points3D, RecordingStream, Scalars, TextLog};
+use rerun::{
+    Boxes3D, Capsules3D, Color, Ellipsoids3D, LineStrips3D, Points3D, Quaternion, RecordingStream, Scalars, TextLog,
+};
 use sim::{Geometry, Scene};
 
 use super::sink::Sink;
 use crate::episode::{EpisodeObserver, Level, PlannedPath};
-use crate::task::Task;
+use crate::task::{JOINT_RANGE, Task};
 
 /// Colours: walls grey, executed path blue, plans orange, goal green.
 const WALL: [u8; 3] = [120, 120, 120];
 const EXECUTED: [u8; 3] = [40, 110, 230];
 const PLANNED: [u8; 3] = [240, 140, 30];
 const GOAL: [u8; 3] = [30, 180, 60];
-/// Obstacles of the task's constraints: red.
+/// Obstacles of the task's constraints and of its episodes: red.
 const OBSTACLE: [u8; 3] = [220, 40, 40];
+/// An arm's links.
+const ARM: [u8; 3] = [200, 200, 210];
 /// Points on an obstacle's outline.
 const OUTLINE_POINTS: usize = 64;
 
@@ -42,6 +47,8 @@ pub struct Recorder {
     failed: bool,
     /// The task whose episodes are recorded: where its states put the robot.
     task: Option<Arc<dyn Task>>,
+    /// The plan being executed and the step of its first row.
+    plan: Option<(u64, Vec<Vec<f32>>)>,
 }
 
 /// The layout the viewer opens with: the world on the left; timings and the event log on the right.
@@ -51,6 +58,7 @@ fn blueprint() -> Blueprint {
         Vertical::new([
             TimeSeriesView::new("plan timings").with_origin("/metrics/plan").into(),
             TimeSeriesView::new("robot").with_origin("/metrics/robot").into(),
+            TimeSeriesView::new("joints: planned, executed, limits").with_origin("/metrics/joints").into(),
             TextLogView::new("events").with_origin("/events").into(),
         ])
         .into(),
@@ -87,7 +95,7 @@ impl Recorder {
             stream.set_log_time_enabled(false);
             stream.set_log_tick_enabled(false);
         }
-        Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false, task: None })
+        Ok(Self { stream, file, plans: 0, executed: Vec::new(), dt: 0.0, failed: false, task: None, plan: None })
     }
 
     /// The stream for the planner's [`super::DenoiseObserver`], or `None` when nothing is
@@ -180,6 +188,7 @@ impl Recorder {
             let path = LineStrips3D::new([self.executed.clone()]).with_colors([rgb(EXECUTED)]).with_radii([0.03]);
             self.stream.log("world/executed", &path)?;
         }
+        self.log_body(t, observation)?;
         self.stream.log("metrics/robot/reward", &Scalars::single(f64::from(reward)))?;
         if let Some(error) = tracking_error {
             self.stream.log("metrics/robot/tracking_error", &Scalars::single(f64::from(error)))?;
@@ -187,7 +196,73 @@ impl Recorder {
         Ok(())
     }
 
+    /// An arm's links at `observation` (capsules), and each joint's angle beside the plan's for
+    /// step `t` and the joint's limits (`metrics/joints/<joint>/…`); nothing for a robot drawn
+    /// as a point.
+    fn log_body(&mut self, t: u64, observation: &[f32]) -> RecordResult {
+        let Some(task) = self.task.clone() else { return Ok(()) };
+        let shapes = task.body_shapes(observation);
+        if shapes.is_empty() {
+            return Ok(());
+        }
+        let (mut starts, mut ends, mut radii) = (Vec::new(), Vec::new(), Vec::new());
+        for shape in &shapes {
+            if let Geometry::Capsule { half_axis, radius } = shape.geometry {
+                starts.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] - half_axis[i]));
+                ends.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] + half_axis[i]));
+                radii.push(radius);
+            }
+        }
+        self.stream.log("world/robot/links", &capsules(&starts, &ends, &radii).with_colors([rgb(ARM)]))?;
+        let limits = task.limits();
+        let planned = self.plan.as_ref().map(|(from, states)| {
+            let row = (t.saturating_sub(*from) as usize).min(states.len() - 1);
+            states[row].clone()
+        });
+        for bound in limits.bounds.iter().filter(|b| b.kind == JOINT_RANGE) {
+            let name = &limits.components[bound.component].0;
+            let value = |v: f32| Scalars::single(f64::from(v));
+            self.stream.log(format!("metrics/joints/{name}/executed"), &value(observation[bound.component]))?;
+            if let Some(row) = &planned {
+                self.stream.log(format!("metrics/joints/{name}/planned"), &value(row[bound.component]))?;
+            }
+            self.stream.log(format!("metrics/joints/{name}/lower"), &value(bound.low))?;
+            self.stream.log(format!("metrics/joints/{name}/upper"), &value(bound.high))?;
+        }
+        Ok(())
+    }
+
+    /// The obstacles of the episode reset with `seed` (balls and boxes the task draws per
+    /// episode), replacing the last episode's.
+    fn log_episode_obstacles(&self, seed: u64) -> RecordResult {
+        let Some(task) = &self.task else { return Ok(()) };
+        let (mut balls, mut radii, mut box_centers, mut half_sizes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for obstacle in task.obstacles(seed) {
+            let point = |p: [f64; 3]| p.map(|v| v as f32);
+            match obstacle {
+                WorkspaceObstacle::Sphere { center, radius } => {
+                    balls.push(point(center));
+                    radii.push(radius as f32);
+                }
+                WorkspaceObstacle::Box { center, half_extents } => {
+                    box_centers.push(point(center));
+                    half_sizes.push(point(half_extents));
+                }
+            }
+        }
+        let entity = "world/scene/episode_obstacles";
+        self.stream.log(
+            format!("{entity}/balls"),
+            &Ellipsoids3D::from_centers_and_radii(balls, radii).with_colors([rgb(OBSTACLE)]),
+        )?;
+        self.stream.log(
+            format!("{entity}/boxes"),
+            &Boxes3D::from_centers_and_half_sizes(box_centers, half_sizes).with_colors([rgb(OBSTACLE)]),
+        )
+    }
+
     fn log_plan(&mut self, t: u64, plan: &PlannedPath) -> RecordResult {
+        self.plan = Some((t, plan.states.clone()));
         self.stream.set_duration_secs("sim_time", t as f64 * self.dt);
         self.stream.set_time_sequence("plan", self.plans);
         self.plans += 1;
@@ -213,18 +288,50 @@ impl Recorder {
 
 type RecordResult = Result<(), rerun::RecordingStreamError>;
 
+/// Capsules from `starts[i]` to `ends[i]` of `radii[i]`: Rerun's capsules run along +z from the
+/// origin, so each is turned onto its axis by the shortest rotation and moved to its start.
+fn capsules(starts: &[[f32; 3]], ends: &[[f32; 3]], radii: &[f32]) -> Capsules3D {
+    let mut lengths = Vec::with_capacity(starts.len());
+    let mut turns = Vec::with_capacity(starts.len());
+    for (a, b) in starts.iter().zip(ends) {
+        let axis: [f32; 3] = std::array::from_fn(|i| b[i] - a[i]);
+        let length = axis.iter().map(|v| v * v).sum::<f32>().sqrt();
+        lengths.push(length);
+        turns.push(if length == 0.0 {
+            Quaternion::IDENTITY
+        } else {
+            let d = axis.map(|v| v / length);
+            // The rotation of +z onto d: axis z × d = (−d_y, d_x, 0), w = 1 + d_z, normalized; d = −z
+            // turns half a turn about x.
+            let (x, y, w) = (-d[1], d[0], 1.0 + d[2]);
+            let norm = (x * x + y * y + w * w).sqrt();
+            if norm < 1e-6 {
+                Quaternion::from_xyzw([1.0, 0.0, 0.0, 0.0])
+            } else {
+                Quaternion::from_xyzw([x / norm, y / norm, 0.0, w / norm])
+            }
+        });
+    }
+    Capsules3D::from_lengths_and_radii(lengths, radii.iter().copied())
+        .with_translations(starts.iter().copied())
+        .with_quaternions(turns)
+}
+
 impl EpisodeObserver for Recorder {
     fn episode_began(&mut self, seed: u64, goal: &[f32], dt: f64) {
         if !self.stream.is_enabled() {
             return;
         }
         self.executed.clear();
+        self.plan = None;
         self.dt = dt;
         self.stream.set_time_sequence("episode", seed as i64);
         self.stream.set_duration_secs("sim_time", 0.0);
         let logged = self
             .stream
             .log("world/goal", &Points3D::new([self.position(goal)]).with_radii([0.15]).with_colors([rgb(GOAL)]));
+        self.check(logged);
+        let logged = self.log_episode_obstacles(seed);
         self.check(logged);
         self.event(Level::Info, &format!("episode {seed} begins"));
     }

@@ -91,3 +91,50 @@ fn picard_sweeps_are_recorded_per_plan() {
     assert!(sweeps.is_some_and(|n| (1..=5).contains(&n)), "{sweeps:?} sweeps: {summary}");
     assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 1);
 }
+
+/// The Panda's recording: its links every step, its joints beside the plan and their ranges,
+/// and the episode's obstacles (docs/TELEMETRY.md).
+#[test]
+fn an_arms_episode_is_recorded_with_its_links_joints_and_obstacles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Path::new(ROOT).join("configs/tasks/panda-reach-obstacles.toml");
+    let launch = dir.path().join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "[network]\nnamespace = \"telemetry-arm\"\n\n[planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nepisodes = 1\n",
+            config.display()
+        ),
+    )
+    .expect("launch");
+    let recording = dir.path().join("arm.rrd");
+    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+        .arg("launch")
+        .arg(&launch)
+        .arg("--rerun")
+        .arg("save")
+        .arg(&recording)
+        .output()
+        .expect("run the launch");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = common::read_recording(&recording);
+    let entities = &summary["entities"];
+    let rows = |entity: &str, timeline: &str| -> u64 {
+        entities[entity]["rows"][timeline].as_u64().unwrap_or_else(|| panic!("{entity} on {timeline}: {entities}"))
+    };
+    // Episode 0 reaches its goal and ends there: as many steps of links and joints as of the robot.
+    let steps = rows("/world/robot", "sim_time");
+    assert!((10..=100).contains(&steps), "{steps} steps");
+    assert_eq!(rows("/world/robot/links", "sim_time"), steps);
+    let components = entities["/world/robot/links"]["components"].as_array().expect("components");
+    assert!(components.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("Capsules3D:"))), "{components:?}");
+    for joint in ["q1", "q4", "q7"] {
+        for series in ["executed", "planned", "lower", "upper"] {
+            assert_eq!(rows(&format!("/metrics/joints/{joint}/{series}"), "sim_time"), steps, "{joint} {series}");
+        }
+    }
+    // Episode 0 has one to three obstacles, balls or boxes.
+    let drawn = ["balls", "boxes"].map(|kind| rows(&format!("/world/scene/episode_obstacles/{kind}"), "episode"));
+    assert_eq!(drawn, [1, 1], "both entities are logged once per episode (one may be empty)");
+    assert_eq!(rows("/world/plan", "plan"), 1, "plan once");
+}

@@ -170,8 +170,9 @@ impl Constraints {
                         constraint: format!("clearance to {} at pinned row {h}", names[k]),
                         violation,
                         hint: format!(
-                            "the arm's {} (row {h}) is {:.3} m from it, closer than clearance_margin_m = {} m;                              pinned rows never move: move the robot or the goal away, or lower the margin",
-                            if h == 0 { "start" } else { "goal" },
+                            "the arm's {} (row {h}) is {:.3} m from it, closer than clearance_margin_m = {:.3} m; \
+                             pinned rows never move: move the robot or the goal away, or lower the margin",
+                            if h == 0 { "start" } else { "pinned state (goal or waypoint)" },
                             clearance.margin_m - violation,
                             clearance.margin_m
                         ),

@@ -1,10 +1,11 @@
-//! Forward kinematics in f64: link frames, the tool point and the collision capsules at given
-//! joint angles. Each moving link's frame is its parent's, times the joint's origin, times a
+//! Forward kinematics in f64: link frames, the tool point and the collision capsules (also as
+//! scene shapes, for drawing) at given joint angles. Each moving link's frame is its parent's, times the joint's origin, times a
 //! rotation about z by the joint's angle (URDF's chain, `base_from_link_i =
 //! base_from_link_{i−1} · parent_from_joint_i · Rz(q_i)`).
 
 use super::description::{ArmDescription, Capsule};
 use super::frame::Frame;
+use crate::env::{Geometry, SceneShape};
 
 impl ArmDescription {
     /// Each moving link's frame in the base link's frame at joint angles `q` (rad, one per
@@ -52,6 +53,22 @@ impl ArmDescription {
                 link.capsules
                     .iter()
                     .map(move |c| (index, Capsule { a: frame.apply(c.a), b: frame.apply(c.b), radius: c.radius }))
+            })
+            .collect()
+    }
+
+    /// The arm's capsules at joint angles `q` (rad) as scene shapes labelled `arm`, base frame.
+    #[must_use]
+    pub fn arm_shapes(&self, q: &[f64]) -> Vec<SceneShape> {
+        let point = |p: [f64; 3]| p.map(|v| v as f32);
+        (self.capsules_in_base(q).into_iter())
+            .map(|(_, capsule)| SceneShape {
+                label: "arm",
+                center: point(std::array::from_fn(|i| 0.5 * (capsule.a[i] + capsule.b[i]))),
+                geometry: Geometry::Capsule {
+                    half_axis: point(std::array::from_fn(|i| 0.5 * (capsule.b[i] - capsule.a[i]))),
+                    radius: capsule.radius as f32,
+                },
             })
             .collect()
     }

@@ -461,15 +461,7 @@ impl Env for PandaReach {
             center: point(self.episode.goal_position),
             geometry: Geometry::Sphere { radius: self.config.goal_tolerance_m as f32 },
         });
-        for (_, capsule) in self.description.capsules_in_base(&q) {
-            let center = std::array::from_fn(|i| 0.5 * (capsule.a[i] + capsule.b[i]));
-            let half_axis = std::array::from_fn(|i| 0.5 * (capsule.b[i] - capsule.a[i]));
-            shapes.push(SceneShape {
-                label: "arm",
-                center: point(center),
-                geometry: Geometry::Capsule { half_axis: point(half_axis), radius: capsule.radius as f32 },
-            });
-        }
+        shapes.extend(self.description.arm_shapes(&q));
         Scene { shapes }
     }
 }

@@ -91,8 +91,16 @@ impl Ros2Settings {
     }
 
     /// The joints, checked against `task`: its observation must be one position per joint,
-    /// then one velocity per joint.
+    /// then one velocity per joint. An arm is refused: its plans keep clear of each episode's
+    /// obstacles, which no ROS 2 message here carries.
     pub fn joints(&self, task: &dyn Task) -> anyhow::Result<Vec<String>> {
+        anyhow::ensure!(
+            task.arm_body().is_none(),
+            "task {} is an arm whose plans keep clear of each episode's obstacles, and a ROS 2 JointState \
+             carries none: ROS 2 does not serve arms yet; use diffplan's protocol \
+             (launch/panda-reach-obstacles.toml)",
+            task.id()
+        );
         let (observation, _) = task.components();
         let half = observation.len() / 2;
         let joints = if self.joints.is_empty() {
