@@ -40,18 +40,20 @@ impl Planner {
     }
 
     /// Adds gradient guidance (`dt`: seconds between rows, for the costs). Add the value model
-    /// first if the guidance uses one. A goal-distance cost without a target takes each
+    /// and the arm first if the guidance uses them. A goal-distance cost without a target takes each
     /// request's goal, so such a request must have one.
     pub fn with_guidance(mut self, config: GuidanceConfig, dt: f64) -> Result<Self> {
         let spec = self.denoiser.spec();
         let any_goal = vec![0.0; spec.observation_dim];
-        Guide::new(&config, spec, dt, Some(&any_goal), self.value_model.as_deref())?;
+        let workspace = self.arm.clone().map(|body| Workspace { body, obstacles: Vec::new() });
+        Guide::new(&config, spec, dt, (Some(&any_goal), workspace.as_ref()), self.value_model.as_deref())?;
         self.guidance = Some((config, dt));
         Ok(self)
     }
 
-    /// The robot is an arm with `body`: a clearance margin in the constraints keeps it clear of
-    /// its table and of each request's obstacles. Add it before the constraints.
+    /// The robot is an arm with `body`: a clearance margin in the constraints (and an
+    /// `arm_clearance` guidance cost) keeps it clear of its table and of each request's
+    /// obstacles. Add it before the guidance and the constraints.
     pub fn with_arm(mut self, body: ArmBody) -> Result<Self> {
         if let Some(problem) = body.problem(self.denoiser.spec().observation_dim) {
             return Err(Error::Config { field: "arm body".into(), message: problem });
@@ -117,11 +119,16 @@ impl Planner {
         Ok(self)
     }
 
-    /// Whether plans keep the arm clear of a request's obstacles (an arm, and constraints with a
-    /// clearance margin); a request with obstacles is refused otherwise.
+    /// Whether plans keep the arm clear of a request's obstacles: an arm, and constraints with a
+    /// clearance margin or an `arm_clearance` guidance cost. A request with obstacles is refused
+    /// otherwise.
     #[must_use]
     pub fn keeps_clearance(&self) -> bool {
-        self.arm.is_some() && self.constraints.as_ref().is_some_and(|c| c.written.keeps_clearance())
+        let constrained = self.constraints.as_ref().is_some_and(|c| c.written.keeps_clearance());
+        let guided = self.guidance.as_ref().is_some_and(|(config, _)| {
+            config.costs.iter().any(|c| matches!(c, crate::guidance::CostConfig::ArmClearance { .. }))
+        });
+        self.arm.is_some() && (constrained || guided)
     }
 
     /// The denoiser's spec.
@@ -166,7 +173,8 @@ impl Planner {
         observer: &mut dyn Observer,
     ) -> Result<(Plan, DriverRun)> {
         let started = Instant::now();
-        let prepared = self.prepare(request)?;
+        let workspace = self.workspace(request)?;
+        let prepared = self.prepare(request, workspace.as_ref())?;
         let map = StepMap::new(self.denoiser.as_ref(), &prepared.sampler, &prepared.inpainting)
             .with_guide(prepared.guide.as_ref())
             .with_projection(prepared.projection.as_ref());
@@ -182,9 +190,29 @@ impl Planner {
         Ok((plan, run))
     }
 
+    /// The arm among `request`'s obstacles, if the robot is an arm. Obstacles that nothing would
+    /// keep the plan clear of (neither a clearance margin nor an `arm_clearance` cost) are
+    /// refused, and so are obstacles that are not shapes.
+    fn workspace(&self, request: &PlanRequest) -> Result<Option<Workspace>> {
+        for (i, obstacle) in request.obstacles.iter().enumerate() {
+            obstacle.validate(&format!("request.obstacles[{i}]"))?;
+        }
+        if !request.obstacles.is_empty() && !self.keeps_clearance() {
+            return Err(Error::Request {
+                field: "request.obstacles".into(),
+                message: "this planner keeps no clearance from obstacles (an arm's planner with \
+                          [planner.constraints] clearance_margin_m or an arm_clearance guidance cost does), so \
+                          its plans would run through them"
+                    .into(),
+            });
+        }
+        Ok(self.arm.clone().map(|body| Workspace { body, obstacles: request.obstacles.clone() }))
+    }
+
     /// Checks `request` and prepares what its step map needs: the pins, the sampler and its
-    /// noise tape, the guide and the projection.
-    fn prepare<'a>(&'a self, request: &'a PlanRequest) -> Result<Prepared<'a>> {
+    /// noise tape, the guide and the projection (with `workspace`, the arm among the request's
+    /// obstacles).
+    fn prepare<'a>(&'a self, request: &'a PlanRequest, workspace: Option<&'a Workspace>) -> Result<Prepared<'a>> {
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
         check_drivers(request)?;
@@ -195,36 +223,24 @@ impl Planner {
         let tape = NoiseTape::draw(request.seed, shape, &sampler, device);
         let guide = match &self.guidance {
             Some((config, dt)) => {
-                Some(Guide::new(config, spec, *dt, request.goal.as_deref(), self.value_model.as_deref())?)
+                Some(Guide::new(config, spec, *dt, (request.goal.as_deref(), workspace), self.value_model.as_deref())?)
             }
             None => None,
         };
         let pinned = pins.iter().map(|p| p.index).collect();
-        let projection = self.constraint_set(request)?.map(|set| Projection::new(set, spec, pinned));
+        let projection = self.constraint_set(workspace)?.map(|set| Projection::new(set, spec, pinned));
         Ok(Prepared { pins, inpainting, sampler, tape, guide, projection })
     }
 
-    /// The constraints of `request`: the planner's, with the arm kept clear of the request's
-    /// obstacles where the planner keeps a clearance. Obstacles that nothing would keep the
-    /// plan clear of are refused.
-    fn constraint_set(&self, request: &PlanRequest) -> Result<Option<Cow<'_, ConstraintSet>>> {
-        for (i, obstacle) in request.obstacles.iter().enumerate() {
-            obstacle.validate(&format!("request.obstacles[{i}]"))?;
-        }
-        let clearance = self.constraints.as_ref().filter(|set| set.written.keeps_clearance());
-        match (clearance, &self.arm) {
-            (Some(set), Some(arm)) => {
-                let workspace = Workspace { body: arm.clone(), obstacles: request.obstacles.clone() };
-                Ok(Some(Cow::Owned(set.with_workspace(&workspace)?)))
+    /// The constraints of one request: the planner's, with the arm kept clear of `workspace`
+    /// (the request's obstacles and the table) where the planner keeps a clearance.
+    fn constraint_set(&self, workspace: Option<&Workspace>) -> Result<Option<Cow<'_, ConstraintSet>>> {
+        Ok(match (&self.constraints, workspace) {
+            (Some(set), Some(workspace)) if set.written.keeps_clearance() => {
+                Some(Cow::Owned(set.with_workspace(workspace)?))
             }
-            _ if !request.obstacles.is_empty() => Err(Error::Request {
-                field: "request.obstacles".into(),
-                message: "this planner keeps no clearance from obstacles (an arm's planner with \
-                          [planner.constraints] clearance_margin_m does), so its plans would run through them"
-                    .into(),
-            }),
-            _ => Ok(self.constraints.as_ref().map(Cow::Borrowed)),
-        }
+            (set, _) => set.as_ref().map(Cow::Borrowed),
+        })
     }
 
     /// The plan from the driver's `run`: checked for divergence, scored by the value model,

@@ -117,7 +117,8 @@ enum PolicyArg {
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let read = TaskFile::read(&args.config)?;
     let file = read.with_config(overridden(args, &read.config));
-    file.config.validate(&file.task.trajectory_layout(2)).context("the task config with eval's flags applied")?;
+    (file.config.validate(&file.task.trajectory_layout(2), file.task.arm_body().as_ref()))
+        .context("the task config with eval's flags applied")?;
     file.task.check_control(&file.config.control).context("[control] with eval's flags applied")?;
     let task = file.task.as_ref();
     let config = &file.config;

@@ -118,13 +118,13 @@ impl TaskPlanner {
                 .with_context(|| format!("the value checkpoint {}", path.display()))?;
         }
         let dt = file.task.dt_secs();
+        if let Some(body) = file.task.arm_body() {
+            planner = planner.with_arm(body).with_context(|| format!("the arm of {}", file.task.label()))?;
+        }
         if let Some(guidance) = &config.guidance {
             planner = planner
                 .with_guidance(guidance.clone(), dt)
                 .with_context(|| format!("planner.guidance {}", named_by()))?;
-        }
-        if let Some(body) = file.task.arm_body() {
-            planner = planner.with_arm(body).with_context(|| format!("the arm of {}", file.task.label()))?;
         }
         if let Some(constraints) = &config.constraints {
             planner = planner

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use planner::constraints::{ConstraintConfig, TrajectoryLayout};
 use planner::guidance::{CostContext, GuidanceConfig, SoftDecodingConfig};
 use planner::sampler::SamplerConfig;
+use planner::workspace::{ArmBody, Workspace};
 use serde::Deserialize;
 
 use super::picard::TaskPicard;
@@ -141,10 +142,10 @@ impl TaskConfig {
         Ok((kind, env))
     }
 
-    /// Checks the planner sections against the task's `layout` before anything uses them:
-    /// sampler, soft decoding, guidance costs and constraints, each error naming its field as
-    /// `planner.…`.
-    pub fn validate(&self, layout: &TrajectoryLayout) -> anyhow::Result<()> {
+    /// Checks the planner sections against the task's `layout` (and its `arm`, if the robot is
+    /// one) before anything uses them: sampler, soft decoding, guidance costs and constraints,
+    /// each error naming its field as `planner.…`.
+    pub fn validate(&self, layout: &TrajectoryLayout, arm: Option<&ArmBody>) -> anyhow::Result<()> {
         let planner = &self.planner;
         anyhow::ensure!(planner.batch_size >= 1, "invalid planner.batch_size: 0; sample at least one candidate");
         if let Some(share) = planner.renoise {
@@ -166,11 +167,13 @@ impl TaskConfig {
         if let Some(guidance) = &planner.guidance {
             // Every episode of a task pins a goal, so goal costs have one.
             let goal = vec![0.0; layout.observation_dim];
+            let workspace = arm.map(|body| Workspace { body: body.clone(), obstacles: Vec::new() });
             let context = CostContext {
                 action_dim: layout.action_dim,
                 observation_dim: layout.observation_dim,
                 dt: layout.dt,
                 goal: Some(&goal),
+                workspace: workspace.as_ref(),
             };
             for (i, cost) in guidance.costs.iter().enumerate() {
                 cost.validate(i, &context).map_err(within)?;

@@ -176,7 +176,7 @@ impl TaskFile {
         // The layout's horizon is the model's, unknown until it loads; the checks here concern
         // dimensions, names and values, which hold for every horizon.
         let probe = kind.build(env.clone(), None).with_context(|| at("[env]"))?;
-        config.validate(&probe.trajectory_layout(2)).with_context(|| at("[planner]"))?;
+        config.validate(&probe.trajectory_layout(2), probe.arm_body().as_ref()).with_context(|| at("[planner]"))?;
         let task = kind.build(env, config.planner.constraints.as_ref()).with_context(|| at("[env]"))?;
         task.check_control(&config.control).with_context(|| at("[control]"))?;
         Ok(Self { path: path.to_owned(), config, task })

@@ -7,6 +7,7 @@ use tch::Tensor;
 
 use crate::constraints::barrier;
 use crate::error::{Error, Result};
+use crate::workspace::Workspace;
 
 /// One cost term. `dims` index the observations, except where a term says otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,16 @@ pub enum CostConfig {
         /// Weight in the objective.
         weight: f64,
     },
+    /// Σ_h Σ_k max(0, margin − g_k(q_h))² (m²): an arm's clearance `g_k` to each keep-out (the
+    /// request's obstacles, the table) at each row's joint angles, the soft minimum over the
+    /// arm's balls of `crate::workspace`. Pushes every part of the arm `margin_m` clear; an arm's
+    /// planner only.
+    ArmClearance {
+        /// Clearance below which the cost starts, metres.
+        margin_m: f64,
+        /// Weight in the objective.
+        weight: f64,
+    },
     /// Σ max(0, lower + margin − x)² + max(0, x − upper + margin)² over every row: keeps
     /// joints `margin` inside their limits.
     JointLimitMargin {
@@ -84,6 +95,8 @@ pub struct CostContext<'a> {
     pub dt: f64,
     /// The request's goal observation, if it has one.
     pub goal: Option<&'a [f32]>,
+    /// The arm and the request's obstacles, if the robot is an arm.
+    pub workspace: Option<&'a Workspace>,
 }
 
 impl CostConfig {
@@ -91,7 +104,21 @@ impl CostConfig {
     pub fn validate(&self, index: usize, context: &CostContext<'_>) -> Result<()> {
         let field = |name: &str| format!("guidance.costs[{index}].{name}");
         let invalid = |name: &str, message: String| Err(Error::Config { field: field(name), message });
+        let weight = self.weight();
+        if !(weight.is_finite() && weight >= 0.0) {
+            return invalid("weight", format!("{weight} must be finite and ≥ 0"));
+        }
         let (dims, width, part) = match self {
+            Self::ArmClearance { .. } if context.workspace.is_none() => {
+                return invalid(
+                    "kind",
+                    "arm_clearance needs an arm, and this robot is not one; remove the term".into(),
+                );
+            }
+            Self::ArmClearance { margin_m, .. } if !margin_m.is_finite() => {
+                return invalid("margin_m", format!("{margin_m} must be a finite number of metres"));
+            }
+            Self::ArmClearance { .. } => return Ok(()),
             Self::JointLimitMargin { dims, actions: true, .. } => (dims, context.action_dim, "actions"),
             Self::GoalDistance { dims, .. }
             | Self::ObstacleClearance { dims, .. }
@@ -104,10 +131,6 @@ impl CostConfig {
         if let Some(&d) = dims.iter().find(|&&d| d >= width) {
             return invalid("dims", format!("dimension {d} does not exist: the {part} have {width}"));
         }
-        let weight = self.weight();
-        if !(weight.is_finite() && weight >= 0.0) {
-            return invalid("weight", format!("{weight} must be finite and ≥ 0"));
-        }
         let lengths: Vec<(&str, &Vec<f64>)> = match self {
             Self::GoalDistance { target: Some(target), .. } => vec![("target", target)],
             Self::GoalDistance { target: None, .. } => {
@@ -119,7 +142,7 @@ impl CostConfig {
                 vec![]
             }
             Self::ObstacleClearance { center, radii, .. } => vec![("center", center), ("radii", radii)],
-            Self::Smoothness { .. } => vec![],
+            Self::Smoothness { .. } | Self::ArmClearance { .. } => vec![],
             Self::JointLimitMargin { lower, upper, .. } => vec![("lower", lower), ("upper", upper)],
         };
         for (name, values) in lengths {
@@ -153,7 +176,7 @@ impl CostConfig {
                     return invalid("margin", "must be finite".into());
                 }
             }
-            Self::GoalDistance { .. } | Self::Smoothness { .. } => {}
+            Self::GoalDistance { .. } | Self::Smoothness { .. } | Self::ArmClearance { .. } => {}
         }
         Ok(())
     }
@@ -165,7 +188,8 @@ impl CostConfig {
             Self::GoalDistance { weight, .. }
             | Self::ObstacleClearance { weight, .. }
             | Self::Smoothness { weight, .. }
-            | Self::JointLimitMargin { weight, .. } => *weight,
+            | Self::JointLimitMargin { weight, .. }
+            | Self::ArmClearance { weight, .. } => *weight,
         }
     }
 
@@ -212,6 +236,14 @@ impl CostConfig {
                     trajectory.kind(),
                 )
             }
+            Self::ArmClearance { margin_m, .. } => {
+                let Some(workspace) = context.workspace else {
+                    return Tensor::zeros([trajectory.size()[0]], (trajectory.kind(), trajectory.device()));
+                };
+                let angles = columns(&workspace.body.angle_dims, context.action_dim);
+                let shortfall = (-workspace.clearance(&angles) + *margin_m).relu().square();
+                sum_rows(shortfall.sum_dim_intlist(&[2i64][..], false, trajectory.kind()))
+            }
             Self::JointLimitMargin { dims, actions, lower, upper, margin, .. } => {
                 let x = columns(dims, if *actions { 0 } else { context.action_dim });
                 let below = (-&x + constant(lower) + *margin).relu().square();
@@ -241,11 +273,52 @@ mod tests {
     fn goal_distance_is_the_mean_squared_distance() {
         // Reference: the definition, by hand for a 2-row trajectory.
         let x = Tensor::from_slice(&[0.0f64, 1.0, 2.0, 3.0, 4.0, 5.0]).view([1, 2, 3]);
-        let context = CostContext { action_dim: 1, observation_dim: 2, dt: 0.1, goal: None };
+        let context = CostContext { action_dim: 1, observation_dim: 2, dt: 0.1, goal: None, workspace: None };
         let cost = CostConfig::GoalDistance { dims: vec![0, 1], target: Some(vec![1.0, 1.0]), weight: 2.0 };
         // rows (1, 2) and (4, 5): distances² 1 and 25, mean 13, weight 2.
         let value = cost.evaluate(&x, &context).double_value(&[0]);
         assert!((value - 26.0).abs() < 1e-12, "{value}");
         assert_eq!(Kind::Double, cost.evaluate(&x.to_device(Device::Cpu), &context).kind());
+    }
+
+    /// Reference: plane geometry and central differences. One joint turning about z carries a
+    /// ball of radius 0.1 m at 0.5 m; a ball obstacle of radius 0.1 m sits at (0, 0.6, 0), so the
+    /// clearance at angle θ is |(0.5 cos θ, 0.5 sin θ) − (0, 0.6)| − 0.2 (no table: one ball,
+    /// one keep-out, the soft minimum is the distance itself).
+    #[test]
+    fn arm_clearance_is_the_squared_shortfall_of_the_clearance() {
+        use crate::kinematics::ChainSpec;
+        use crate::workspace::{ArmBody, LinkBall, WorkspaceObstacle};
+        let identity = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
+        let workspace = Workspace {
+            body: ArmBody {
+                chain: ChainSpec { parent_from_joint: vec![identity], last_from_tool: identity },
+                angle_dims: vec![0],
+                balls: vec![LinkBall { link: 0, center: [0.5, 0.0, 0.0], radius: 0.1 }],
+                table: None,
+            },
+            obstacles: vec![WorkspaceObstacle::Sphere { center: [0.0, 0.6, 0.0], radius: 0.1 }],
+        };
+        let context =
+            CostContext { action_dim: 1, observation_dim: 1, dt: 0.1, goal: None, workspace: Some(&workspace) };
+        let cost = CostConfig::ArmClearance { margin_m: 0.3, weight: 2.0 };
+        assert!(cost.validate(0, &context).is_ok());
+        let clearance = |theta: f64| (0.5 * theta.cos()).hypot(0.5 * theta.sin() - 0.6) - 0.2;
+        let angles = [1.2, 0.1];
+        let expected: f64 = 2.0 * angles.iter().map(|&a| (0.3 - clearance(a)).max(0.0).powi(2)).sum::<f64>();
+        let x = Tensor::from_slice(&[0.0, angles[0], 0.0, angles[1]]).view([1, 2, 2]).set_requires_grad(true);
+        let value = cost.evaluate(&x, &context);
+        assert!((value.double_value(&[0]) - expected).abs() < 1e-9, "{value:?} vs {expected}");
+        value.sum(Kind::Double).backward();
+        let gradient: Vec<f64> = Vec::try_from(x.grad().view([-1])).expect("floats");
+        for (i, &a) in angles.iter().enumerate() {
+            let shortfall = |t: f64| 2.0 * (0.3 - clearance(t)).max(0.0).powi(2);
+            let numeric = (shortfall(a + 1e-6) - shortfall(a - 1e-6)) / 2e-6;
+            assert!((gradient[2 * i + 1] - numeric).abs() < 1e-6, "row {i}: {} vs {numeric}", gradient[2 * i + 1]);
+            assert_eq!(gradient[2 * i], 0.0, "the action column does not move the arm");
+        }
+        let no_arm = CostContext { workspace: None, ..context };
+        let error = cost.validate(3, &no_arm).expect_err("not an arm").to_string();
+        assert!(error.contains("guidance.costs[3].kind"), "{error}");
     }
 }

@@ -7,6 +7,7 @@ use super::cost::{CostConfig, CostContext, total_cost};
 use crate::condition::Inpainting;
 use crate::error::{Error, Result};
 use crate::model::{ModelSpec, ValueModel};
+use crate::workspace::Workspace;
 
 /// Gradient guidance settings (task TOML `[planner.guidance]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +42,8 @@ fn default_true() -> bool {
     true
 }
 
-/// Guidance prepared for one plan: the settings, the request's goal and the value model.
+/// Guidance prepared for one plan: the settings, the request's goal (and an arm's workspace)
+/// and the value model.
 pub struct Guide<'a> {
     config: &'a GuidanceConfig,
     context: CostContext<'a>,
@@ -51,12 +53,13 @@ pub struct Guide<'a> {
 
 impl<'a> Guide<'a> {
     /// Checks `config` against the model and the request (`dt`: seconds between rows; `goal`:
-    /// the request's goal observation) and prepares it.
+    /// the request's goal observation; `workspace`: the arm among the request's obstacles, if
+    /// the robot is an arm) and prepares it.
     pub fn new(
         config: &'a GuidanceConfig,
         spec: &'a ModelSpec,
         dt: f64,
-        goal: Option<&'a [f32]>,
+        (goal, workspace): (Option<&'a [f32]>, Option<&'a Workspace>),
         value: Option<&'a dyn ValueModel>,
     ) -> Result<Self> {
         let invalid = |field: &str, message: String| Err(Error::Config { field: format!("guidance.{field}"), message });
@@ -75,7 +78,8 @@ impl<'a> Guide<'a> {
         if !(dt.is_finite() && dt > 0.0) {
             return invalid("dt", format!("{dt} s between rows must be > 0"));
         }
-        let context = CostContext { action_dim: spec.action_dim, observation_dim: spec.observation_dim, dt, goal };
+        let context =
+            CostContext { action_dim: spec.action_dim, observation_dim: spec.observation_dim, dt, goal, workspace };
         for (i, cost) in config.costs.iter().enumerate() {
             cost.validate(i, &context)?;
         }

@@ -77,7 +77,7 @@ fn every_cost_gradient_matches_central_finite_differences() {
     let t = Tensor::zeros([2], (Kind::Int64, Device::Cpu));
     for cost in every_cost() {
         let config = guidance(vec![cost.clone()]);
-        let guide = Guide::new(&config, &spec, DT, Some(&goal), None).expect("valid guidance");
+        let guide = Guide::new(&config, &spec, DT, (Some(&goal), None), None).expect("valid guidance");
         let gradient = autograd(&guide, &x, &t);
         let objective = |x: &Tensor| guide.objective(x, &t).expect("objective").sum(Kind::Double).double_value(&[]);
         let h = 1e-6;
@@ -114,7 +114,7 @@ fn a_guided_step_is_scale_times_variance_times_gradient_and_keeps_the_pins() {
         value_weight: 0.0,
         costs: every_cost(),
     };
-    let guide = Guide::new(&config, &spec, DT, Some(&goal), None).expect("valid guidance");
+    let guide = Guide::new(&config, &spec, DT, (Some(&goal), None), None).expect("valid guidance");
     let pins = [Pin { index: 0, observation: vec![1.0, 2.0, 0.5, -1.0] }];
     let inpainting = Inpainting::new(&spec, &pins, Device::Cpu).expect("pins");
     tch::manual_seed(3);
@@ -138,7 +138,7 @@ fn the_value_gradient_matches_finite_differences() {
     let value = value_model(dir.path());
     let spec = value.spec().clone();
     let config = GuidanceConfig { value_weight: 1.0, ..guidance(Vec::new()) };
-    let guide = Guide::new(&config, &spec, DT, None, Some(&value)).expect("value guidance");
+    let guide = Guide::new(&config, &spec, DT, (None, None), Some(&value)).expect("value guidance");
     tch::manual_seed(9);
     let x = Tensor::randn([1, UNET_HORIZON as i64, 6], (Kind::Float, Device::Cpu));
     let t = Tensor::from_slice(&[4i64]);
@@ -286,7 +286,7 @@ fn soft_decoding_with_one_candidate_is_plain_sampling_and_more_candidates_raise_
 fn bad_guidance_is_refused_with_the_field() {
     let spec = spec(UNET_HORIZON);
     let check = |config: GuidanceConfig, goal: Option<&[f32]>, needle: &str| {
-        let err = Guide::new(&config, &spec, DT, goal, None).err().expect("accepted").to_string();
+        let err = Guide::new(&config, &spec, DT, (goal, None), None).err().expect("accepted").to_string();
         assert!(err.contains(needle), "{err}");
     };
     let goal: &[f32] = &[0.0; 4];

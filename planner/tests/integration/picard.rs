@@ -145,7 +145,7 @@ fn zero_tolerance_reproduces_guided_and_projected_sampling() {
         value_weight: 0.0,
         costs: vec![cost],
     };
-    let guide = Guide::new(&guidance, &spec, 0.1, None, None).expect("guidance");
+    let guide = Guide::new(&guidance, &spec, 0.1, (None, None), None).expect("guidance");
     let constraints: ConstraintConfig =
         toml::from_str("[[state_box]]\ndims = [0, 1]\nlower = [0.8, 1.0]\nupper = [3.2, 3.0]\n").expect("toml");
     let constraints = ConstraintSet::new(&constraints, &spec, 0.1).expect("constraints");
