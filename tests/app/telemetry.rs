@@ -9,6 +9,31 @@ use crate::common;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Launches one lockstep episode of the task file `config` on `namespace`, recording to a file
+/// in `dir`, and returns what tests/python/read_recording.py reads back from it.
+fn launch_and_read(dir: &Path, config: &Path, namespace: &str) -> serde_json::Value {
+    let launch = dir.join("launch.toml");
+    std::fs::write(
+        &launch,
+        format!(
+            "[network]\nnamespace = \"{namespace}\"\n\n[planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nepisodes = 1\n",
+            config.display()
+        ),
+    )
+    .expect("launch");
+    let recording = dir.join("run.rrd");
+    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
+        .arg("launch")
+        .arg(&launch)
+        .arg("--rerun")
+        .arg("save")
+        .arg(&recording)
+        .output()
+        .expect("run the launch");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    common::read_recording(&recording)
+}
+
 #[test]
 fn a_launched_episode_is_recorded_with_every_documented_entity() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -22,26 +47,7 @@ fn a_launched_episode_is_recorded_with_every_documented_entity() {
         ),
     )
     .expect("task");
-    let launch = dir.path().join("launch.toml");
-    std::fs::write(
-        &launch,
-        format!(
-            "[network]\nnamespace = \"telemetry-test\"\n\n[planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nepisodes = 1\n",
-            task.display()
-        ),
-    )
-    .expect("launch");
-    let recording = dir.path().join("run.rrd");
-    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
-        .arg("launch")
-        .arg(&launch)
-        .arg("--rerun")
-        .arg("save")
-        .arg(&recording)
-        .output()
-        .expect("run the launch");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let summary = common::read_recording(&recording);
+    let summary = launch_and_read(dir.path(), &task, "telemetry-test");
     assert_eq!(summary["application_id"], "diffplan");
     assert_eq!(summary["blueprints"], 1, "the default layout travels with the recording");
     let entities = &summary["entities"];
@@ -98,26 +104,7 @@ fn picard_sweeps_are_recorded_per_plan() {
 fn an_arms_episode_is_recorded_with_its_links_joints_and_obstacles() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Path::new(ROOT).join("configs/tasks/panda-reach-obstacles.toml");
-    let launch = dir.path().join("launch.toml");
-    std::fs::write(
-        &launch,
-        format!(
-            "[network]\nnamespace = \"telemetry-arm\"\n\n[planner]\nconfig = \"{0}\"\n\n[robot]\nconfig = \"{0}\"\nepisodes = 1\n",
-            config.display()
-        ),
-    )
-    .expect("launch");
-    let recording = dir.path().join("arm.rrd");
-    let output = Command::new(env!("CARGO_BIN_EXE_diffplan"))
-        .arg("launch")
-        .arg(&launch)
-        .arg("--rerun")
-        .arg("save")
-        .arg(&recording)
-        .output()
-        .expect("run the launch");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let summary = common::read_recording(&recording);
+    let summary = launch_and_read(dir.path(), &config, "telemetry-arm");
     let entities = &summary["entities"];
     let rows = |entity: &str, timeline: &str| -> u64 {
         entities[entity]["rows"][timeline].as_u64().unwrap_or_else(|| panic!("{entity} on {timeline}: {entities}"))
