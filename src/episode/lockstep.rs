@@ -35,13 +35,22 @@ pub fn planned_episode(
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
     let mut previous_action: Option<Vec<f32>> = None;
+    let mut action_before: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
+            // A clock replan of a position-controlled robot starts from where its servos were
+            // sent (Task::commanded_state); other triggers from the measured state.
+            let commanded = match (trigger, &previous_action, &action_before) {
+                (Trigger::Every | Trigger::Expired, Some(last), Some(before)) => {
+                    task.commanded_state(last, before, f64::from(env.dt()))
+                }
+                _ => None,
+            };
             let query = PlanQuery {
                 episode: episode_seed,
-                observation: observation.clone(),
+                observation: commanded.unwrap_or_else(|| observation.clone()),
                 goal: goal.clone(),
                 arrival,
                 seed: plan_seed(episode_seed, step),
@@ -76,7 +85,7 @@ pub fn planned_episode(
         let error = distance(task.position(wanted), task.position(&result.observation));
         observer.stepped(step + 1, &result.observation, result.reward, Some(error));
         observation = result.observation;
-        previous_action = Some(action);
+        action_before = previous_action.replace(action);
     }
     outcome.interventions = tracker.interventions();
     Ok(outcome)

@@ -81,6 +81,14 @@ pub trait Task: Send + Sync {
     /// Where `state` (an observation) puts the robot in the world, metres: what telemetry draws
     /// and what tracking errors measure.
     fn position(&self, state: &[f32]) -> [f32; 3];
+    /// The state a position-controlled robot was commanded into by its last two actions
+    /// (`last`, the one before it `before`; `dt` seconds apart), for replans to start from
+    /// instead of the measured state, so that the new plan continues the servos' targets rather
+    /// than jumping back by their tracking lag; `None` where replans start from the measured
+    /// state (Maze2D, whose actions are forces).
+    fn commanded_state(&self, _last: &[f32], _before: &[f32], _dt: f64) -> Option<Vec<f32>> {
+        None
+    }
     /// The robot's body at `state` as shapes to draw (the Panda: its link capsules), base frame;
     /// none for a robot drawn as a point.
     fn body_shapes(&self, _state: &[f32]) -> Vec<SceneShape> {

@@ -204,6 +204,12 @@ impl Task for PandaReachTask {
         self.arm.tool_frame(&q).translation.map(|v| v as f32)
     }
 
+    fn commanded_state(&self, last: &[f32], before: &[f32], dt: f64) -> Option<Vec<f32>> {
+        // The joint targets and the servos' target speed (the change of target over the step).
+        let speeds = last.iter().zip(before).map(|(a, b)| ((f64::from(*a) - f64::from(*b)) / dt) as f32);
+        Some(last.iter().copied().chain(speeds).collect())
+    }
+
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
         let q: Vec<f64> = state[..self.joints()].iter().map(|v| f64::from(*v)).collect();
         self.arm.arm_shapes(&q)
