@@ -211,12 +211,7 @@ impl Constraints {
             }
         }
         for limit in self.velocity.iter().chain(&self.acceleration) {
-            worst = worst.max(limit.boundary_violation(trajectory, layout, |h| !pinned.contains(&h)));
-            for h in limit.windows(layout.horizon) {
-                if !(h..=h + limit.order).all(|r| pinned.contains(&r)) {
-                    worst = worst.max(limit.window_violation(trajectory, layout, h));
-                }
-            }
+            worst = worst.max(limit.plan_violation(trajectory, layout, pinned));
         }
         worst
     }

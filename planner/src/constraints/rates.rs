@@ -71,6 +71,17 @@ impl RateLimit {
         )
     }
 
+    /// Largest excess of the rate over its limit on a plan whose `pinned` rows were given: over
+    /// every window (the boundary windows included) that holds a free row, units per
+    /// second^order. A window of pinned rows only is not the plan's choice.
+    pub(crate) fn plan_violation(&self, trajectory: &[f64], layout: &TrajectoryLayout, pinned: &[usize]) -> f64 {
+        (self.windows(layout.horizon))
+            .filter(|h| !(*h..=h + self.order).all(|r| pinned.contains(&r)))
+            .fold(self.boundary_violation(trajectory, layout, |h| !pinned.contains(&h)), |worst, h| {
+                worst.max(self.window_violation(trajectory, layout, h))
+            })
+    }
+
     /// Windows `h..=h + order` of a trajectory of `horizon` rows.
     pub(crate) fn windows(&self, horizon: usize) -> std::ops::Range<usize> {
         0..horizon.saturating_sub(self.order)

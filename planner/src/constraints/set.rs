@@ -177,12 +177,7 @@ impl Constraints {
         }
         for (kind, limits) in [("velocity_limit", &self.velocity), ("acceleration_limit", &self.acceleration)] {
             for (i, limit) in limits.iter().enumerate() {
-                let worst = (limit.windows(layout.horizon))
-                    .filter(|h| !(*h..=h + limit.order).all(|r| pinned.contains(&r)))
-                    .fold(limit.boundary_violation(trajectory, layout, |h| !pinned.contains(&h)), |worst, h| {
-                        worst.max(limit.window_violation(trajectory, layout, h))
-                    });
-                out.push(plain(format!("{kind}[{i}]"), worst));
+                out.push(plain(format!("{kind}[{i}]"), limit.plan_violation(trajectory, layout, pinned)));
             }
         }
         for ob in &self.obstacles {
