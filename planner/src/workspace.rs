@@ -56,6 +56,10 @@ pub struct ArmBody {
     pub angle_dims: Vec<usize>,
     /// The arm's volume.
     pub balls: Vec<LinkBall>,
+    /// What the arm carries or may carry (a grasped object), as balls on its links: they keep
+    /// clear of obstacles as the arm's do, but may rest on the table (where the object is picked
+    /// up and put down).
+    pub payload: Vec<LinkBall>,
     /// The table, if the arm stands on one.
     pub table: Option<TableTop>,
 }
@@ -74,7 +78,7 @@ impl ArmBody {
         if self.balls.is_empty() {
             return Some("no balls: the arm has no volume to keep clear".into());
         }
-        self.balls.iter().enumerate().find_map(|(i, b)| {
+        self.balls.iter().chain(&self.payload).enumerate().find_map(|(i, b)| {
             if b.link >= joints {
                 Some(format!("ball {i} rides on link {}, the chain has links 0..{joints}", b.link))
             } else if !(b.radius.is_finite() && b.radius > 0.0 && b.center.iter().all(|v| v.is_finite())) {
@@ -190,7 +194,8 @@ impl Workspace {
     /// If there is nothing to keep clear of (no obstacle and no table).
     pub fn clearance(&self, q: &Tensor) -> Tensor {
         let (kind, device) = (q.kind(), q.device());
-        let balls = &self.body.balls;
+        // The arm's balls first, then the payload's (which the table ignores).
+        let balls: Vec<&LinkBall> = self.body.balls.iter().chain(&self.body.payload).collect();
         let chain = SerialChain::new(&self.body.chain, kind, device);
         let flat = |values: Vec<f64>| Tensor::from_slice(&values).to_kind(kind).to_device(device);
         let centers = flat(balls.iter().flat_map(|b| b.center).collect()).view([-1, 3]);
@@ -202,7 +207,7 @@ impl Workspace {
             self.obstacles.iter().map(|o| soft_minimum(&(o.signed_distance(&points) - &radii))).collect();
         if let Some(table) = self.body.table {
             let near: Vec<i64> =
-                (0..balls.len() as i64).filter(|&i| balls[i as usize].link >= table.first_link).collect();
+                (0..self.body.balls.len() as i64).filter(|&i| balls[i as usize].link >= table.first_link).collect();
             let near = Tensor::from_slice(&near).to_device(device);
             let heights = points.index_select(-2, &near).select(-1, 2) - table.z - radii.index_select(0, &near);
             columns.push(soft_minimum(&heights));
@@ -276,6 +281,7 @@ mod tests {
             chain: ChainSpec { parent_from_joint: vec![IDENTITY], last_from_tool: IDENTITY },
             angle_dims: vec![0],
             balls: xs.iter().map(|&x| LinkBall { link: 0, center: [x, 0.0, 0.0], radius: 0.1 }).collect(),
+            payload: Vec::new(),
             table: Some(TableTop { z: -0.2, first_link: 0 }),
         }
     }
@@ -307,6 +313,19 @@ mod tests {
         }
         assert!((linear.values[0][1] - 0.3).abs() < 1e-9, "{:?}", linear.values[0]);
         assert_eq!(workspace.clearances(&[vec![0.7]])[0], linear.values[1]);
+    }
+
+    /// Reference: plane geometry. A payload ball (radius 0.05 m at (0.5, 0, −0.3), below the
+    /// table at z = −0.2) keeps clear of an obstacle ball at (0.5, 0, −0.6) of radius 0.05 (0.2 m
+    /// apart) but is not held off the table: the table's clearance stays the arm ball's 0.1 m.
+    #[test]
+    fn a_payload_keeps_clear_of_obstacles_but_may_rest_on_the_table() {
+        let mut body = turntable(&[0.5]);
+        body.payload = vec![LinkBall { link: 0, center: [0.5, 0.0, -0.3], radius: 0.05 }];
+        let obstacle = WorkspaceObstacle::Sphere { center: [0.5, 0.0, -0.6], radius: 0.05 };
+        let workspace = Workspace { body, obstacles: vec![obstacle] };
+        let values = &workspace.clearances(&[vec![0.0]])[0];
+        assert!((values[0] - 0.2).abs() < 1e-9 && (values[1] - 0.1).abs() < 1e-9, "{values:?}");
     }
 
     /// Reference: the bounds of log-sum-exp, `min − ln(n)/β ≤ g ≤ min`, for balls at

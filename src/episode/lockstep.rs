@@ -5,7 +5,8 @@
 //! goal state at step 0, and tracks the planned states with the task's tracker
 //! (`[control] tracker`) until the time limit. It replans when the task's [`Replanning`] says so:
 //! never (Diffuser's protocol), or every `replan_every` steps, on deviation from the plan, on a
-//! new goal and when the plan runs out, keeping the first plan's arrival time.
+//! new goal and when the plan runs out, keeping the first plan's arrival time. A new goal (the
+//! environment's goal state changed, as at a pick-and-place grasp) is planned for in every mode.
 
 use anyhow::Context;
 use rand::{Rng, SeedableRng};
@@ -28,15 +29,16 @@ pub fn planned_episode(
     let mut env = task.make_env();
     let mut tracker = task.tracker(&file.config.control);
     let mut observation = env.reset(episode_seed);
-    let goal = env.goal_state();
     let obstacles = task.obstacles(episode_seed);
-    observer.episode_began(episode_seed, &goal, f64::from(env.dt()));
+    observer.episode_began(episode_seed, &env.goal_state(), f64::from(env.dt()));
     let mut outcome = EpisodeOutcome::default();
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
     let mut previous_action: Option<Vec<f32>> = None;
     let mut action_before: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
+        // Read every step: a task's goal may change within an episode (pick-and-place, at the grasp).
+        let goal = env.goal_state();
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
@@ -44,7 +46,7 @@ pub fn planned_episode(
             // sent (Task::commanded_state); other triggers from the measured state.
             let commanded = match (trigger, &previous_action, &action_before) {
                 (Trigger::Every | Trigger::Expired, Some(last), Some(before)) => {
-                    task.commanded_state(last, before, f64::from(env.dt()))
+                    task.commanded_state(&observation, last, before, f64::from(env.dt()))
                 }
                 _ => None,
             };

@@ -137,7 +137,9 @@ pub fn realtime_episode(
         }
         episode.obey_commands(t, stop);
         let mode = if episode.hold.active { RobotMode::Holding } else { RobotMode::Running };
-        episode.publish(&robot_id, t, &observation, &goal, mode)?;
+        // The goal may change within an episode (pick-and-place, at the grasp); the planner
+        // plans anew when it does.
+        episode.publish(&robot_id, t, &observation, &env.goal_state(), mode)?;
         let now_ms = episode.start.elapsed().as_millis() as u64;
         episode.receive(t, now_ms, &observation)?;
         let index = episode.decide(t, now_ms, &observation)?;

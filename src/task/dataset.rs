@@ -1,15 +1,21 @@
-//! An expert's recorded stream in D4RL's layout, shared by the tasks whose observations are
-//! positions followed by as many velocities (Maze2D's x, y, vx, vy; the Panda's angles and
-//! speeds).
+//! An expert's recorded stream in D4RL's layout, shared by the tasks whose observations start
+//! with positions followed by as many velocities (Maze2D's x, y, vx, vy; the Panda's angles and
+//! speeds, then the pick-and-place cube's position).
 
 use planner::train::d4rl::{D4rlDataset, Table};
 use sim::Collected;
 
-/// `stream` as a D4RL dataset: its columns, no `terminals`, and under `infos/` the goals and
-/// the `qpos` and `qvel` halves of the observations that D4RL's files repeat.
+/// `stream` (observations of `width` values) as a D4RL dataset: its columns, no `terminals`, and
+/// under `infos/` the goals and the `qpos` and `qvel` parts of the observations (their first
+/// `positions` values and the as many after them) that D4RL's files repeat.
 #[must_use]
-pub fn d4rl_stream(stream: Collected, positions: usize, action_width: usize, goal_width: usize) -> D4rlDataset {
-    let width = 2 * positions;
+pub fn d4rl_stream(
+    stream: Collected,
+    positions: usize,
+    width: usize,
+    action_width: usize,
+    goal_width: usize,
+) -> D4rlDataset {
     let half = |offset: usize| Table {
         values: stream.observations.chunks(width).flat_map(|o| o[offset..offset + positions].to_vec()).collect(),
         width: positions,

@@ -175,7 +175,7 @@ impl Task for Maze2dTask {
 
     fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
         let data = sim::maze2d::collect(self.config.layout, samples, noisy, seed, on_step);
-        d4rl_stream(data, 2, 2, 2)
+        d4rl_stream(data, 2, 4, 2, 2)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {

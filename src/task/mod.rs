@@ -12,6 +12,8 @@ mod config;
 mod dataset;
 mod limits;
 mod maze2d;
+mod panda_arm;
+mod panda_pick_place;
 mod panda_reach;
 pub mod picard;
 
@@ -81,12 +83,12 @@ pub trait Task: Send + Sync {
     /// Where `state` (an observation) puts the robot in the world, metres: what telemetry draws
     /// and what tracking errors measure.
     fn position(&self, state: &[f32]) -> [f32; 3];
-    /// The state a position-controlled robot was commanded into by its last two actions
-    /// (`last`, the one before it `before`; `dt` seconds apart), for replans to start from
+    /// The state a position-controlled robot at `observation` was commanded into by its last
+    /// two actions (`last`, the one before it `before`; `dt` seconds apart), for replans to start from
     /// instead of the measured state, so that the new plan continues the servos' targets rather
     /// than jumping back by their tracking lag; `None` where replans start from the measured
     /// state (Maze2D, whose actions are forces).
-    fn commanded_state(&self, _last: &[f32], _before: &[f32], _dt: f64) -> Option<Vec<f32>> {
+    fn commanded_state(&self, _observation: &[f32], _last: &[f32], _before: &[f32], _dt: f64) -> Option<Vec<f32>> {
         None
     }
     /// The robot's body at `state` as shapes to draw (the Panda: its link capsules), base frame;
@@ -119,6 +121,8 @@ pub enum TaskKind {
     Maze2d,
     /// A Franka Panda reaching among obstacles, on Rapier ([`panda_reach`]).
     PandaReach,
+    /// A Franka Panda carrying a cube to a goal among obstacles, on Rapier ([`panda_pick_place`]).
+    PandaPickPlace,
 }
 
 impl TaskKind {
@@ -130,6 +134,10 @@ impl TaskKind {
             Self::PandaReach => {
                 Arc::new(panda_reach::PandaReachTask::new(toml::Value::Table(env).try_into()?, constraints)?)
             }
+            Self::PandaPickPlace => Arc::new(panda_pick_place::PandaPickPlaceTask::new(
+                toml::Value::Table(env).try_into()?,
+                constraints,
+            )?),
         })
     }
 }

@@ -295,6 +295,7 @@ mod tests {
                 chain: ChainSpec { parent_from_joint: vec![identity], last_from_tool: identity },
                 angle_dims: vec![0],
                 balls: vec![LinkBall { link: 0, center: [0.5, 0.0, 0.0], radius: 0.1 }],
+                payload: Vec::new(),
                 table: None,
             },
             obstacles: vec![WorkspaceObstacle::Sphere { center: [0.0, 0.6, 0.0], radius: 0.1 }],

@@ -1,5 +1,6 @@
-//! A reach dataset from the scripted expert: whole episodes back to back, each `max_episode_steps`
-//! long (the expert arrives, then rests at the goal), `timeouts` marking each episode's last step.
+//! An arm task's dataset from its scripted expert: whole episodes back to back, each
+//! `max_episode_steps` long (the expert arrives, then rests at the goal), `timeouts` marking each
+//! episode's last step.
 //!
 //! Episode seeds come from the collection seed on their own ChaCha stream, so they are large
 //! random numbers that evaluation's seeds (0, 1, 2, …) do not meet. An episode whose expert finds
@@ -10,21 +11,19 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use super::expert::ReachExpert;
-use super::reach::{PandaReach, ReachConfig};
+use super::ArmEnv;
 use crate::collected::Collected;
 use crate::control::Policy;
-use crate::env::Env;
 
 /// Standard deviation of the target noise when `noisy`, rad.
 const TARGET_NOISE_RAD: f32 = 0.02;
 
 /// The recorded stream and what the expert did.
 #[derive(Debug, Clone, Default)]
-pub struct ReachCollected {
-    /// Observations (7 angles, 7 speeds), actions (7 joint targets), goals (the tool point's
-    /// x, y, z, metres), rewards (1 with the tool point at the goal) and `timeouts` (each
-    /// episode's last step).
+pub struct ArmCollected {
+    /// Observations (the environment's), actions (7 joint targets), goals (the task's goal
+    /// position: x, y, z, metres), rewards (1 at the goal) and `timeouts` (each episode's last
+    /// step).
     pub stream: Collected,
     /// Episodes recorded whole or in part.
     pub episodes: usize,
@@ -37,36 +36,34 @@ pub struct ReachCollected {
     pub violating_steps: usize,
 }
 
-/// Runs the expert on `config`'s episodes for `samples` steps from `seed`; `on_step` is called
+/// Runs `env`'s expert on its episodes for `samples` steps from `seed`; `on_step` is called
 /// after each recorded step.
 #[must_use]
-pub fn collect_reach(
-    config: &ReachConfig,
+pub fn collect_arm(
+    env: &mut dyn ArmEnv,
     samples: usize,
     noisy: bool,
     seed: u64,
     on_step: &mut dyn FnMut(),
-) -> ReachCollected {
-    let mut env = PandaReach::new(config.clone());
+) -> ArmCollected {
     let mut seeds = ChaCha8Rng::seed_from_u64(seed);
     seeds.set_stream(2);
     let mut noise = ChaCha8Rng::seed_from_u64(seed);
     noise.set_stream(1);
-    let mut data = ReachCollected::default();
+    let mut data = ArmCollected::default();
+    let max_steps = env.max_episode_steps();
     while data.stream.rewards.len() < samples {
         let episode_seed: u64 = seeds.r#gen();
         let mut observation = env.reset(episode_seed);
-        let mut expert =
-            ReachExpert::plan(env.description(), env.limits(), env.episode(), config.dt_secs, episode_seed);
+        let mut expert = env.expert(episode_seed);
         if !expert.has_path() {
             data.skipped += 1;
             continue;
         }
-        let goal = env.goal_state();
-        let goal_position = env.episode().goal_position.map(|v| v as f32);
+        let goal_position = env.goal_position().map(|v| v as f32);
         let mut reached = false;
-        for step in 0..config.max_episode_steps {
-            let mut action = expert.act(&observation, &goal);
+        for step in 0..max_steps {
+            let mut action = expert.act(&observation, &env.goal_state());
             if noisy {
                 for a in &mut action {
                     *a += TARGET_NOISE_RAD * noise.sample::<f32, _>(StandardNormal);
@@ -79,7 +76,7 @@ pub fn collect_reach(
             stream.actions.extend_from_slice(&action);
             stream.goals.extend_from_slice(&goal_position);
             stream.rewards.push(result.reward);
-            let last = step + 1 == config.max_episode_steps || stream.rewards.len() == samples;
+            let last = step + 1 == max_steps || stream.rewards.len() == samples;
             stream.timeouts.push(last);
             reached |= result.at_goal;
             observation = result.observation;

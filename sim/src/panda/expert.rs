@@ -1,18 +1,19 @@
-//! The reach task's scripted expert: plan a collision-free joint-space path to the goal
-//! configuration, time it within a share of Franka's limits, and command it step by step.
+//! The arm tasks' scripted expert: plan a collision-free joint-space path for each leg of the
+//! task (the reach: start to goal; pick-and-place: start to grasp, grasp to place), time it within
+//! a share of Franka's limits, and command it step by step.
 //!
-//! The path is RRT-Connect among the episode's obstacles and the table, every configuration on
-//! it `PLANNING_MARGIN_M` clear of both, then shortcut. It is timed rest to rest per segment at
-//! `LIMIT_SHARE` of Franka's speed and acceleration limits, leaving room for the servos'
-//! tracking error. The action of step k is the timed path's configuration at (k + 1)·dt.
+//! Each leg's path is RRT-Connect over the configurations its `free` accepts (every one
+//! `PLANNING_MARGIN_M` clear of obstacles and table), then shortcut. It is timed rest to rest per
+//! segment at `LIMIT_SHARE` of Franka's speed and acceleration limits, leaving room for the
+//! servos' tracking error. The action of step k of a leg is its timed path at (k + 1)·dt. The
+//! expert moves on to the next leg when the environment's goal changes (the grasp has been
+//! made), and holds the end of its leg until then.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::description::ArmDescription;
 use super::limits::JointLimits;
 use super::path_planning::PathSearch;
-use super::reach::{ReachEpisode, TABLE_TOP_Z};
 use super::timing::TimedPath;
 use crate::control::Policy;
 
@@ -25,58 +26,76 @@ const RRT_ROUNDS: usize = 5000;
 /// Shortcutting tries.
 const SHORTCUT_ROUNDS: usize = 200;
 
-/// The expert of one episode.
-pub struct ReachExpert {
-    /// The timed path; `None` when no path was found (the expert then holds the start).
-    timed: Option<TimedPath>,
-    start: Vec<f32>,
-    dt_secs: f64,
-    step: usize,
+/// One motion of a task, between two configurations at rest (rad).
+pub struct Leg<'a> {
+    /// Where it starts.
+    pub from: &'a [f64],
+    /// Where it ends.
+    pub to: &'a [f64],
+    /// Whether a configuration on the way is allowed.
+    pub free: &'a dyn Fn(&[f64]) -> bool,
 }
 
-impl ReachExpert {
-    /// Plans `episode` (drawn with seed `seed`, which also seeds the search) for an arm of
-    /// `description` and `limits` stepping every `dt_secs`.
+/// The expert of one episode.
+pub struct ArmExpert {
+    /// Each leg's timed path; empty when a leg has no path (the expert then holds the start).
+    legs: Vec<TimedPath>,
+    start: Vec<f32>,
+    dt_secs: f64,
+    /// The leg being executed, the step it began at, and the step now.
+    leg: usize,
+    leg_began: usize,
+    step: usize,
+    /// The goal the current leg serves: a new one moves the expert to the next leg.
+    goal: Option<Vec<f32>>,
+}
+
+impl ArmExpert {
+    /// Plans `legs` for an arm of `limits` stepping every `dt_secs`; `seed` seeds the searches.
+    ///
+    /// # Panics
+    /// If `legs` is empty.
     #[must_use]
-    pub fn plan(
-        description: &ArmDescription,
-        limits: &JointLimits,
-        episode: &ReachEpisode,
-        dt_secs: f64,
-        seed: u64,
-    ) -> Self {
-        let free = |q: &[f64]| description.clearance(q, &episode.obstacles, TABLE_TOP_Z).min() >= PLANNING_MARGIN_M;
-        let search = PathSearch { free: &free, lower: &limits.lower_rad, upper: &limits.upper_rad };
+    pub fn plan(limits: &JointLimits, legs: &[Leg], dt_secs: f64, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let timed = search
-            .rrt_connect(&episode.start, &episode.goal_q, RRT_ROUNDS, &mut rng)
-            .map(|path| timed(&search.shortcut(path, SHORTCUT_ROUNDS, &mut rng), limits));
-        Self { timed, start: episode.start.iter().map(|q| *q as f32).collect(), dt_secs, step: 0 }
+        let timed: Option<Vec<TimedPath>> = legs
+            .iter()
+            .map(|leg| {
+                let search = PathSearch { free: leg.free, lower: &limits.lower_rad, upper: &limits.upper_rad };
+                search
+                    .rrt_connect(leg.from, leg.to, RRT_ROUNDS, &mut rng)
+                    .map(|path| timed(&search.shortcut(path, SHORTCUT_ROUNDS, &mut rng), limits))
+            })
+            .collect();
+        Self::of(timed.unwrap_or_default(), legs, dt_secs)
     }
 
-    /// The naive baseline: the straight joint-space path from the start to the goal
-    /// configuration, timed the same way, whatever lies on it.
+    /// The naive baseline: each leg's straight joint-space path, timed the same way, whatever
+    /// lies on it.
+    ///
+    /// # Panics
+    /// If `legs` is empty.
     #[must_use]
-    pub fn straight(limits: &JointLimits, episode: &ReachEpisode, dt_secs: f64) -> Self {
-        let path = [episode.start.clone(), episode.goal_q.clone()];
-        Self {
-            timed: Some(timed(&path, limits)),
-            start: episode.start.iter().map(|q| *q as f32).collect(),
-            dt_secs,
-            step: 0,
-        }
+    pub fn straight(limits: &JointLimits, legs: &[Leg], dt_secs: f64) -> Self {
+        let timed = legs.iter().map(|leg| timed(&[leg.from.to_vec(), leg.to.to_vec()], limits)).collect();
+        Self::of(timed, legs, dt_secs)
     }
 
-    /// Whether a path was found.
+    fn of(timed: Vec<TimedPath>, legs: &[Leg], dt_secs: f64) -> Self {
+        let start = legs.first().expect("a task has a leg").from.iter().map(|q| *q as f32).collect();
+        Self { legs: timed, start, dt_secs, leg: 0, leg_began: 0, step: 0, goal: None }
+    }
+
+    /// Whether a path was found for every leg.
     #[must_use]
     pub fn has_path(&self) -> bool {
-        self.timed.is_some()
+        !self.legs.is_empty()
     }
 
-    /// Seconds the timed path takes (0 without one).
+    /// Seconds the timed paths take together (0 without them).
     #[must_use]
     pub fn duration_secs(&self) -> f64 {
-        self.timed.as_ref().map_or(0.0, TimedPath::duration_secs)
+        self.legs.iter().map(TimedPath::duration_secs).sum()
     }
 }
 
@@ -86,11 +105,19 @@ fn timed(path: &[Vec<f64>], limits: &JointLimits) -> TimedPath {
     TimedPath::new(path, &share(&limits.max_speed_rad_per_s), &share(&limits.max_acceleration_rad_per_s2))
 }
 
-impl Policy for ReachExpert {
-    fn act(&mut self, _observation: &[f32], _goal_state: &[f32]) -> Vec<f32> {
+impl Policy for ArmExpert {
+    fn act(&mut self, _observation: &[f32], goal_state: &[f32]) -> Vec<f32> {
+        if self.goal.as_deref().is_some_and(|goal| goal != goal_state) && self.leg + 1 < self.legs.len() {
+            self.leg += 1;
+            self.leg_began = self.step;
+        }
+        self.goal = Some(goal_state.to_vec());
         self.step += 1;
-        match &self.timed {
-            Some(timed) => timed.sample(self.step as f64 * self.dt_secs).0.into_iter().map(|q| q as f32).collect(),
+        match self.legs.get(self.leg) {
+            Some(timed) => {
+                let t = (self.step - self.leg_began) as f64 * self.dt_secs;
+                timed.sample(t).0.into_iter().map(|q| q as f32).collect()
+            }
             None => self.start.clone(),
         }
     }

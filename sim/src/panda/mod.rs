@@ -1,5 +1,5 @@
-//! A Franka Emika Panda: its description, kinematics and limits, the arm on Rapier, and the
-//! reach-among-obstacles task with its scripted expert.
+//! A Franka Emika Panda: its description, kinematics and limits, the arm on Rapier, and its tasks
+//! (reaching among obstacles, pick and place) with their scripted expert.
 //!
 //! The description is `assets/panda/panda.urdf`: example-robot-data 6.0.0's
 //! `panda_collision.urdf` (franka_ros's `franka_description`, Apache-2.0), with its meshes and
@@ -10,6 +10,7 @@ mod arm;
 mod clearance;
 mod collection;
 mod description;
+mod driven;
 mod expert;
 mod frame;
 mod inverse_kinematics;
@@ -17,23 +18,40 @@ mod kinematics;
 mod limits;
 mod obstacles;
 mod path_planning;
+mod pick_place;
 mod reach;
 mod timing;
 mod tracker;
 
 pub use arm::{Arm, PHYSICS_DT_SECS};
 pub use clearance::{Clearance, FIRST_LINK_NEAR_TABLE};
-pub use collection::{ReachCollected, collect_reach};
+pub use collection::{ArmCollected, collect_arm};
 pub use description::{ArmDescription, ArmJoint, ArmLink, Capsule, DescriptionError, Inertial};
-pub use expert::ReachExpert;
+pub use driven::{DrivenArm, Violations};
+pub use expert::{ArmExpert, Leg};
 pub use frame::Frame;
 pub use inverse_kinematics::ToolGoal;
 pub use limits::{JointLimits, franka_limits};
 pub use obstacles::Obstacle;
 pub use path_planning::PathSearch;
-pub use reach::{PandaReach, READY, ReachConfig, ReachEpisode, TABLE_TOP_Z, Violations};
+pub use pick_place::{
+    CUBE_BALL_M, CUBE_HALF_M, GRASP_SPEED_RAD_PER_S, GRASP_TOLERANCE_M, PandaPickPlace, PickPlaceEpisode,
+};
+pub use reach::{PandaReach, READY, ReachConfig, ReachEpisode, TABLE_TOP_Z};
 pub use timing::TimedPath;
 pub use tracker::JointTracker;
+
+/// An arm task's environment, as its expert and collection see it.
+pub trait ArmEnv: crate::env::Env {
+    /// The arm's description (its kinematics, limits and capsules).
+    fn description(&self) -> &ArmDescription;
+    /// What the executed motion broke since the reset.
+    fn violations(&self) -> Violations;
+    /// The scripted expert of the current episode, its searches seeded with `seed`.
+    fn expert(&self, seed: u64) -> ArmExpert;
+    /// Where the task must bring the tool point or the object, metres.
+    fn goal_position(&self) -> [f64; 3];
+}
 
 /// The committed Panda description (URDF text).
 pub const PANDA_URDF: &str = include_str!("../../../assets/panda/panda.urdf");

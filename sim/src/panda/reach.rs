@@ -18,12 +18,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::arm::Arm;
 use super::clearance::Clearance;
 use super::description::ArmDescription;
+use super::driven::{DrivenArm, Violations};
+use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
 use super::inverse_kinematics::ToolGoal;
 use super::obstacles::Obstacle;
-use super::{franka_panda, limits};
+use super::{ArmEnv, franka_panda, limits};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
 
 /// The Panda's ready pose, rad (franka_ros's `ready`).
@@ -188,12 +189,7 @@ impl ReachEpisode {
     fn try_draw(arm: &ArmDescription, config: &ReachConfig, blocking: bool, rng: &mut ChaCha8Rng) -> Option<Self> {
         let margin = config.reset_margin_m;
         let clear_of_table = |q: &[f64]| arm.clearance(q, &[], TABLE_TOP_Z).table_m >= margin;
-        let start = arm.clamp(
-            &READY
-                .iter()
-                .map(|q| q + rng.gen_range(-config.start_noise_rad..=config.start_noise_rad))
-                .collect::<Vec<_>>(),
-        );
+        let start = draw_start(arm, config, rng);
         let [low, high] = config.goal_box_m;
         let goal_position = std::array::from_fn(|i| rng.gen_range(low[i]..high[i]));
         let goal_q = arm.inverse_kinematics(
@@ -205,30 +201,75 @@ impl ReachEpisode {
         if !clear_of_table(&start) || !clear_of_table(&goal_q) {
             return None;
         }
-        let count = if config.max_obstacles == 0 { 0 } else { rng.gen_range(1..=config.max_obstacles) };
         // The tool point halfway along the straight joint-space path: a ball there blocks it.
         let midway: Vec<f64> = start.iter().zip(&goal_q).map(|(a, b)| 0.5 * (a + b)).collect();
-        let midway_tool = arm.tool_frame(&midway).translation;
-        let mut obstacles = Vec::with_capacity(count);
-        for index in 0..count {
-            let clear = |o: &Obstacle| {
-                [&start, &goal_q]
-                    .iter()
-                    .all(|q| arm.clearance(q, std::slice::from_ref(o), TABLE_TOP_Z).obstacles_m >= margin)
-            };
-            let obstacle = (0..OBSTACLE_DRAWS)
-                .map(|_| {
-                    if index == 0 && blocking {
-                        Obstacle::Sphere { center: midway_tool, radius: rng.gen_range(0.05..0.1) }
-                    } else {
-                        random_obstacle(rng)
-                    }
-                })
-                .find(clear)?;
-            obstacles.push(obstacle);
-        }
+        let blocking_at = blocking.then(|| arm.tool_frame(&midway).translation);
+        let clear = |o: &Obstacle| {
+            [&start, &goal_q].iter().all(|q| arm.clearance(q, std::slice::from_ref(o), TABLE_TOP_Z).obstacles_m >= margin)
+        };
+        let obstacles = draw_obstacles(config, blocking_at, &clear, rng)?;
         Some(Self { start, goal_position, goal_q, obstacles, blocking })
     }
+
+    /// The scripted expert of this episode for an arm of `description` stepping every
+    /// `dt_secs`; `seed` seeds its search.
+    #[must_use]
+    pub fn expert(&self, description: &ArmDescription, dt_secs: f64, seed: u64) -> ArmExpert {
+        let free = |q: &[f64]| description.clearance(q, &self.obstacles, TABLE_TOP_Z).min() >= PLANNING_MARGIN_M;
+        let leg = Leg { from: &self.start, to: &self.goal_q, free: &free };
+        ArmExpert::plan(&limits::franka_limits(description), &[leg], dt_secs, seed)
+    }
+
+    /// The naive baseline of this episode: the straight joint-space path to the goal
+    /// configuration, timed as the expert's.
+    #[must_use]
+    pub fn naive(&self, description: &ArmDescription, dt_secs: f64) -> ArmExpert {
+        let leg = Leg { from: &self.start, to: &self.goal_q, free: &|_| true };
+        ArmExpert::straight(&limits::franka_limits(description), &[leg], dt_secs)
+    }
+}
+
+/// A start configuration: the ready pose plus uniform noise, within the joint range.
+pub(super) fn draw_start(arm: &ArmDescription, config: &ReachConfig, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let noise = config.start_noise_rad;
+    arm.clamp(&READY.iter().map(|q| q + rng.gen_range(-noise..=noise)).collect::<Vec<_>>())
+}
+
+/// One to `max_obstacles` obstacles that `clear` accepts: the first a ball of radius 5–10 cm at
+/// `blocking_at` when given, the others balls and boxes anywhere in [`OBSTACLE_BOX_M`]; `None`
+/// when one cannot be placed in [`OBSTACLE_DRAWS`] tries.
+pub(super) fn draw_obstacles(
+    config: &ReachConfig,
+    blocking_at: Option<[f64; 3]>,
+    clear: &dyn Fn(&Obstacle) -> bool,
+    rng: &mut ChaCha8Rng,
+) -> Option<Vec<Obstacle>> {
+    let count = if config.max_obstacles == 0 { 0 } else { rng.gen_range(1..=config.max_obstacles) };
+    (0..count)
+        .map(|index| {
+            (0..OBSTACLE_DRAWS)
+                .map(|_| match blocking_at.filter(|_| index == 0) {
+                    Some(center) => Obstacle::Sphere { center, radius: rng.gen_range(0.05..0.1) },
+                    None => random_obstacle(rng),
+                })
+                .find(|o| clear(o))
+        })
+        .collect()
+}
+
+/// The obstacles as shapes to draw.
+pub(super) fn obstacle_shapes(obstacles: &[Obstacle]) -> impl Iterator<Item = SceneShape> + '_ {
+    let point = |p: [f64; 3]| p.map(|v| v as f32);
+    obstacles.iter().map(move |o| match *o {
+        Obstacle::Sphere { center, radius } => {
+            SceneShape { label: "obstacle", center: point(center), geometry: Geometry::Sphere { radius: radius as f32 } }
+        }
+        Obstacle::Box { center, half_extents } => SceneShape {
+            label: "obstacle",
+            center: point(center),
+            geometry: Geometry::Cuboid { half_extents: point(half_extents) },
+        },
+    })
 }
 
 /// A ball or a box somewhere in [`OBSTACLE_BOX_M`].
@@ -242,42 +283,12 @@ fn random_obstacle(rng: &mut ChaCha8Rng) -> Obstacle {
     }
 }
 
-/// What the executed motion of an episode broke so far (counted per physics step for
-/// collisions, per control step for the joint limits).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Violations {
-    /// Physics steps with the arm overlapping an obstacle or the table.
-    pub collision_steps: usize,
-    /// Control steps with a joint beyond its position limits.
-    pub position_steps: usize,
-    /// Control steps with a joint faster than its speed limit.
-    pub speed_steps: usize,
-    /// Control steps whose speed change over the step exceeds a joint's acceleration limit.
-    pub acceleration_steps: usize,
-    /// The smallest clearance seen, metres.
-    pub min_clearance_m: f64,
-}
-
-impl Violations {
-    /// Steps counted under any of the four kinds.
-    #[must_use]
-    pub fn count(&self) -> usize {
-        self.collision_steps + self.position_steps + self.speed_steps + self.acceleration_steps
-    }
-}
-
 /// The reach task's environment.
 pub struct PandaReach {
     config: ReachConfig,
-    description: ArmDescription,
-    limits: limits::JointLimits,
-    arm: Arm,
+    driven: DrivenArm,
     episode: ReachEpisode,
-    /// The last joint target, rad: the next target's speed is measured from it.
-    last_target: Vec<f64>,
-    last_speed: Vec<f64>,
     steps: usize,
-    violations: Violations,
 }
 
 impl PandaReach {
@@ -291,9 +302,7 @@ impl PandaReach {
         if let Some(problem) = config.problem() {
             panic!("invalid reach configuration: {problem}");
         }
-        let description = franka_panda();
-        let limits = limits::franka_limits(&description);
-        let arm = Arm::new(&description, config.dt_secs);
+        let driven = DrivenArm::new(franka_panda(), config.dt_secs, &READY);
         let episode = ReachEpisode {
             start: READY.to_vec(),
             goal_position: [0.5, 0.0, 0.3],
@@ -301,23 +310,7 @@ impl PandaReach {
             obstacles: Vec::new(),
             blocking: false,
         };
-        Self {
-            config,
-            description,
-            limits,
-            arm,
-            episode,
-            last_target: READY.to_vec(),
-            last_speed: vec![0.0; READY.len()],
-            steps: 0,
-            violations: Violations::default(),
-        }
-    }
-
-    /// The arm's description (its kinematics, limits and capsules).
-    #[must_use]
-    pub fn description(&self) -> &ArmDescription {
-        &self.description
+        Self { config, driven, episode, steps: 0 }
     }
 
     /// The current episode.
@@ -326,44 +319,61 @@ impl PandaReach {
         &self.episode
     }
 
-    /// What the executed motion broke since the reset.
-    #[must_use]
-    pub fn violations(&self) -> Violations {
-        self.violations
-    }
-
     /// The clearances at `q` in this episode's world.
     #[must_use]
     pub fn clearance(&self, q: &[f64]) -> Clearance {
-        self.description.clearance(q, &self.episode.obstacles, TABLE_TOP_Z)
+        self.description().clearance(q, &self.episode.obstacles, TABLE_TOP_Z)
     }
 
     /// The tool point's distance to the goal at `q`, metres.
     #[must_use]
     pub fn goal_distance(&self, q: &[f64]) -> f64 {
-        let p = self.description.tool_frame(q).translation;
-        (0..3).map(|i| (p[i] - self.episode.goal_position[i]).powi(2)).sum::<f64>().sqrt()
+        distance(self.description().tool_frame(q).translation, self.episode.goal_position)
     }
 
     /// Franka's limits of this arm.
     #[must_use]
     pub fn limits(&self) -> &limits::JointLimits {
-        &self.limits
+        self.driven.limits()
+    }
+
+}
+
+impl ArmEnv for PandaReach {
+    fn description(&self) -> &ArmDescription {
+        self.driven.description()
+    }
+
+    fn violations(&self) -> Violations {
+        self.driven.violations()
+    }
+
+    fn expert(&self, seed: u64) -> ArmExpert {
+        self.episode.expert(self.description(), self.config.dt_secs, seed)
+    }
+
+    fn goal_position(&self) -> [f64; 3] {
+        self.episode.goal_position
     }
 }
 
+/// Metres between two points.
+pub(super) fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt()
+}
+
 /// The observation of joint angles `q` (rad) and speeds (rad/s).
-fn observation(q: &[f64], speed: &[f64]) -> Vec<f32> {
+pub(super) fn observation(q: &[f64], speed: &[f64]) -> Vec<f32> {
     q.iter().chain(speed).map(|v| *v as f32).collect()
 }
 
 impl Env for PandaReach {
     fn observation_dim(&self) -> usize {
-        2 * self.description.joints.len()
+        2 * self.description().joints.len()
     }
 
     fn action_dim(&self) -> usize {
-        self.description.joints.len()
+        self.description().joints.len()
     }
 
     fn max_episode_steps(&self) -> usize {
@@ -375,14 +385,11 @@ impl Env for PandaReach {
     }
 
     fn reset(&mut self, seed: u64) -> Vec<f32> {
-        self.episode = ReachEpisode::draw(&self.description, &self.config, seed);
-        self.arm.set_configuration(&self.episode.start);
-        self.last_target.clone_from(&self.episode.start);
-        self.last_speed = vec![0.0; self.last_target.len()];
+        self.episode = ReachEpisode::draw(self.description(), &self.config, seed);
+        let clearance = self.clearance(&self.episode.start).min();
+        self.driven.reset(&self.episode.start, clearance);
         self.steps = 0;
-        self.violations =
-            Violations { min_clearance_m: self.clearance(&self.episode.start).min(), ..Violations::default() };
-        observation(&self.arm.joint_positions(), &self.arm.joint_velocities())
+        observation(&self.driven.joint_positions(), self.driven.joint_speeds())
     }
 
     fn goal_state(&self) -> Vec<f32> {
@@ -395,73 +402,31 @@ impl Env for PandaReach {
     }
 
     fn step(&mut self, action: &[f32]) -> Step {
-        let target: Vec<f64> = action
-            .iter()
-            .zip(&self.limits.lower_rad)
-            .zip(&self.limits.upper_rad)
-            .map(|((a, lo), hi)| f64::from(*a).clamp(*lo, *hi))
-            .collect();
-        let dt = self.config.dt_secs;
-        let target_speed: Vec<f64> = target.iter().zip(&self.last_target).map(|(t, last)| (t - last) / dt).collect();
-        let (description, obstacles) = (&self.description, &self.episode.obstacles);
-        let before = self.violations;
-        let mut violations = self.violations;
-        self.arm.step(&target, &target_speed, |q| {
-            let clearance = description.clearance(q, obstacles, TABLE_TOP_Z).min();
-            violations.min_clearance_m = violations.min_clearance_m.min(clearance);
-            violations.collision_steps += usize::from(clearance < 0.0);
-        });
-        self.last_target = target;
-        let (q, speed) = (self.arm.joint_positions(), self.arm.joint_velocities());
-        let limits = &self.limits;
-        let beyond =
-            |values: &[f64], bound: &dyn Fn(usize, f64) -> bool| values.iter().enumerate().any(|(j, v)| bound(j, *v));
-        violations.position_steps +=
-            usize::from(beyond(&q, &|j, v| v < limits.lower_rad[j] || v > limits.upper_rad[j]));
-        violations.speed_steps += usize::from(beyond(&speed, &|j, v| v.abs() > limits.max_speed_rad_per_s[j]));
-        let acceleration: Vec<f64> = speed.iter().zip(&self.last_speed).map(|(v, last)| (v - last) / dt).collect();
-        violations.acceleration_steps +=
-            usize::from(beyond(&acceleration, &|j, a| a.abs() > limits.max_acceleration_rad_per_s2[j]));
-        self.violations = violations;
-        self.last_speed = speed;
+        let obstacles = &self.episode.obstacles;
+        let violated = self.driven.step(action, |arm, q| arm.clearance(q, obstacles, TABLE_TOP_Z).min());
         self.steps += 1;
+        let q = self.driven.joint_positions();
         let at_goal = self.goal_distance(&q) <= self.config.goal_tolerance_m;
         Step {
-            observation: observation(&q, &self.last_speed),
+            observation: observation(&q, self.driven.joint_speeds()),
             reward: if at_goal { 1.0 } else { 0.0 },
             terminated: at_goal,
             truncated: self.steps >= self.config.max_episode_steps,
             at_goal,
-            violated: Some(violations.count() > before.count()),
+            violated: Some(violated),
         }
     }
 
     fn scene(&self) -> Scene {
-        let q = self.arm.joint_positions();
+        let q = self.driven.joint_positions();
         let point = |p: [f64; 3]| p.map(|v| v as f32);
-        let mut shapes: Vec<SceneShape> = self
-            .episode
-            .obstacles
-            .iter()
-            .map(|o| match *o {
-                Obstacle::Sphere { center, radius } => SceneShape {
-                    label: "obstacle",
-                    center: point(center),
-                    geometry: Geometry::Sphere { radius: radius as f32 },
-                },
-                Obstacle::Box { center, half_extents } => SceneShape {
-                    label: "obstacle",
-                    center: point(center),
-                    geometry: Geometry::Cuboid { half_extents: point(half_extents) },
-                },
-            })
-            .collect();
+        let mut shapes: Vec<SceneShape> = obstacle_shapes(&self.episode.obstacles).collect();
         shapes.push(SceneShape {
             label: "goal",
             center: point(self.episode.goal_position),
             geometry: Geometry::Sphere { radius: self.config.goal_tolerance_m as f32 },
         });
-        shapes.extend(self.description.arm_shapes(&q));
+        shapes.extend(self.description().arm_shapes(&q));
         Scene { shapes }
     }
 }

@@ -1,0 +1,139 @@
+//! The Panda carrying a cube to a goal among obstacles as a [`Task`] (`sim::panda`,
+//! docs/MANIPULATION.md). `[env]` is `sim::panda::ReachConfig`: the cube lies in `goal_box_m`'s
+//! footprint and goals are drawn in `goal_box_m`. Plans are joint-space: a row is the joint
+//! targets (7, rad), then the joint angles (7, rad), speeds (7, rad/s) and the cube's centre (3,
+//! m). The grasp attaches the cube; the goal state changes then, and the robot plans anew.
+
+use bridge::message::Component;
+use planner::constraints::ConstraintConfig;
+use planner::guidance::Reward;
+use planner::train::d4rl::D4rlDataset;
+use planner::workspace::{ArmBody, LinkBall, WorkspaceObstacle};
+use sim::panda::{CUBE_BALL_M, JointTracker, PandaPickPlace, PickPlaceEpisode, ReachConfig, collect_arm};
+use sim::{Env, Policy, SceneShape, Tracker};
+
+use super::dataset::d4rl_stream;
+use super::panda_arm::{PandaArm, workspace_obstacle};
+use super::{ControlConfig, RewardKind, RobotLimits, Task};
+
+/// The task's name in messages.
+const KIND: &str = "panda_pick_place";
+
+/// The pick-and-place task: its episodes' configuration and the arm.
+pub struct PandaPickPlaceTask {
+    config: ReachConfig,
+    panda: PandaArm,
+}
+
+impl PandaPickPlaceTask {
+    /// The task of `config` (see [`PandaArm::new`] for what `constraints` may hold).
+    pub fn new(config: ReachConfig, constraints: Option<&ConstraintConfig>) -> anyhow::Result<Self> {
+        let panda = PandaArm::new(KIND, &config, constraints)?;
+        Ok(Self { config, panda })
+    }
+
+    fn episode(&self, seed: u64) -> PickPlaceEpisode {
+        PickPlaceEpisode::draw(&self.panda.arm, &self.config, seed)
+    }
+}
+
+impl Task for PandaPickPlaceTask {
+    fn label(&self) -> String {
+        format!("panda-pick-place ({} obstacles at most)", self.config.max_obstacles)
+    }
+
+    fn id(&self) -> String {
+        "panda-pick-place".into()
+    }
+
+    fn components(&self) -> (Vec<Component>, Vec<Component>) {
+        let cube = |axis: &str| Component { name: format!("cube_{axis}"), unit: "m".into(), low: None, high: None };
+        self.panda.components(["x", "y", "z"].map(cube).to_vec())
+    }
+
+    fn goal_note(&self) -> String {
+        "(q_grasp, 0, cube) until the cube is held, then (q_place, 0, goal): the configuration with the tool \
+         point on the cube, then on the goal, pointing down, at rest"
+            .into()
+    }
+
+    fn fixed_goal(&self) -> Option<Vec<f32>> {
+        None
+    }
+
+    fn limits(&self) -> RobotLimits {
+        self.panda.robot_limits(self.components(), self.dt_secs())
+    }
+
+    fn dims(&self) -> (usize, usize) {
+        (self.panda.joints(), 2 * self.panda.joints() + 3)
+    }
+
+    fn dt_secs(&self) -> f64 {
+        self.config.dt_secs
+    }
+
+    fn make_env(&self) -> Box<dyn Env> {
+        Box::new(PandaPickPlace::new(self.config.clone()))
+    }
+
+    fn tracker(&self, _control: &ControlConfig) -> Box<dyn Tracker> {
+        Box::new(JointTracker { joints: self.panda.joints() })
+    }
+
+    fn expert(&self, seed: u64) -> Box<dyn Policy> {
+        Box::new(self.episode(seed).expert(&self.panda.arm, self.config.dt_secs, seed))
+    }
+
+    fn arm_body(&self) -> Option<ArmBody> {
+        // The cube's ball at the tool point, on the last link, all the time: before the grasp it
+        // keeps the place the cube will take clear (the grasp and place are drawn clear of it).
+        let tool = self.panda.arm.last_from_tool.translation;
+        let cube = LinkBall { link: self.panda.joints() - 1, center: tool, radius: CUBE_BALL_M };
+        Some(self.panda.body(vec![cube]))
+    }
+
+    fn obstacles(&self, seed: u64) -> Vec<WorkspaceObstacle> {
+        self.episode(seed).obstacles.iter().map(workspace_obstacle).collect()
+    }
+
+    fn naive(&self, seed: u64) -> Option<Box<dyn Policy>> {
+        Some(Box::new(self.episode(seed).naive(&self.panda.arm, self.config.dt_secs)))
+    }
+
+    fn collect(&self, samples: usize, noisy: bool, seed: u64, on_step: &mut dyn FnMut()) -> D4rlDataset {
+        let mut env = PandaPickPlace::new(self.config.clone());
+        let data = collect_arm(&mut env, samples, noisy, seed, on_step);
+        eprintln!(
+            "panda-pick-place expert: {} episodes, {} put the cube at the goal, {} skipped without a path, {} recorded steps with a violation",
+            data.episodes, data.reached, data.skipped, data.violating_steps
+        );
+        let joints = self.panda.joints();
+        d4rl_stream(data.stream, joints, 2 * joints + 3, joints, 3)
+    }
+
+    fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {
+        self.panda.reward(kind)
+    }
+
+    fn position(&self, state: &[f32]) -> [f32; 3] {
+        self.panda.tool_point(state)
+    }
+
+    fn commanded_state(&self, observation: &[f32], last: &[f32], before: &[f32], dt: f64) -> Option<Vec<f32>> {
+        Some(self.panda.commanded_state(observation, last, before, dt))
+    }
+
+    fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
+        self.panda.body_shapes(state)
+    }
+
+    fn normalized_score(&self, episode_return: f64) -> f64 {
+        // Success rate ×100: an episode succeeds when the cube reached the goal at all.
+        if episode_return > 0.0 { 100.0 } else { 0.0 }
+    }
+
+    fn check_control(&self, control: &ControlConfig) -> anyhow::Result<()> {
+        PandaArm::check_control(KIND, control)
+    }
+}
