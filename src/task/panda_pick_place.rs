@@ -137,3 +137,42 @@ impl Task for PandaPickPlaceTask {
         PandaArm::check_control(KIND, control)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use planner::workspace::{SHARPNESS_PER_M, Workspace};
+    use sim::panda::{Capsule, Obstacle, ReachConfig};
+
+    use super::*;
+
+    /// Reference: the cube's ball as the simulator checks it (a ball of `CUBE_BALL_M` at the tool
+    /// point, its exact distance to a ball obstacle). The planner's body carries it: beside the
+    /// grasped cube, an obstacle's clearance is the smaller of the arm's (the body without the
+    /// payload) and the cube's, within the soft minimum's ln(n)/β; the table's clearance is the
+    /// arm's alone, so the cube may rest on the table.
+    #[test]
+    fn the_planners_body_keeps_the_cube_clear_of_obstacles_but_not_off_the_table() {
+        let task = PandaPickPlaceTask::new(ReachConfig::default(), None).expect("default config");
+        let episode = task.episode(3);
+        let q = &episode.grasp_q;
+        let tool = task.panda.arm.tool_frame(q).translation;
+        let with = task.arm_body().expect("an arm");
+        let without = task.panda.body(Vec::new());
+        let slack = ((with.balls.len() + 1) as f64).ln() / SHARPNESS_PER_M;
+        for offset in [[0.08, 0.0, 0.0], [-0.08, 0.0, 0.0], [0.0, 0.0, -0.07]] {
+            let center = std::array::from_fn(|i| tool[i] + offset[i]);
+            let obstacle = Obstacle::Sphere { center, radius: 0.02 };
+            let cube = obstacle.clearance(&Capsule { a: tool, b: tool, radius: CUBE_BALL_M });
+            let clearances = |body: &ArmBody| {
+                let workspace = Workspace { body: body.clone(), obstacles: vec![workspace_obstacle(&obstacle)] };
+                workspace.clearances(std::slice::from_ref(q))[0].clone()
+            };
+            let (carrying, bare) = (clearances(&with), clearances(&without));
+            let expected = bare[0].min(cube);
+            assert!(carrying[0] <= expected + 1e-9 && carrying[0] >= expected - slack, "{carrying:?} {bare:?} {cube}");
+            assert!(cube < bare[0], "the cube is the nearest part at offset {offset:?}");
+            assert_eq!(carrying[1], bare[1], "the table's clearance ignores the cube");
+        }
+        assert!(with.problem(task.dims().1).is_none());
+    }
+}

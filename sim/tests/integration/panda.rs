@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim::panda::{
-    Arm, ArmDescription, Frame, PandaReach, ReachConfig, ReachEpisode, ReachExpert, collect_reach, franka_limits,
-    franka_panda,
+    Arm, ArmDescription, ArmEnv, CUBE_BALL_M, CUBE_HALF_M, Frame, PandaPickPlace, PandaReach, PickPlaceEpisode,
+    ReachConfig, ReachEpisode, TABLE_TOP_Z, collect_arm, franka_limits, franka_panda,
 };
 use sim::{Env, Policy};
 
@@ -208,11 +208,10 @@ fn reach_episodes_come_from_their_seed_and_keep_their_promises() {
 fn the_expert_reaches_the_goal_without_touching_anything_or_breaking_a_limit() {
     let config = ReachConfig::default();
     let mut env = PandaReach::new(config.clone());
-    let limits = franka_limits(env.description());
     let mut reached = 0;
     for seed in 0..20 {
         env.reset(seed);
-        let mut expert = ReachExpert::plan(env.description(), &limits, env.episode(), config.dt_secs, seed);
+        let mut expert = env.expert(seed);
         assert!(expert.has_path(), "seed {seed}: no path");
         let goal = env.goal_state();
         let mut observation = env.reset(seed);
@@ -243,7 +242,7 @@ fn the_expert_reaches_the_goal_without_touching_anything_or_breaking_a_limit() {
 fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
     let config = ReachConfig::default();
     let mut steps = 0;
-    let collected = collect_reach(&config, 250, false, 7, &mut || steps += 1);
+    let collected = collect_arm(&mut PandaReach::new(config.clone()), 250, false, 7, &mut || steps += 1);
     let data = &collected.stream;
     assert_eq!(
         (steps, data.rewards.len(), data.observations.len(), data.actions.len(), data.goals.len()),
@@ -259,6 +258,125 @@ fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
         assert!(episode.chunks(3).all(|g| g == &episode[..3]), "an episode keeps its goal");
     }
     // The same seed records the same stream.
-    let again = collect_reach(&config, 250, false, 7, &mut || {});
+    let again = collect_arm(&mut PandaReach::new(config), 250, false, 7, &mut || {});
     assert_eq!(again.stream.observations, data.observations);
+}
+
+/// The shipped pick-and-place task's episode settings (configs/tasks/panda-pick-place.toml).
+fn pick_place_config() -> ReachConfig {
+    ReachConfig {
+        max_episode_steps: 200,
+        goal_box_m: [[0.3, -0.3, 0.02], [0.6, 0.3, 0.2]],
+        max_obstacles: 2,
+        blocking_share: 0.5,
+        ..ReachConfig::default()
+    }
+}
+
+/// Reference: the f64 kinematics (checked against MuJoCo above) and the exact capsule clearance.
+/// Every episode is its seed's; the grasp puts the tool point on the cube's centre pointing down
+/// and the place on the goal; the cube lies on the table; start, grasp and place keep the reset
+/// margin from every obstacle (the cube's ball too); a blocking obstacle blocks the straight
+/// carry (the arm or the cube's ball touches it somewhere on the straight path).
+#[test]
+fn pick_place_episodes_come_from_their_seed_and_keep_their_promises() {
+    let config = pick_place_config();
+    let mut env = PandaPickPlace::new(config.clone());
+    let arm = franka_panda();
+    let (mut blocking, mut blocked) = (0, 0);
+    for seed in 0..30 {
+        env.reset(seed);
+        let episode = env.episode().clone();
+        assert_eq!(PickPlaceEpisode::draw(&arm, &config, seed), episode, "seed {seed}");
+        assert!((episode.cube[2] - (TABLE_TOP_Z + CUBE_HALF_M)).abs() < 1e-12);
+        for (q, point) in [(&episode.grasp_q, episode.cube), (&episode.place_q, episode.goal_position)] {
+            let tool = arm.tool_frame(q);
+            let gap = (0..3).map(|i| (tool.translation[i] - point[i]).powi(2)).sum::<f64>().sqrt();
+            assert!(gap < 1e-3, "seed {seed}: the tool point is {gap} m from {point:?}");
+            assert!(tool.rotate([0.0, 0.0, 1.0])[2] < -0.99, "seed {seed}: not pointing down");
+        }
+        let cube_ball = |q: &[f64]| {
+            let center = arm.tool_frame(q).translation;
+            let ball = sim::panda::Capsule { a: center, b: center, radius: CUBE_BALL_M };
+            episode.obstacles.iter().map(|o| o.clearance(&ball)).fold(f64::INFINITY, f64::min)
+        };
+        for q in [&episode.start, &episode.grasp_q, &episode.place_q] {
+            let clearance = arm.clearance(q, &episode.obstacles, TABLE_TOP_Z).obstacles_m;
+            assert!(clearance >= config.reset_margin_m, "seed {seed}: {clearance}");
+        }
+        for q in [&episode.grasp_q, &episode.place_q] {
+            assert!(cube_ball(q) >= config.reset_margin_m, "seed {seed}");
+        }
+        if episode.blocking {
+            blocking += 1;
+            let touches = (0..=100).any(|i| {
+                let s = f64::from(i) / 100.0;
+                let q: Vec<f64> = episode.grasp_q.iter().zip(&episode.place_q).map(|(a, b)| a + s * (b - a)).collect();
+                arm.clearance(&q, &episode.obstacles, TABLE_TOP_Z).obstacles_m < 0.0 || cube_ball(&q) < 0.0
+            });
+            blocked += usize::from(touches);
+        }
+    }
+    assert_eq!(blocked, blocking, "a blocking obstacle left the straight carry free");
+    assert!(blocking >= 8, "{blocking} of 30 episodes have a blocking obstacle, 0.5 expected");
+}
+
+/// The expert grasps (the cube stays put until the hand rests on it, then moves with the hand)
+/// and brings the cube to the goal in 10 episodes out of 10, touching nothing and breaking no
+/// limit on the executed motion.
+#[test]
+fn the_pick_place_expert_carries_the_cube_to_the_goal_without_a_violation() {
+    let config = pick_place_config();
+    let mut env = PandaPickPlace::new(config.clone());
+    for seed in 0..10 {
+        let mut observation = env.reset(seed);
+        let mut expert = env.expert(seed);
+        assert!(expert.has_path(), "seed {seed}: no path");
+        let (start_cube, mut grasped_at, mut reached) = (env.cube(), None, false);
+        for step in 0..config.max_episode_steps {
+            let result = env.step(&expert.act(&observation, &env.goal_state()));
+            if env.holding() {
+                grasped_at.get_or_insert(step);
+            } else {
+                assert_eq!(env.cube(), start_cube, "seed {seed}: the cube moved before the grasp");
+            }
+            assert_eq!(result.observation[14..], env.cube().map(|v| v as f32), "the observation ends with the cube");
+            observation = result.observation;
+            reached |= result.at_goal;
+        }
+        assert!(grasped_at.is_some() && reached, "seed {seed}: grasped at {grasped_at:?}, reached {reached}");
+        let violations = env.violations();
+        assert_eq!(violations.count(), 0, "seed {seed}: {violations:?}");
+    }
+}
+
+/// The carried cube counts as part of the arm: once held, pressing it 1.5 cm into the table (the
+/// tool point lowered there by inverse kinematics, the hand itself still clear of the table) is
+/// counted as a collision, while the expert's way there counted none.
+#[test]
+fn a_held_cube_pressed_into_the_table_is_a_counted_collision() {
+    let config = pick_place_config();
+    let mut env = PandaPickPlace::new(config);
+    let seed = 1;
+    let mut observation = env.reset(seed);
+    let mut expert = env.expert(seed);
+    while !env.holding() {
+        observation = env.step(&expert.act(&observation, &env.goal_state())).observation;
+    }
+    assert_eq!(env.violations().count(), 0);
+    let arm = franka_panda();
+    let cube = env.cube();
+    let lowered = [cube[0], cube[1], cube[2] - 0.015];
+    let grasp = env.episode().grasp_q.clone();
+    let pressed = arm
+        .inverse_kinematics(&sim::panda::ToolGoal { position: lowered, pointing_down: true }, &grasp, 1e-4, 0)
+        .expect("a reachable point");
+    assert!(arm.clearance(&pressed, &[], TABLE_TOP_Z).table_m > 0.0, "the hand itself stays above the table");
+    for step in 1..=25 {
+        let s = (f64::from(step) / 10.0).min(1.0);
+        let target: Vec<f32> = grasp.iter().zip(&pressed).map(|(a, b)| (a + s * (b - a)) as f32).collect();
+        env.step(&target);
+    }
+    let violations = env.violations();
+    assert!(violations.collision_steps > 0 && violations.min_clearance_m < 0.0, "{violations:?}");
 }
