@@ -42,10 +42,10 @@ pub fn planned_episode(
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
-            // A clock replan of a position-controlled robot starts from where its servos were
-            // sent (Task::commanded_state); other triggers from the measured state.
+            // A clock or new-goal replan of a position-controlled robot starts from where its
+            // servos were sent (Task::commanded_state); a deviation replan from the measured state.
             let commanded = match (trigger, &previous_action, &action_before) {
-                (Trigger::Every | Trigger::Expired, Some(last), Some(before)) => {
+                (Trigger::Every | Trigger::Expired | Trigger::NewGoal, Some(last), Some(before)) => {
                     task.commanded_state(&observation, last, before, f64::from(env.dt()))
                 }
                 _ => None,

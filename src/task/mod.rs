@@ -91,8 +91,8 @@ pub trait Task: Send + Sync {
     fn commanded_state(&self, _observation: &[f32], _last: &[f32], _before: &[f32], _dt: f64) -> Option<Vec<f32>> {
         None
     }
-    /// The robot's body at `state` as shapes to draw (the Panda: its link capsules), base frame;
-    /// none for a robot drawn as a point.
+    /// The robot's body at `state` as shapes to draw (the Panda: its link capsules, and the
+    /// pick-and-place cube as a box), base frame; none for a robot drawn as a point.
     fn body_shapes(&self, _state: &[f32]) -> Vec<SceneShape> {
         Vec::new()
     }
@@ -134,10 +134,9 @@ impl TaskKind {
             Self::PandaReach => {
                 Arc::new(panda_reach::PandaReachTask::new(toml::Value::Table(env).try_into()?, constraints)?)
             }
-            Self::PandaPickPlace => Arc::new(panda_pick_place::PandaPickPlaceTask::new(
-                toml::Value::Table(env).try_into()?,
-                constraints,
-            )?),
+            Self::PandaPickPlace => {
+                Arc::new(panda_pick_place::PandaPickPlaceTask::new(toml::Value::Table(env).try_into()?, constraints)?)
+            }
         })
     }
 }

@@ -207,4 +207,3 @@ impl Reward for ArmReward {
         format!("{:?} (table only)", self.kind).to_lowercase()
     }
 }
-

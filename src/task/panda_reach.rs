@@ -194,8 +194,10 @@ mod tests {
             ];
             let workspace = Workspace { body: body.clone(), obstacles: task_obstacles(&obstacles) };
             let planned = &workspace.clearances(std::slice::from_ref(&q))[0];
-            let mut exact: Vec<f64> =
-                obstacles.iter().map(|o| task.panda.arm.clearance(&q, std::slice::from_ref(o), 0.0).obstacles_m).collect();
+            let mut exact: Vec<f64> = obstacles
+                .iter()
+                .map(|o| task.panda.arm.clearance(&q, std::slice::from_ref(o), 0.0).obstacles_m)
+                .collect();
             exact.push(task.panda.arm.clearance(&q, &[], TABLE_TOP_Z).table_m);
             for (k, (g, capsules)) in planned.iter().zip(&exact).enumerate() {
                 assert!(
@@ -213,7 +215,10 @@ mod tests {
         let config = file.config.planner.constraints.expect("constraints");
         let constraints = Constraints::new(&config, task.trajectory_layout(64)).expect("valid");
         let workspace = Workspace { body: task.arm_body().expect("an arm"), obstacles: task.obstacles(seed) };
-        (constraints.with_workspace(workspace).expect("an arm"), ReachEpisode::draw(&task.panda.arm, &task.config, seed))
+        (
+            constraints.with_workspace(workspace).expect("an arm"),
+            ReachEpisode::draw(&task.panda.arm, &task.config, seed),
+        )
     }
 
     /// Rows `(target, angles, speeds)` along the straight joint-space path from `from` to `to`

@@ -196,9 +196,9 @@ impl Recorder {
         Ok(())
     }
 
-    /// An arm's links at `observation` (capsules), and each joint's angle beside the plan's for
-    /// step `t` and the joint's limits (`metrics/joints/<joint>/…`); nothing for a robot drawn
-    /// as a point.
+    /// An arm's links at `observation` (capsules) and what it handles (boxes: the pick-and-place
+    /// cube), and each joint's angle beside the plan's for step `t` and the joint's limits
+    /// (`metrics/joints/<joint>/…`); nothing for a robot drawn as a point.
     fn log_body(&mut self, t: u64, observation: &[f32]) -> RecordResult {
         let Some(task) = self.task.clone() else { return Ok(()) };
         let shapes = task.body_shapes(observation);
@@ -206,14 +206,25 @@ impl Recorder {
             return Ok(());
         }
         let (mut starts, mut ends, mut radii) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut centers, mut half_sizes) = (Vec::new(), Vec::new());
         for shape in &shapes {
-            if let Geometry::Capsule { half_axis, radius } = shape.geometry {
-                starts.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] - half_axis[i]));
-                ends.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] + half_axis[i]));
-                radii.push(radius);
+            match shape.geometry {
+                Geometry::Capsule { half_axis, radius } => {
+                    starts.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] - half_axis[i]));
+                    ends.push(std::array::from_fn::<f32, 3, _>(|i| shape.center[i] + half_axis[i]));
+                    radii.push(radius);
+                }
+                Geometry::Cuboid { half_extents } => {
+                    centers.push(shape.center);
+                    half_sizes.push(half_extents);
+                }
+                Geometry::Sphere { .. } => {}
             }
         }
         self.stream.log("world/robot/links", &capsules(&starts, &ends, &radii).with_colors([rgb(ARM)]))?;
+        if !centers.is_empty() {
+            self.stream.log("world/robot/objects", &Boxes3D::from_centers_and_half_sizes(centers, half_sizes))?;
+        }
         let limits = task.limits();
         let planned = self.plan.as_ref().map(|(from, states)| {
             let row = (t.saturating_sub(*from) as usize).min(states.len() - 1);

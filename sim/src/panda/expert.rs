@@ -26,6 +26,9 @@ const RRT_ROUNDS: usize = 5000;
 /// Shortcutting tries.
 const SHORTCUT_ROUNDS: usize = 200;
 
+/// Whether a configuration (joint angles, rad) is allowed.
+pub type Free<'a> = &'a dyn Fn(&[f64]) -> bool;
+
 /// One motion of a task, between two configurations at rest (rad).
 pub struct Leg<'a> {
     /// Where it starts.
@@ -33,7 +36,7 @@ pub struct Leg<'a> {
     /// Where it ends.
     pub to: &'a [f64],
     /// Whether a configuration on the way is allowed.
-    pub free: &'a dyn Fn(&[f64]) -> bool,
+    pub free: Free<'a>,
 }
 
 /// The expert of one episode.

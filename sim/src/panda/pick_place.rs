@@ -28,13 +28,13 @@ use rand_chacha::ChaCha8Rng;
 
 use super::description::{ArmDescription, Capsule};
 use super::driven::{DrivenArm, Violations};
-use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
+use super::expert::{ArmExpert, Free, Leg, PLANNING_MARGIN_M};
 use super::frame::Frame;
 use super::inverse_kinematics::ToolGoal;
 use super::limits::franka_limits;
 use super::obstacles::Obstacle;
 use super::reach::{
-    READY, ReachConfig, TABLE_TOP_Z, distance, draw_obstacles, draw_start, obstacle_shapes, observation,
+    READY, ReachConfig, TABLE_TOP_Z, distance, draw_obstacles, draw_start, observation, obstacle_shapes,
 };
 use super::{ArmEnv, franka_panda};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
@@ -117,7 +117,7 @@ impl PickPlaceEpisode {
 
     /// The two legs, start to grasp (the arm clear) and grasp to place (the arm and the cube's
     /// ball clear, the cube above the table), each configuration kept `margin` clear.
-    fn legs<'a>(&'a self, free: [&'a dyn Fn(&[f64]) -> bool; 2]) -> [Leg<'a>; 2] {
+    fn legs<'a>(&'a self, free: [Free<'a>; 2]) -> [Leg<'a>; 2] {
         [
             Leg { from: &self.start, to: &self.grasp_q, free: free[0] },
             Leg { from: &self.grasp_q, to: &self.place_q, free: free[1] },
@@ -297,13 +297,12 @@ impl Env for PandaPickPlace {
         self.steps += 1;
         let q = self.driven.joint_positions();
         let tool = self.description().tool_frame(&q);
-        match self.held_at {
-            Some(offset) => self.cube = tool.apply(offset),
-            None => {
-                let slow = self.driven.joint_speeds().iter().all(|v| v.abs() < GRASP_SPEED_RAD_PER_S);
-                if slow && distance(tool.translation, self.cube) <= GRASP_TOLERANCE_M {
-                    self.held_at = Some(in_frame(&tool, self.cube));
-                }
+        if let Some(offset) = self.held_at {
+            self.cube = tool.apply(offset);
+        } else {
+            let slow = self.driven.joint_speeds().iter().all(|v| v.abs() < GRASP_SPEED_RAD_PER_S);
+            if slow && distance(tool.translation, self.cube) <= GRASP_TOLERANCE_M {
+                self.held_at = Some(in_frame(&tool, self.cube));
             }
         }
         let at_goal = self.holding() && distance(self.cube, self.episode.goal_position) <= self.config.goal_tolerance_m;

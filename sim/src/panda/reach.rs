@@ -205,7 +205,9 @@ impl ReachEpisode {
         let midway: Vec<f64> = start.iter().zip(&goal_q).map(|(a, b)| 0.5 * (a + b)).collect();
         let blocking_at = blocking.then(|| arm.tool_frame(&midway).translation);
         let clear = |o: &Obstacle| {
-            [&start, &goal_q].iter().all(|q| arm.clearance(q, std::slice::from_ref(o), TABLE_TOP_Z).obstacles_m >= margin)
+            [&start, &goal_q]
+                .iter()
+                .all(|q| arm.clearance(q, std::slice::from_ref(o), TABLE_TOP_Z).obstacles_m >= margin)
         };
         let obstacles = draw_obstacles(config, blocking_at, &clear, rng)?;
         Some(Self { start, goal_position, goal_q, obstacles, blocking })
@@ -261,9 +263,11 @@ pub(super) fn draw_obstacles(
 pub(super) fn obstacle_shapes(obstacles: &[Obstacle]) -> impl Iterator<Item = SceneShape> + '_ {
     let point = |p: [f64; 3]| p.map(|v| v as f32);
     obstacles.iter().map(move |o| match *o {
-        Obstacle::Sphere { center, radius } => {
-            SceneShape { label: "obstacle", center: point(center), geometry: Geometry::Sphere { radius: radius as f32 } }
-        }
+        Obstacle::Sphere { center, radius } => SceneShape {
+            label: "obstacle",
+            center: point(center),
+            geometry: Geometry::Sphere { radius: radius as f32 },
+        },
         Obstacle::Box { center, half_extents } => SceneShape {
             label: "obstacle",
             center: point(center),
@@ -336,7 +340,6 @@ impl PandaReach {
     pub fn limits(&self) -> &limits::JointLimits {
         self.driven.limits()
     }
-
 }
 
 impl ArmEnv for PandaReach {
