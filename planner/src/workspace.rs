@@ -44,6 +44,11 @@ pub struct TableTop {
     /// Balls of this link and the ones after it keep above the top (the links before it cannot
     /// reach it).
     pub first_link: usize,
+    /// The payload's radius against the table, metres, if the payload keeps above it (a
+    /// separate keep-out, `table (payload)`): its centres keep this plus the margin above the
+    /// top. It may be below the payload's own radius, even negative, for a payload that is put
+    /// down on the table (the pick-and-place cube rests with its centre 2 cm up).
+    pub payload_radius: Option<f64>,
 }
 
 /// An arm as the planner sees it: its chain, where its joint angles are in an observation, its
@@ -178,11 +183,19 @@ pub struct Linearisation {
 
 impl Workspace {
     /// What the arm keeps clear of, in the order of the clearance's last dimension: the
-    /// obstacles (`obstacle <i>`), then the table (`table`).
+    /// obstacles (`obstacle <i>`), then the table (`table`), then the table under the payload
+    /// (`table (payload)`) where the payload keeps above it.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
         let obstacles = (0..self.obstacles.len()).map(|i| format!("obstacle {i}"));
-        obstacles.chain(self.body.table.map(|_| "table".to_owned())).collect()
+        let table = self.body.table.map(|_| "table".to_owned());
+        let under_payload = self.payload_table_radius().map(|_| "table (payload)".to_owned());
+        obstacles.chain(table).chain(under_payload).collect()
+    }
+
+    /// The payload's radius against the table, if it has a payload that keeps above a table.
+    fn payload_table_radius(&self) -> Option<f64> {
+        self.body.table.and_then(|t| t.payload_radius).filter(|_| !self.body.payload.is_empty())
     }
 
     /// The arm's clearance to each keep-out (metres; negative: overlapping).
@@ -211,6 +224,11 @@ impl Workspace {
             let near = Tensor::from_slice(&near).to_device(device);
             let heights = points.index_select(-2, &near).select(-1, 2) - table.z - radii.index_select(0, &near);
             columns.push(soft_minimum(&heights));
+        }
+        if let (Some(table), Some(radius)) = (self.body.table, self.payload_table_radius()) {
+            let carried: Vec<i64> = (self.body.balls.len() as i64..balls.len() as i64).collect();
+            let carried = Tensor::from_slice(&carried).to_device(device);
+            columns.push(soft_minimum(&(points.index_select(-2, &carried).select(-1, 2) - table.z - radius)));
         }
         assert!(!columns.is_empty(), "a workspace keeps clear of an obstacle or a table");
         Tensor::stack(&columns, -1)
@@ -282,7 +300,7 @@ mod tests {
             angle_dims: vec![0],
             balls: xs.iter().map(|&x| LinkBall { link: 0, center: [x, 0.0, 0.0], radius: 0.1 }).collect(),
             payload: Vec::new(),
-            table: Some(TableTop { z: -0.2, first_link: 0 }),
+            table: Some(TableTop { z: -0.2, first_link: 0, payload_radius: None }),
         }
     }
 
@@ -318,14 +336,21 @@ mod tests {
     /// Reference: plane geometry. A payload ball (radius 0.05 m at (0.5, 0, −0.3), below the
     /// table at z = −0.2) keeps clear of an obstacle ball at (0.5, 0, −0.6) of radius 0.05 (0.2 m
     /// apart) but is not held off the table: the table's clearance stays the arm ball's 0.1 m.
+    /// With a payload radius against the table, the payload's own table keep-out is its centre's
+    /// height less that radius.
     #[test]
     fn a_payload_keeps_clear_of_obstacles_but_may_rest_on_the_table() {
         let mut body = turntable(&[0.5]);
         body.payload = vec![LinkBall { link: 0, center: [0.5, 0.0, -0.3], radius: 0.05 }];
         let obstacle = WorkspaceObstacle::Sphere { center: [0.5, 0.0, -0.6], radius: 0.05 };
-        let workspace = Workspace { body, obstacles: vec![obstacle] };
+        let mut workspace = Workspace { body, obstacles: vec![obstacle] };
         let values = &workspace.clearances(&[vec![0.0]])[0];
         assert!((values[0] - 0.2).abs() < 1e-9 && (values[1] - 0.1).abs() < 1e-9, "{values:?}");
+        // Its centre at z = −0.3 is 0.1 m under the top: with a radius of −0.01 m, −0.09 m.
+        workspace.body.table = workspace.body.table.map(|t| TableTop { payload_radius: Some(-0.01), ..t });
+        assert_eq!(workspace.names(), ["obstacle 0", "table", "table (payload)"]);
+        let values = &workspace.clearances(&[vec![0.0]])[0];
+        assert!((values[1] - 0.1).abs() < 1e-9 && (values[2] - (-0.09)).abs() < 1e-9, "{values:?}");
     }
 
     /// Reference: the bounds of log-sum-exp, `min − ln(n)/β ≤ g ≤ min`, for balls at

@@ -41,7 +41,8 @@ pub enum Trigger {
     Every,
     /// The robot is farther than `replan_deviation` from every planned position.
     Deviation,
-    /// The robot is at the plan's last row, and the plan has nothing more to say.
+    /// The robot is at the plan's last row, and the plan has nothing more to say; or its last
+    /// plan was refused and it holds.
     Expired,
 }
 
@@ -89,6 +90,8 @@ pub struct Executing {
     pub arrival_step: Option<u64>,
     /// The goal it was planned for.
     pub goal: Vec<f32>,
+    /// The planner refused the plan: the robot holds where it was.
+    pub refused: bool,
 }
 
 impl Executing {
@@ -97,15 +100,15 @@ impl Executing {
     #[must_use]
     pub fn planned(states: Vec<Vec<f32>>, from_step: u64, arrival: Option<usize>, goal: Vec<f32>) -> Self {
         let arrival = arrival.unwrap_or(states.len().saturating_sub(1));
-        Self { states, from_step, arrival_step: Some(from_step + arrival as u64), goal }
+        Self { states, from_step, arrival_step: Some(from_step + arrival as u64), goal, refused: false }
     }
 
     /// Holding `observation` from `from_step` because the planner refused: the arrival
-    /// `previous` aimed at still stands.
+    /// `previous` aimed at still stands if it was for the same goal.
     #[must_use]
     pub fn held(observation: &[f32], from_step: u64, previous: Option<&Self>, goal: Vec<f32>) -> Self {
-        let arrival_step = previous.and_then(|p| p.arrival_step);
-        Self { states: vec![observation.to_vec()], from_step, arrival_step, goal }
+        let arrival_step = previous.filter(|p| p.goal == goal).and_then(|p| p.arrival_step);
+        Self { states: vec![observation.to_vec()], from_step, arrival_step, goal, refused: true }
     }
 
     /// The plan's row for control step `step` (its first before it, its last past its end).
@@ -167,6 +170,11 @@ impl Replanning {
         let Some(current) = current else { return Some(Trigger::Start) };
         if current.goal != goal {
             return Some(Trigger::NewGoal);
+        }
+        // A refused plan left the robot holding with nothing more to say: it asks again (with
+        // the next step's seed) in every mode, plan-once included.
+        if current.refused && step > current.from_step {
+            return Some(Trigger::Expired);
         }
         if !self.closes_the_loop() {
             return None;

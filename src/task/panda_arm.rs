@@ -93,8 +93,9 @@ impl PandaArm {
         }
     }
 
-    /// The arm as the planner sees it, carrying `payload` (balls on its links).
-    pub fn body(&self, payload: Vec<LinkBall>) -> ArmBody {
+    /// The arm as the planner sees it, carrying `payload` (balls on its links) with its radius
+    /// against the table (see [`TableTop::payload_radius`]).
+    pub fn body(&self, payload: Vec<LinkBall>, payload_table_radius: Option<f64>) -> ArmBody {
         let chain = ChainSpec {
             parent_from_joint: self.arm.joints.iter().map(|j| homogeneous(&j.parent_from_joint)).collect(),
             last_from_tool: homogeneous(&self.arm.last_from_tool),
@@ -108,7 +109,11 @@ impl PandaArm {
             angle_dims: (0..self.joints()).collect(),
             balls,
             payload,
-            table: Some(TableTop { z: TABLE_TOP_Z, first_link: FIRST_LINK_NEAR_TABLE - 1 }),
+            table: Some(TableTop {
+                z: TABLE_TOP_Z,
+                first_link: FIRST_LINK_NEAR_TABLE - 1,
+                payload_radius: payload_table_radius,
+            }),
         }
     }
 

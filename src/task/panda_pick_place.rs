@@ -9,7 +9,9 @@ use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
 use planner::workspace::{ArmBody, LinkBall, WorkspaceObstacle};
-use sim::panda::{CUBE_BALL_M, CUBE_HALF_M, JointTracker, PandaPickPlace, PickPlaceEpisode, ReachConfig, collect_arm};
+use sim::panda::{
+    CUBE_BALL_M, CUBE_HALF_M, CUBE_SINK_M, JointTracker, PandaPickPlace, PickPlaceEpisode, ReachConfig, collect_arm,
+};
 use sim::{Env, Geometry, Policy, SceneShape, Tracker};
 
 use super::dataset::d4rl_stream;
@@ -23,13 +25,18 @@ const KIND: &str = "panda_pick_place";
 pub struct PandaPickPlaceTask {
     config: ReachConfig,
     panda: PandaArm,
+    /// The cube's radius against the table for the planner, metres: its centre keeps within
+    /// half the simulator's sinking tolerance of its resting height (none without constraints).
+    cube_table_radius: Option<f64>,
 }
 
 impl PandaPickPlaceTask {
     /// The task of `config` (see [`PandaArm::new`] for what `constraints` may hold).
     pub fn new(config: ReachConfig, constraints: Option<&ConstraintConfig>) -> anyhow::Result<Self> {
         let panda = PandaArm::new(KIND, &config, constraints)?;
-        Ok(Self { config, panda })
+        let cube_table_radius =
+            constraints.and_then(|c| c.clearance_margin_m).map(|margin| CUBE_HALF_M - CUBE_SINK_M / 2.0 - margin);
+        Ok(Self { config, panda, cube_table_radius })
     }
 
     fn episode(&self, seed: u64) -> PickPlaceEpisode {
@@ -88,9 +95,11 @@ impl Task for PandaPickPlaceTask {
     fn arm_body(&self) -> Option<ArmBody> {
         // The cube's ball at the tool point, on the last link, all the time: before the grasp it
         // keeps the place the cube will take clear (the grasp and place are drawn clear of it).
+        // Against the table it keeps its centre near its resting height or above (the simulator
+        // counts a held cube pressed into the table as a collision).
         let tool = self.panda.arm.last_from_tool.translation;
         let cube = LinkBall { link: self.panda.joints() - 1, center: tool, radius: CUBE_BALL_M };
-        Some(self.panda.body(vec![cube]))
+        Some(self.panda.body(vec![cube], self.cube_table_radius))
     }
 
     fn obstacles(&self, seed: u64) -> Vec<WorkspaceObstacle> {
@@ -165,7 +174,7 @@ mod tests {
         let q = &episode.grasp_q;
         let tool = task.panda.arm.tool_frame(q).translation;
         let with = task.arm_body().expect("an arm");
-        let without = task.panda.body(Vec::new());
+        let without = task.panda.body(Vec::new(), None);
         let slack = ((with.balls.len() + 1) as f64).ln() / SHARPNESS_PER_M;
         for offset in [[0.08, 0.0, 0.0], [-0.08, 0.0, 0.0], [0.0, 0.0, -0.07]] {
             let center = std::array::from_fn(|i| tool[i] + offset[i]);

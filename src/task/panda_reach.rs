@@ -81,7 +81,7 @@ impl Task for PandaReachTask {
     }
 
     fn arm_body(&self) -> Option<ArmBody> {
-        Some(self.panda.body(Vec::new()))
+        Some(self.panda.body(Vec::new(), None))
     }
 
     fn obstacles(&self, seed: u64) -> Vec<WorkspaceObstacle> {

@@ -125,3 +125,24 @@ fn an_arms_episode_is_recorded_with_its_links_joints_and_obstacles() {
     assert_eq!(drawn, [1, 1], "both entities are logged once per episode (one may be empty)");
     assert_eq!(rows("/world/plan", "plan"), 1, "plan once");
 }
+
+/// Pick and place over Zenoh in lockstep with the shipped model: the robot plans to the grasp,
+/// holds the cube, and plans anew for the goal when its goal state changes (two plans), and the
+/// cube is drawn every step where the observation puts it (docs/TELEMETRY.md).
+#[test]
+fn a_pick_and_place_episode_plans_again_at_the_grasp_and_draws_the_cube() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Path::new(ROOT).join("configs/tasks/panda-pick-place.toml");
+    let summary = launch_and_read(dir.path(), &config, "telemetry-pick-place");
+    let entities = &summary["entities"];
+    let rows = |entity: &str, timeline: &str| -> u64 {
+        entities[entity]["rows"][timeline].as_u64().unwrap_or_else(|| panic!("{entity} on {timeline}: {entities}"))
+    };
+    // Episode 0 puts the cube at its goal and ends there, before its 200-step limit.
+    let steps = rows("/world/robot", "sim_time");
+    assert!((20..200).contains(&steps), "{steps} steps");
+    assert_eq!(rows("/world/robot/objects", "sim_time"), steps);
+    let components = entities["/world/robot/objects"]["components"].as_array().expect("components");
+    assert!(components.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with("Boxes3D:"))), "{components:?}");
+    assert_eq!(rows("/world/plan", "plan"), 2, "a plan to the grasp, then one to the goal");
+}

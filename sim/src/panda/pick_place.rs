@@ -50,7 +50,7 @@ pub const GRASP_TOLERANCE_M: f64 = 0.01;
 pub const GRASP_SPEED_RAD_PER_S: f64 = 0.1;
 /// How far the carried cube's centre may sink below its resting height before it counts as
 /// pressed into the table, metres.
-const TABLE_SINK_M: f64 = 0.005;
+pub const CUBE_SINK_M: f64 = 0.005;
 /// Draws of a whole episode before giving up.
 const EPISODE_DRAWS: usize = 1000;
 
@@ -132,7 +132,7 @@ impl PickPlaceEpisode {
         let carrying_free = |q: &[f64]| {
             arm_free(q)
                 && cube_clearance(description, q, &self.obstacles) >= PLANNING_MARGIN_M
-                && description.tool_frame(q).translation[2] >= TABLE_TOP_Z + CUBE_HALF_M - TABLE_SINK_M / 2.0
+                && description.tool_frame(q).translation[2] >= TABLE_TOP_Z + CUBE_HALF_M - CUBE_SINK_M / 2.0
         };
         ArmExpert::plan(&franka_limits(description), &self.legs([&arm_free, &carrying_free]), dt_secs, seed)
     }
@@ -287,7 +287,7 @@ impl Env for PandaPickPlace {
             if let Some(offset) = held_at {
                 let center = arm.tool_frame(q).apply(offset);
                 clearance = clearance.min(ball_clearance(center, obstacles));
-                let sunk = TABLE_TOP_Z + CUBE_HALF_M - TABLE_SINK_M - center[2];
+                let sunk = TABLE_TOP_Z + CUBE_HALF_M - CUBE_SINK_M - center[2];
                 if sunk > 0.0 {
                     clearance = clearance.min(-sunk);
                 }
