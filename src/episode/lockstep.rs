@@ -148,11 +148,16 @@ mod tests {
     #[derive(Default)]
     struct StraightLines {
         queries: Vec<PlanQuery>,
+        /// Queries to refuse first (as the planner refuses an infeasible plan).
+        refusals: usize,
     }
 
     impl PlanSource for StraightLines {
         fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
             self.queries.push(query.clone());
+            if self.queries.len() <= self.refusals {
+                return Ok(PlannedPath::hold(&query.observation));
+            }
             let arrival = query.arrival.unwrap_or(HORIZON - 1);
             let (from, to) = (&query.observation, &query.goal);
             let states = (0..HORIZON)
@@ -199,5 +204,22 @@ mod tests {
         // Diffuser's replanning, the failure this fixes: each replan pushes the arrival out.
         let receding = arrivals(Arrival::Receding);
         assert!(receding.windows(2).all(|w| w[1] == w[0] + 13), "{receding:?}");
+    }
+
+    /// A refused plan leaves the robot holding; it asks again at the next step with that step's
+    /// seed, in a plan-once task too, and the plan it gets arrives at its last row (there was no
+    /// arrival for that goal yet). Once planned, a plan-once task asks nothing more.
+    #[test]
+    fn a_refused_plan_is_asked_for_again_at_the_next_step_in_every_mode() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/maze2d-umaze.toml");
+        let file = TaskFile::read(&path).expect("the shipped U-maze task");
+        assert!(!Replanning::of(&file.config.planner).closes_the_loop(), "the shipped task plans once");
+        let mut source = StraightLines { refusals: 2, ..StraightLines::default() };
+        let outcome = planned_episode(&file, 3, &mut source, &mut ()).expect("episode");
+        let asked: Vec<(u64, Option<usize>, u64)> =
+            source.queries.iter().map(|q| (q.step, q.arrival, q.seed)).collect();
+        assert_eq!(asked.iter().map(|a| (a.0, a.1)).collect::<Vec<_>>(), [(0, None), (1, None), (2, None)]);
+        assert_eq!(asked[1].2, plan_seed(3, 1), "a retry draws the step's seed");
+        assert_eq!(outcome.infeasible_plans, 2);
     }
 }
