@@ -69,7 +69,8 @@ struct Episode<'a> {
     /// The last plan refused for breaking them (a planner re-sends its plan: said once).
     refused: Option<String>,
     /// The step the plan's first state stands for: its `from_step`, or its arrival when it was
-    /// planned from a state the robot has been holding since (then the robot is still there).
+    /// planned from a state the robot has been standing at since (holding, or past the end of
+    /// the plan before): then the robot is still there.
     origin: u64,
     published: VecDeque<(u64, Instant)>,
     hold: Hold,
@@ -244,8 +245,15 @@ impl Episode<'_> {
             self.outcome.model_calls.push(received.model_calls as usize);
             let latency_ms = self.outcome.plan_ms.last().copied().unwrap_or(f64::NAN);
             self.observer.planned(t, &wire::received_path(received.clone(), latency_ms));
+            // Planned from a state the robot has stood at since (holding, or past the end of
+            // its plan, as at a pick-and-place grasp): it is still there, so the plan starts now.
+            let standing_since = if self.hold.active {
+                Some(self.hold.began)
+            } else {
+                self.plan.as_ref().map(|p| self.origin + p.states.len().saturating_sub(1) as u64)
+            };
             let from = received.from_step;
-            self.origin = if self.hold.active && from >= self.hold.began { t } else { from };
+            self.origin = if standing_since.is_some_and(|since| from >= since) { t } else { from };
             self.plan = Some(received);
             self.switched = true;
             self.watchdog.feed(now_ms);

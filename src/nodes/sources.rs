@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bridge::message::NodeStatus;
+use bridge::message::{ErrorCode, NodeStatus};
 use bridge::{BridgeError, PlanClient, RobotLink};
 
 use super::planner::TaskPlanner;
@@ -85,11 +85,24 @@ impl PlanSource for RemoteSource<'_> {
     fn plan(&mut self, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
         let request = wire::request("eval", self.task, query, self.timeout.as_millis() as u64);
         let sent = Instant::now();
-        let plan = self
-            .client
-            .request_from(self.worker, &request, self.timeout)
-            .with_context(|| format!("episode {} on worker {}", query.episode, self.worker))?;
-        Ok(wire::path(plan, sent))
+        match self.client.request_from(self.worker, &request, self.timeout) {
+            Ok(plan) => Ok(wire::path(plan, sent)),
+            Err(error) => hold_if_infeasible(error, query)
+                .with_context(|| format!("episode {} on worker {}", query.episode, self.worker)),
+        }
+    }
+}
+
+/// A remote planner's refusal as infeasible leaves the robot holding, as the planner in this
+/// process does (the episode asks again, see `Replanning::trigger`); any other error ends the
+/// episode.
+fn hold_if_infeasible(error: BridgeError, query: &PlanQuery) -> anyhow::Result<PlannedPath> {
+    match error {
+        BridgeError::Remote { code, message } if code == ErrorCode::Infeasible.name() => {
+            tracing::warn!("episode {}, step {}: infeasible: {message}; the robot holds", query.episode, query.step);
+            Ok(PlannedPath::hold(&query.observation))
+        }
+        error => Err(error.into()),
     }
 }
 
@@ -156,7 +169,7 @@ impl PlanSource for LinkSource<'_> {
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return hold_if_infeasible(error, query),
             }
         }
     }

@@ -146,3 +146,23 @@ fn a_pick_and_place_episode_plans_again_at_the_grasp_and_draws_the_cube() {
     // The second plan is asked for only once the cube is held (the goal state changes then).
     assert_eq!(rows("/world/plan", "plan"), 2, "a plan to the grasp, then one to the goal");
 }
+
+/// Episode 5's carry cannot be projected around its blocking ball from the first sample (the
+/// planner refuses it as infeasible, measured with `eval`): over Zenoh the robot holds at the
+/// grasp, asks again at the next step with that step's seed, and carries on (a refusal used to
+/// end the launch with an error).
+#[test]
+fn a_plan_refused_over_zenoh_is_held_through_and_asked_for_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shipped = std::fs::read_to_string(Path::new(ROOT).join("configs/tasks/panda-pick-place.toml")).expect("task");
+    assert!(shipped.contains("seed = 0\n"), "the shipped task starts at seed 0");
+    let config = dir.path().join("task.toml");
+    let checkpoint = Path::new(ROOT).join("models/panda-pick-place");
+    let text = shipped
+        .replace("seed = 0\n", "seed = 5\n")
+        .replace("\"models/panda-pick-place\"", &format!("{:?}", checkpoint.display().to_string()));
+    std::fs::write(&config, text).expect("write");
+    let summary = launch_and_read(dir.path(), &config, "refused-pick-place");
+    // Two plans made (grasp, then carry), the refused one between them made none.
+    assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 2, "{summary}");
+}
