@@ -246,12 +246,11 @@ impl Episode<'_> {
             let latency_ms = self.outcome.plan_ms.last().copied().unwrap_or(f64::NAN);
             self.observer.planned(t, &wire::received_path(received.clone(), latency_ms));
             // Planned from a state the robot has stood at since (holding, or past the end of
-            // its plan, as at a pick-and-place grasp): it is still there, so the plan starts now.
-            let standing_since = if self.hold.active {
-                Some(self.hold.began)
-            } else {
-                self.plan.as_ref().map(|p| self.origin + p.states.len().saturating_sub(1) as u64)
-            };
+            // its plan, as at a pick-and-place grasp, whichever began first): it is still there,
+            // so the plan starts now.
+            let held_since = self.hold.active.then_some(self.hold.began);
+            let past_end = self.plan.as_ref().map(|p| self.origin + p.states.len().saturating_sub(1) as u64);
+            let standing_since = held_since.into_iter().chain(past_end).min();
             let from = received.from_step;
             self.origin = if standing_since.is_some_and(|since| from >= since) { t } else { from };
             self.plan = Some(received);
