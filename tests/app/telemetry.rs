@@ -150,7 +150,7 @@ fn a_pick_and_place_episode_plans_again_at_the_grasp_and_draws_the_cube() {
 /// Episode 5's carry cannot be projected around its blocking ball from the first sample (the
 /// planner refuses it as infeasible, measured with `eval`): over Zenoh the robot holds at the
 /// grasp, asks again at the next step with that step's seed, and carries on (a refusal used to
-/// end the launch with an error).
+/// end the launch with an error, which `launch_and_read` would report).
 #[test]
 fn a_plan_refused_over_zenoh_is_held_through_and_asked_for_again() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -163,6 +163,9 @@ fn a_plan_refused_over_zenoh_is_held_through_and_asked_for_again() {
         .replace("\"models/panda-pick-place\"", &format!("{:?}", checkpoint.display().to_string()));
     std::fs::write(&config, text).expect("write");
     let summary = launch_and_read(dir.path(), &config, "refused-pick-place");
-    // Two plans made (grasp, then carry), the refused one between them made none.
-    assert_eq!(summary["entities"]["/world/plan"]["rows"]["plan"], 2, "{summary}");
+    // Three plans drawn: the grasp, the hold at the refusal (the state held, a one-state plan)
+    // and the carry asked for at the next step; the refusal's hold has no constraint residuals.
+    let entities = &summary["entities"];
+    assert_eq!(entities["/world/plan"]["rows"]["plan"], 3, "{summary}");
+    assert_eq!(entities["/metrics/plan/constraint_violation"]["rows"]["plan"], 2, "{summary}");
 }
