@@ -144,6 +144,11 @@ impl PandaArm {
         Box::new(ArmReward { arm: self.arm.clone(), kind })
     }
 
+    /// Success rate ×100: an episode succeeds when it was at its goal at all (a positive return).
+    pub fn success_score(episode_return: f64) -> f64 {
+        if episode_return > 0.0 { 100.0 } else { 0.0 }
+    }
+
     /// Refuses a tracker or safety filter other than the joint tracker.
     pub fn check_control(kind: &str, control: &ControlConfig) -> anyhow::Result<()> {
         anyhow::ensure!(

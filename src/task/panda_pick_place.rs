@@ -146,8 +146,7 @@ impl Task for PandaPickPlaceTask {
     }
 
     fn normalized_score(&self, episode_return: f64) -> f64 {
-        // Success rate ×100: an episode succeeds when the cube reached the goal at all.
-        if episode_return > 0.0 { 100.0 } else { 0.0 }
+        PandaArm::success_score(episode_return)
     }
 
     fn check_control(&self, control: &ControlConfig) -> anyhow::Result<()> {

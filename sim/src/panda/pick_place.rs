@@ -23,7 +23,7 @@
 //! configuration at rest with the cube at the goal. Reward 1 with the cube at the goal; an
 //! episode ends there or at the step limit.
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::description::{ArmDescription, Capsule};
@@ -34,7 +34,7 @@ use super::inverse_kinematics::ToolGoal;
 use super::limits::franka_limits;
 use super::obstacles::Obstacle;
 use super::reach::{
-    READY, ReachConfig, TABLE_TOP_Z, distance, draw_obstacles, draw_start, observation, obstacle_shapes,
+    READY, ReachConfig, TABLE_TOP_Z, distance, draw_episode, draw_obstacles, draw_start, observation, obstacle_shapes,
 };
 use super::{ArmEnv, franka_panda};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
@@ -51,8 +51,6 @@ pub const GRASP_SPEED_RAD_PER_S: f64 = 0.1;
 /// How far the carried cube's centre may sink below its resting height before it counts as
 /// pressed into the table, metres.
 pub const CUBE_SINK_M: f64 = 0.005;
-/// Draws of a whole episode before giving up.
-const EPISODE_DRAWS: usize = 1000;
 
 /// One episode's world, drawn from its seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,11 +78,7 @@ impl PickPlaceEpisode {
     /// If no episode can be drawn in 1 000 tries (a validated configuration always gets one).
     #[must_use]
     pub fn draw(arm: &ArmDescription, config: &ReachConfig, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let blocking = config.max_obstacles > 0 && rng.gen_bool(config.blocking_share);
-        (0..EPISODE_DRAWS)
-            .find_map(|_| Self::try_draw(arm, config, blocking, &mut rng))
-            .unwrap_or_else(|| panic!("no pick-and-place episode could be drawn for seed {seed}"))
+        draw_episode(config, seed, "pick-and-place", |blocking, rng| Self::try_draw(arm, config, blocking, rng))
     }
 
     fn try_draw(arm: &ArmDescription, config: &ReachConfig, blocking: bool, rng: &mut ChaCha8Rng) -> Option<Self> {

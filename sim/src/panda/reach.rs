@@ -178,12 +178,7 @@ impl ReachEpisode {
     /// gets one).
     #[must_use]
     pub fn draw(arm: &ArmDescription, config: &ReachConfig, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Decided once, so that redraws do not favour the episodes that are easier to draw.
-        let blocking = config.max_obstacles > 0 && rng.gen_bool(config.blocking_share);
-        (0..EPISODE_DRAWS)
-            .find_map(|_| Self::try_draw(arm, config, blocking, &mut rng))
-            .unwrap_or_else(|| panic!("no reach episode could be drawn for seed {seed}"))
+        draw_episode(config, seed, "reach", |blocking, rng| Self::try_draw(arm, config, blocking, rng))
     }
 
     fn try_draw(arm: &ArmDescription, config: &ReachConfig, blocking: bool, rng: &mut ChaCha8Rng) -> Option<Self> {
@@ -229,6 +224,25 @@ impl ReachEpisode {
         let leg = Leg { from: &self.start, to: &self.goal_q, free: &|_| true };
         ArmExpert::straight(&limits::franka_limits(description), &[leg], dt_secs)
     }
+}
+
+/// The episode of `seed`: whether its first obstacle blocks is decided once, so that redraws do
+/// not favour the episodes that are easier to draw; then `try_draw(blocking, rng)` is tried up to
+/// [`EPISODE_DRAWS`] times on the seed's stream.
+///
+/// # Panics
+/// If no try gives an episode (a validated configuration always gets one); `task` names it.
+pub(super) fn draw_episode<T>(
+    config: &ReachConfig,
+    seed: u64,
+    task: &str,
+    mut try_draw: impl FnMut(bool, &mut ChaCha8Rng) -> Option<T>,
+) -> T {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let blocking = config.max_obstacles > 0 && rng.gen_bool(config.blocking_share);
+    (0..EPISODE_DRAWS)
+        .find_map(|_| try_draw(blocking, &mut rng))
+        .unwrap_or_else(|| panic!("no {task} episode could be drawn for seed {seed}"))
 }
 
 /// A start configuration: the ready pose plus uniform noise, within the joint range.
