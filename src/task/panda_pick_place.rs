@@ -11,8 +11,9 @@ use planner::train::d4rl::D4rlDataset;
 use planner::workspace::{ArmBody, LinkBall, WorkspaceObstacle};
 use sim::panda::{
     CUBE_BALL_M, CUBE_HALF_M, CUBE_SINK_M, JointTracker, PandaPickPlace, PickPlaceEpisode, ReachConfig, collect_arm,
+    cube_shape,
 };
-use sim::{Env, Geometry, Policy, SceneShape, Tracker};
+use sim::{Env, Policy, SceneShape, Tracker};
 
 use super::dataset::d4rl_stream;
 use super::panda_arm::{PandaArm, workspace_obstacle};
@@ -135,13 +136,8 @@ impl Task for PandaPickPlaceTask {
 
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
         let joints = self.panda.joints();
-        let cube = SceneShape {
-            label: "cube",
-            center: std::array::from_fn(|i| state[2 * joints + i]),
-            geometry: Geometry::Cuboid { half_extents: [CUBE_HALF_M as f32; 3] },
-        };
         let mut shapes = self.panda.body_shapes(state);
-        shapes.push(cube);
+        shapes.push(cube_shape(std::array::from_fn(|i| state[2 * joints + i])));
         shapes
     }
 

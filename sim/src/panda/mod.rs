@@ -36,6 +36,7 @@ pub use obstacles::Obstacle;
 pub use path_planning::PathSearch;
 pub use pick_place::{
     CUBE_BALL_M, CUBE_HALF_M, CUBE_SINK_M, GRASP_SPEED_RAD_PER_S, GRASP_TOLERANCE_M, PandaPickPlace, PickPlaceEpisode,
+    cube_shape,
 };
 pub use reach::{PandaReach, READY, ReachConfig, ReachEpisode, TABLE_TOP_Z};
 pub use timing::TimedPath;

@@ -34,7 +34,7 @@ use super::inverse_kinematics::ToolGoal;
 use super::limits::franka_limits;
 use super::obstacles::Obstacle;
 use super::reach::{
-    READY, ReachConfig, TABLE_TOP_Z, distance, draw_episode, draw_obstacles, draw_start, observation, obstacle_shapes,
+    READY, ReachConfig, TABLE_TOP_Z, arm_scene, distance, draw_episode, draw_obstacles, draw_start, observation,
 };
 use super::{ArmEnv, franka_panda};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
@@ -124,9 +124,11 @@ impl PickPlaceEpisode {
     pub fn expert(&self, description: &ArmDescription, dt_secs: f64, seed: u64) -> ArmExpert {
         let arm_free = |q: &[f64]| description.clearance(q, &self.obstacles, TABLE_TOP_Z).min() >= PLANNING_MARGIN_M;
         let carrying_free = |q: &[f64]| {
-            arm_free(q)
-                && cube_clearance(description, q, &self.obstacles) >= PLANNING_MARGIN_M
-                && description.tool_frame(q).translation[2] >= TABLE_TOP_Z + CUBE_HALF_M - CUBE_SINK_M / 2.0
+            arm_free(q) && {
+                let tool = description.tool_frame(q).translation;
+                ball_clearance(tool, &self.obstacles) >= PLANNING_MARGIN_M
+                    && tool[2] >= TABLE_TOP_Z + CUBE_HALF_M - CUBE_SINK_M / 2.0
+            }
         };
         ArmExpert::plan(&franka_limits(description), &self.legs([&arm_free, &carrying_free]), dt_secs, seed)
     }
@@ -137,6 +139,12 @@ impl PickPlaceEpisode {
     pub fn naive(&self, description: &ArmDescription, dt_secs: f64) -> ArmExpert {
         ArmExpert::straight(&franka_limits(description), &self.legs([&|_| true, &|_| true]), dt_secs)
     }
+}
+
+/// The cube centred at `center` (metres) as a shape to draw.
+#[must_use]
+pub fn cube_shape(center: [f32; 3]) -> SceneShape {
+    SceneShape { label: "cube", center, geometry: Geometry::Cuboid { half_extents: [CUBE_HALF_M as f32; 3] } }
 }
 
 /// Clearance of the cube's ball, held at the tool point of configuration `q`, to `obstacles`
@@ -311,20 +319,9 @@ impl Env for PandaPickPlace {
     }
 
     fn scene(&self) -> Scene {
-        let q = self.driven.joint_positions();
-        let point = |p: [f64; 3]| p.map(|v| v as f32);
-        let mut shapes: Vec<SceneShape> = obstacle_shapes(&self.episode.obstacles).collect();
-        shapes.push(SceneShape {
-            label: "goal",
-            center: point(self.episode.goal_position),
-            geometry: Geometry::Sphere { radius: self.config.goal_tolerance_m as f32 },
-        });
-        shapes.push(SceneShape {
-            label: "cube",
-            center: point(self.cube),
-            geometry: Geometry::Cuboid { half_extents: [CUBE_HALF_M as f32; 3] },
-        });
-        shapes.extend(self.description().arm_shapes(&q));
-        Scene { shapes }
+        let episode = &self.episode;
+        let goal = (episode.goal_position, self.config.goal_tolerance_m);
+        let cube = cube_shape(self.cube.map(|v| v as f32));
+        arm_scene(self.description(), &self.driven.joint_positions(), &episode.obstacles, goal, [cube])
     }
 }

@@ -273,8 +273,27 @@ pub(super) fn draw_obstacles(
         .collect()
 }
 
+/// An arm task's scene: `obstacles`, the goal (centre, and tolerance as its radius, metres),
+/// the `objects` the arm handles, and the arm at joint angles `q`.
+pub(super) fn arm_scene(
+    arm: &ArmDescription,
+    q: &[f64],
+    obstacles: &[Obstacle],
+    goal: ([f64; 3], f64),
+    objects: impl IntoIterator<Item = SceneShape>,
+) -> Scene {
+    let (center, tolerance) = goal;
+    let goal = SceneShape {
+        label: "goal",
+        center: center.map(|v| v as f32),
+        geometry: Geometry::Sphere { radius: tolerance as f32 },
+    };
+    let shapes = obstacle_shapes(obstacles).chain([goal]).chain(objects).chain(arm.arm_shapes(q)).collect();
+    Scene { shapes }
+}
+
 /// The obstacles as shapes to draw.
-pub(super) fn obstacle_shapes(obstacles: &[Obstacle]) -> impl Iterator<Item = SceneShape> + '_ {
+fn obstacle_shapes(obstacles: &[Obstacle]) -> impl Iterator<Item = SceneShape> + '_ {
     let point = |p: [f64; 3]| p.map(|v| v as f32);
     obstacles.iter().map(move |o| match *o {
         Obstacle::Sphere { center, radius } => SceneShape {
@@ -435,15 +454,8 @@ impl Env for PandaReach {
     }
 
     fn scene(&self) -> Scene {
-        let q = self.driven.joint_positions();
-        let point = |p: [f64; 3]| p.map(|v| v as f32);
-        let mut shapes: Vec<SceneShape> = obstacle_shapes(&self.episode.obstacles).collect();
-        shapes.push(SceneShape {
-            label: "goal",
-            center: point(self.episode.goal_position),
-            geometry: Geometry::Sphere { radius: self.config.goal_tolerance_m as f32 },
-        });
-        shapes.extend(self.description().arm_shapes(&q));
-        Scene { shapes }
+        let episode = &self.episode;
+        let goal = (episode.goal_position, self.config.goal_tolerance_m);
+        arm_scene(self.description(), &self.driven.joint_positions(), &episode.obstacles, goal, [])
     }
 }
