@@ -35,7 +35,6 @@ pub fn planned_episode(
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
     let mut previous_action: Option<Vec<f32>> = None;
-    let mut action_before: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
         // Read every step: a task's goal may change within an episode (pick-and-place, at the grasp).
         let goal = env.goal_state();
@@ -44,9 +43,9 @@ pub fn planned_episode(
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
             // A clock or new-goal replan of a position-controlled robot starts from where its
             // servos were sent (Task::commanded_state); a deviation replan from the measured state.
-            let commanded = match (trigger, &previous_action, &action_before) {
-                (Trigger::Every | Trigger::Expired | Trigger::NewGoal, Some(last), Some(before)) => {
-                    task.commanded_state(&observation, last, before, f64::from(env.dt()))
+            let commanded = match (trigger, &previous_action) {
+                (Trigger::Every | Trigger::Expired | Trigger::NewGoal, Some(last)) => {
+                    task.commanded_state(&observation, last)
                 }
                 _ => None,
             };
@@ -87,7 +86,7 @@ pub fn planned_episode(
         let error = distance(task.position(wanted), task.position(&result.observation));
         observer.stepped(step + 1, &result.observation, result.reward, Some(error));
         observation = result.observation;
-        action_before = previous_action.replace(action);
+        previous_action = Some(action);
     }
     outcome.interventions = tracker.interventions();
     Ok(outcome)

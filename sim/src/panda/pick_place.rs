@@ -18,7 +18,7 @@
 //! place configurations, and to the cube's ball at the last two.
 //!
 //! Observation: joint angles (7, rad), joint speeds (7, rad/s), the cube's centre (3, metres).
-//! Action: joint angle targets (7, rad), as the reach task's. The goal state is the grasp
+//! Action: a joint trajectory point (7 angles, rad; 7 speeds, rad/s), as the reach task's. The goal state is the grasp
 //! configuration at rest with the cube where it lies until the cube is held, then the place
 //! configuration at rest with the cube at the goal. Reward 1 with the cube at the goal; an
 //! episode ends there or at the step limit.
@@ -251,7 +251,7 @@ impl Env for PandaPickPlace {
     }
 
     fn action_dim(&self) -> usize {
-        self.description().joints.len()
+        2 * self.description().joints.len()
     }
 
     fn max_episode_steps(&self) -> usize {

@@ -9,9 +9,10 @@
 //! others are balls and boxes placed at random in the workspace. Every obstacle leaves the start
 //! and goal configurations `reset_margin_m` of clearance.
 //!
-//! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: joint angle targets
-//! (7, rad), held by the servos with a target speed equal to the change of target since the last
-//! step over `dt` (what a joint trajectory controller's interpolation gives). Reward 1 at the
+//! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: a joint trajectory
+//! point for the end of the step, its angles (7, rad) then speeds (7, rad/s), which the servos
+//! follow along the cubic from the last point (a joint trajectory controller's interpolation at
+//! the physics' 500 Hz; `Arm::step`). Reward 1 at the
 //! goal; an episode ends there (panda-gym's protocol) or at the step limit.
 
 use rand::{Rng, SeedableRng};
@@ -409,7 +410,7 @@ impl Env for PandaReach {
     }
 
     fn action_dim(&self) -> usize {
-        self.description().joints.len()
+        2 * self.description().joints.len()
     }
 
     fn max_episode_steps(&self) -> usize {

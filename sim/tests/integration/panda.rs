@@ -146,8 +146,9 @@ fn the_servos_track_a_commanded_trajectory_within_a_stated_error() {
         let speeds = arm.joint_velocities();
         assert!(speeds.iter().zip(&limits.max_speed_rad_per_s).all(|(v, max)| v.abs() <= *max), "step {k}: {speeds:?}");
     }
-    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within 0.01 rad.
-    assert!(worst < 0.01, "tracking error {worst} rad");
+    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within 0.005 rad
+    // (0.0022 rad measured, along the cubic between the points).
+    assert!(worst < 0.005, "tracking error {worst} rad");
 }
 
 #[test]
@@ -246,7 +247,7 @@ fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
     let data = &collected.stream;
     assert_eq!(
         (steps, data.rewards.len(), data.observations.len(), data.actions.len(), data.goals.len()),
-        (250, 250, 250 * 14, 250 * 7, 250 * 3)
+        (250, 250, 250 * 14, 250 * 14, 250 * 3)
     );
     // Two whole episodes of 100 steps, and the part of a third that fits, marked as ended.
     let ends: Vec<usize> = data.timeouts.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
@@ -374,8 +375,9 @@ fn a_held_cube_pressed_into_the_table_is_a_counted_collision() {
     assert!(arm.clearance(&pressed, &[], TABLE_TOP_Z).table_m > 0.0, "the hand itself stays above the table");
     for step in 1..=25 {
         let s = (f64::from(step) / 10.0).min(1.0);
+        // Trajectory points at rest at each step's angles.
         let target: Vec<f32> = grasp.iter().zip(&pressed).map(|(a, b)| (a + s * (b - a)) as f32).collect();
-        env.step(&target);
+        env.step(&[target.clone(), vec![0.0; target.len()]].concat());
     }
     let violations = env.violations();
     assert!(violations.collision_steps > 0 && violations.min_clearance_m < 0.0, "{violations:?}");
