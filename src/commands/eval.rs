@@ -76,6 +76,10 @@ pub struct EvalArgs {
     reward: Option<RewardKind>,
     #[command(flatten)]
     control: ControlArgs,
+    /// Give the planner each episode's goal as where the arm's tool point must go, and let the
+    /// task's inverse kinematics find the goal state (`[planner] tool_point_goals`).
+    #[arg(long)]
+    tool_point_goals: bool,
     /// Plan without the task's hard constraints but still report how the plans and the executed
     /// paths violate them: the baseline for constrained planning.
     #[arg(long)]
@@ -182,6 +186,7 @@ fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
     planner.renoise = args.renoise.or(planner.renoise);
     planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
     planner.reward = args.reward.or(planner.reward);
+    planner.tool_point_goals |= args.tool_point_goals;
     config.control.tracker = args.control.tracker.unwrap_or(config.control.tracker);
     config.control.safety_filter |= args.control.safety_filter;
     config

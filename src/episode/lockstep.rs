@@ -15,6 +15,8 @@ use rand_chacha::ChaCha8Rng;
 use super::replan::{Executing, Replanning, Trigger};
 use super::{EpisodeObserver, EpisodeOutcome, Level, PlanQuery, PlanSource, distance, plan_seed};
 use crate::task::{Task, TaskFile};
+use bridge::message::ToolPointGoal;
+use planner::workspace::WorkspaceObstacle;
 
 /// Runs the episode of `file`'s task reset with `episode_seed`, planning with `source` and
 /// reporting to `observer`.
@@ -37,7 +39,7 @@ pub fn planned_episode(
     let mut previous_action: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
         // Read every step: a task's goal may change within an episode (pick-and-place, at the grasp).
-        let goal = env.goal_state();
+        let (goal, goal_tool_point) = episode_goal(file, env.as_ref(), &observation, &obstacles)?;
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
@@ -53,6 +55,7 @@ pub fn planned_episode(
                 episode: episode_seed,
                 observation: commanded.unwrap_or_else(|| observation.clone()),
                 goal: goal.clone(),
+                goal_tool_point,
                 arrival,
                 seed: plan_seed(episode_seed, step),
                 step,
@@ -90,6 +93,26 @@ pub fn planned_episode(
     }
     outcome.interventions = tracker.interventions();
     Ok(outcome)
+}
+
+/// The goal state now, and with `[planner] tool_point_goals` the tool-point goal it solves
+/// (the task's inverse kinematics, clear of `obstacles`).
+fn episode_goal(
+    file: &TaskFile,
+    env: &dyn sim::Env,
+    observation: &[f32],
+    obstacles: &[WorkspaceObstacle],
+) -> anyhow::Result<(Vec<f32>, Option<ToolPointGoal>)> {
+    if !file.config.planner.tool_point_goals {
+        return Ok((env.goal_state(), None));
+    }
+    let task = file.task.as_ref();
+    let tool = env
+        .goal_tool_point()
+        .with_context(|| format!("{} has no tool-point goals; remove tool_point_goals from [planner]", task.label()))?;
+    let goal = ToolPointGoal { position: tool.position, pointing_down: tool.pointing_down };
+    let state = task.goal_for_tool_point(observation, &goal, obstacles).context("the episode's tool-point goal")?;
+    Ok((state, Some(goal)))
 }
 
 /// A baseline that does not plan.

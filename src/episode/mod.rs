@@ -9,6 +9,7 @@ pub mod replan;
 pub mod report;
 pub mod results;
 
+use bridge::message::ToolPointGoal;
 pub use observer::{EpisodeObserver, Level};
 use planner::workspace::WorkspaceObstacle;
 
@@ -21,6 +22,9 @@ pub struct PlanQuery {
     pub observation: Vec<f32>,
     /// The goal state (see `sim::Env::goal_state`).
     pub goal: Vec<f32>,
+    /// The goal as where an arm's tool point must go, of which `goal` is the task's solution
+    /// ([`crate::task::Task::goal_for_tool_point`]); sent in its place over the wire.
+    pub goal_tool_point: Option<ToolPointGoal>,
     /// The plan's row at which to reach the goal and hold it (`None`: its last row); see
     /// [`replan::Replanning::arrival`].
     pub arrival: Option<usize>,

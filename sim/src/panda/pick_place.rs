@@ -282,6 +282,12 @@ impl Env for PandaPickPlace {
         q.iter().map(|v| *v as f32).chain(rest).chain(cube.map(|v| v as f32)).collect()
     }
 
+    /// The cube's centre, pointing down, until it is held; then the goal, pointing down.
+    fn goal_tool_point(&self) -> Option<ToolGoal> {
+        let position = if self.holding() { self.episode.goal_position } else { self.episode.cube };
+        Some(ToolGoal { position, pointing_down: true })
+    }
+
     fn step(&mut self, action: &[f32]) -> Step {
         let (obstacles, held_at) = (&self.episode.obstacles, self.held_at);
         let violated = self.driven.step(action, |arm, q| {

@@ -438,6 +438,10 @@ impl Env for PandaReach {
             .collect()
     }
 
+    fn goal_tool_point(&self) -> Option<ToolGoal> {
+        Some(ToolGoal { position: self.episode.goal_position, pointing_down: false })
+    }
+
     fn step(&mut self, action: &[f32]) -> Step {
         let obstacles = &self.episode.obstacles;
         let violated = self.driven.step(action, |arm, q| arm.clearance(q, obstacles, TABLE_TOP_Z).min());
