@@ -244,4 +244,41 @@ mod tests {
         assert_eq!(asked[1].2, plan_seed(3, 1), "a retry draws the step's seed");
         assert_eq!(outcome.infeasible_plans, 2);
     }
+
+    /// Reference: the environment's own goal position and the simulator's forward kinematics.
+    /// With `tool_point_goals`, the pick-and-place episode's goal is the cube's centre pointing
+    /// down (as its own grasp is), solved into a state whose tool point is there and whose cube
+    /// stays where it lies, and it is sent as the tool point; a point robot's task refuses it.
+    #[test]
+    fn tool_point_goals_are_solved_by_the_task_and_sent_as_tool_points() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/panda-pick-place.toml");
+        let read = TaskFile::read(&path).expect("the shipped pick-and-place task");
+        let mut config = read.config.clone();
+        config.planner.tool_point_goals = true;
+        let file = read.with_config(config);
+        let mut env = file.task.make_env();
+        let observation = env.reset(4);
+        let obstacles = file.task.obstacles(4);
+        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles).expect("a goal");
+        let cube = &observation[14..17];
+        let sent = sent.expect("sent as a tool point");
+        assert!(sent.pointing_down);
+        assert!((0..3).all(|i| (sent.position[i] as f32 - cube[i]).abs() < 1e-6), "{sent:?} vs {cube:?}");
+        let q: Vec<f64> = state[..7].iter().map(|v| f64::from(*v)).collect();
+        let tool = sim::panda::franka_panda().tool_frame(&q).translation;
+        let gap = (0..3).map(|i| (tool[i] - f64::from(cube[i])).powi(2)).sum::<f64>().sqrt();
+        assert!(gap < 1e-3 + 1e-5, "{gap}");
+        assert_eq!(&state[7..14], &[0.0; 7], "at rest");
+        assert_eq!(&state[14..], cube, "the cube stays where it lies until it is held");
+
+        let maze = TaskFile::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/maze2d-umaze.toml"))
+            .expect("the U-maze task");
+        let mut config = maze.config.clone();
+        config.planner.tool_point_goals = true;
+        let maze = maze.with_config(config);
+        let mut env = maze.task.make_env();
+        let observation = env.reset(0);
+        let refused = episode_goal(&maze, env.as_ref(), &observation, &[]).expect_err("no tool").to_string();
+        assert!(refused.contains("has no tool-point goals"), "{refused}");
+    }
 }
