@@ -80,7 +80,7 @@ pub fn planned_episode(
         let since_plan = (step - plan.from_step) as usize;
         let action = tracker.action(&plan.states, since_plan, &observation);
         if let Some(before) = previous_action.as_ref().filter(|_| seam) {
-            outcome.seam(before, &action);
+            outcome.seam(task.seam_jump(before, &action));
         }
         let result = env.step(&action);
         outcome.path.push(action.iter().chain(&result.observation).copied().collect());

@@ -100,8 +100,8 @@ pub struct EpisodeOutcome {
     pub interventions: sim::Interventions,
     /// The replans and what asked for them.
     pub triggers: replan::Triggers,
-    /// At each switch to a new plan, the largest change of any action component from the step
-    /// before (action units).
+    /// At each switch to a new plan, the largest change of the commanded action from the step
+    /// before ([`crate::task::Task::seam_jump`]: action units; the Panda's, its angles in rad).
     pub seam_jumps: Vec<f32>,
     /// Steps whose executed motion touched an obstacle or broke a joint limit, where the
     /// environment checks it (`sim::Step::violated`).
@@ -119,10 +119,9 @@ impl EpisodeOutcome {
         }
     }
 
-    /// Adds the seam between `before`, the last action of the previous plan, and `after`, the
-    /// first of the new one.
-    pub fn seam(&mut self, before: &[f32], after: &[f32]) {
-        self.seam_jumps.push(before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
+    /// Adds a seam's jump (see [`crate::task::Task::seam_jump`]).
+    pub fn seam(&mut self, jump: f32) {
+        self.seam_jumps.push(jump);
     }
 
     /// Adds a plan: its latency, model calls, constraint violation and whether it was refused.

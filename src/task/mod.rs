@@ -102,6 +102,12 @@ pub trait Task: Send + Sync {
     ) -> anyhow::Result<Vec<f32>> {
         anyhow::bail!("{} plans to goal states, not tool points: send `goal` ({})", self.label(), self.goal_note())
     }
+    /// The jump of the commanded action at a plan seam, from `before` (the last action of the
+    /// previous plan) to `after` (the first of the new one): by default the largest change of
+    /// any component, in action units.
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
     /// The robot's body at `state` as shapes to draw (the Panda: its link capsules, and the
     /// pick-and-place cube as a box), base frame; none for a robot drawn as a point.
     fn body_shapes(&self, _state: &[f32]) -> Vec<SceneShape> {

@@ -197,6 +197,14 @@ impl PandaArm {
         q.iter().map(|v| *v as f32).chain(std::iter::repeat_n(0.0, q.len())).chain(more.iter().copied()).collect()
     }
 
+    /// The largest change of a joint's target angle between two actions, rad: the commanded
+    /// joint step at a seam (over dt, the speed the servos are asked for across it). The
+    /// points' speeds are central differences of the planned angles, so they follow the angles.
+    pub fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        let joints = self.joints();
+        before[..joints].iter().zip(&after[..joints]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
     /// The link capsules at `state`, to draw.
     pub fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
         self.arm.arm_shapes(&self.angles(state))

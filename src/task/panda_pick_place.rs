@@ -152,6 +152,10 @@ impl Task for PandaPickPlaceTask {
         Ok(PandaArm::goal_state(&q, &cube_goal))
     }
 
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        self.panda.seam_jump(before, after)
+    }
+
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
         let joints = self.panda.joints();
         let mut shapes = self.panda.body_shapes(state);

@@ -124,6 +124,10 @@ impl Task for PandaReachTask {
         Ok(PandaArm::goal_state(&self.panda.goal_configuration(goal, obstacles)?, &[]))
     }
 
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        self.panda.seam_jump(before, after)
+    }
+
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
         self.panda.body_shapes(state)
     }
