@@ -16,7 +16,7 @@ use rapier3d::prelude::*;
 
 use super::description::{ArmDescription, Capsule, Inertial};
 use super::frame::Frame;
-use super::hermite::CubicSegment;
+use super::interpolation::{CubicSegment, Interpolation};
 
 /// Seconds per physics step (500 Hz).
 pub const PHYSICS_DT_SECS: f64 = 0.002;
@@ -38,6 +38,8 @@ pub struct Arm {
     target: Vec<f64>,
     /// The servos' target speed at the end of the last step, rad/s.
     target_speed: Vec<f64>,
+    /// How the target moves between points.
+    interpolation: Interpolation,
 }
 
 impl Arm {
@@ -93,7 +95,15 @@ impl Arm {
             multibody.forward_kinematics(&world.bodies, true);
         }
         let (target, target_speed) = (vec![0.0; joints.len()], vec![0.0; joints.len()]);
-        Self { world, bodies, joints, substeps: substeps as usize, target, target_speed }
+        let interpolation = Interpolation::default();
+        Self { world, bodies, joints, substeps: substeps as usize, target, target_speed, interpolation }
+    }
+
+    /// The same arm moving its servos' target between points by `interpolation`.
+    #[must_use]
+    pub fn with_interpolation(mut self, interpolation: Interpolation) -> Self {
+        self.interpolation = interpolation;
+        self
     }
 
     /// Puts the arm at joint angles `q` (rad), at rest, with the servos holding there.
@@ -126,8 +136,8 @@ impl Arm {
 
     /// Advances one control step to the trajectory point `target_q` (rad) at `target_qdot`
     /// (rad/s): as a joint trajectory controller does at its own rate, the servos' target and
-    /// target speed follow the cubic from the last step's point to this one
-    /// ([`CubicSegment`]), sampled at every physics step. `after_physics_step` sees the joint
+    /// target speed move from the last step's point to this one by the arm's [`Interpolation`],
+    /// sampled at every physics step. `after_physics_step` sees the joint
     /// angles after every physics step (what a collision check between control steps needs).
     ///
     /// # Panics
@@ -141,7 +151,13 @@ impl Arm {
             duration_secs: self.substeps as f64 * PHYSICS_DT_SECS,
         };
         for substep in 1..=self.substeps {
-            let (along, speed) = segment.at(substep as f64 * PHYSICS_DT_SECS);
+            let (along, speed) = match self.interpolation {
+                Interpolation::Cubic => segment.at(substep as f64 * PHYSICS_DT_SECS),
+                Interpolation::Linear => {
+                    let share = substep as f64 / self.substeps as f64;
+                    (from.iter().zip(target_q).map(|(a, b)| a + share * (b - a)).collect(), target_qdot.to_vec())
+                }
+            };
             self.command(&along, &speed);
             self.world.step();
             after_physics_step(&self.joint_positions());

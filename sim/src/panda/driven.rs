@@ -3,6 +3,7 @@
 
 use super::arm::Arm;
 use super::description::ArmDescription;
+use super::interpolation::Interpolation;
 use super::limits::{self, JointLimits};
 
 /// What the executed motion of an episode broke so far (counted per physics step for
@@ -41,12 +42,12 @@ pub struct DrivenArm {
 }
 
 impl DrivenArm {
-    /// The arm of `description` stepping every `dt_secs` (a multiple of the physics step), at
-    /// rest at `q`.
+    /// The arm of `description` stepping every `dt_secs` (a multiple of the physics step) with
+    /// its servos' target moving between points by `interpolation`, at rest at `q`.
     #[must_use]
-    pub fn new(description: ArmDescription, dt_secs: f64, q: &[f64]) -> Self {
+    pub fn new(description: ArmDescription, dt_secs: f64, interpolation: Interpolation, q: &[f64]) -> Self {
         let limits = limits::franka_limits(&description);
-        let arm = Arm::new(&description, dt_secs);
+        let arm = Arm::new(&description, dt_secs).with_interpolation(interpolation);
         let mut driven =
             Self { description, limits, arm, dt_secs, last_speed: Vec::new(), violations: Violations::default() };
         driven.reset(q, f64::INFINITY);
@@ -63,7 +64,7 @@ impl DrivenArm {
 
     /// One control step to the trajectory point `action`: joint angle targets (rad, clamped to
     /// the joint range), then the joint speeds wanted there (rad/s, clamped to the speed limits),
-    /// reached along a cubic from the last point ([`super::Arm::step`]). `clearance(arm, q)`
+    /// reached from the last point by the arm's interpolation ([`super::Arm::step`]). `clearance(arm, q)`
     /// gives the clearance (metres) of the world to this arm at joint angles `q` and is checked
     /// after every physics step. Whether the step broke anything.
     ///

@@ -188,7 +188,7 @@ impl PandaPickPlace {
         if let Some(problem) = config.problem() {
             panic!("invalid pick-and-place configuration: {problem}");
         }
-        let driven = DrivenArm::new(franka_panda(), config.dt_secs, &READY);
+        let driven = DrivenArm::new(franka_panda(), config.dt_secs, config.interpolation, &READY);
         let cube = [0.5, 0.0, CUBE_HALF_M];
         let episode = PickPlaceEpisode {
             start: READY.to_vec(),

@@ -11,8 +11,8 @@
 //!
 //! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: a joint trajectory
 //! point for the end of the step, its angles (7, rad) then speeds (7, rad/s), which the servos
-//! follow along the cubic from the last point (a joint trajectory controller's interpolation at
-//! the physics' 500 Hz; `Arm::step`). Reward 1 at the
+//! reach from the last point by the configured interpolation at the physics' 500 Hz (linear with
+//! the point's speed as feed-forward, or cubic; `Arm::step`). Reward 1 at the
 //! goal; an episode ends there (panda-gym's protocol) or at the step limit.
 
 use rand::{Rng, SeedableRng};
@@ -23,6 +23,7 @@ use super::clearance::Clearance;
 use super::description::ArmDescription;
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
+use super::interpolation::Interpolation;
 use super::inverse_kinematics::ToolGoal;
 use super::obstacles::Obstacle;
 use super::{ArmEnv, franka_panda, limits};
@@ -67,6 +68,10 @@ pub struct ReachConfig {
     /// Clearance obstacles leave at the start and goal configurations, metres (default 0.05).
     #[serde(default = "default_margin")]
     pub reset_margin_m: f64,
+    /// How the servos' target moves between the trajectory points of two control steps
+    /// (default `linear`; `cubic`).
+    #[serde(default)]
+    pub interpolation: Interpolation,
 }
 
 fn default_dt() -> f64 {
@@ -105,6 +110,7 @@ impl Default for ReachConfig {
             max_obstacles: default_obstacles(),
             blocking_share: default_blocking(),
             reset_margin_m: default_margin(),
+            interpolation: Interpolation::default(),
         }
     }
 }
@@ -340,7 +346,7 @@ impl PandaReach {
         if let Some(problem) = config.problem() {
             panic!("invalid reach configuration: {problem}");
         }
-        let driven = DrivenArm::new(franka_panda(), config.dt_secs, &READY);
+        let driven = DrivenArm::new(franka_panda(), config.dt_secs, config.interpolation, &READY);
         let episode = ReachEpisode {
             start: READY.to_vec(),
             goal_position: [0.5, 0.0, 0.3],

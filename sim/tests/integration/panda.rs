@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim::panda::{
-    Arm, ArmDescription, ArmEnv, CUBE_BALL_M, CUBE_HALF_M, Frame, PandaPickPlace, PandaReach, PickPlaceEpisode,
-    ReachConfig, ReachEpisode, TABLE_TOP_Z, collect_arm, franka_limits, franka_panda,
+    Arm, ArmDescription, ArmEnv, CUBE_BALL_M, CUBE_HALF_M, Frame, Interpolation, PandaPickPlace, PandaReach,
+    PickPlaceEpisode, ReachConfig, ReachEpisode, TABLE_TOP_Z, collect_arm, franka_limits, franka_panda,
 };
 use sim::{Env, Policy};
 
@@ -135,20 +135,23 @@ fn the_servos_track_a_commanded_trajectory_within_a_stated_error() {
     const DT: f64 = 0.04;
     let description = franka_panda();
     let limits = franka_limits(&description);
-    let mut arm = Arm::new(&description, DT);
-    arm.set_configuration(&swing(0.0).0);
-    let mut worst = 0.0_f64;
-    for k in 1..=100 {
-        let (q, qdot) = swing(f64::from(k) * DT);
-        arm.step(&q, &qdot, |_| {});
-        let error = position_gap_n(&arm.joint_positions(), &q);
-        worst = worst.max(error);
-        let speeds = arm.joint_velocities();
-        assert!(speeds.iter().zip(&limits.max_speed_rad_per_s).all(|(v, max)| v.abs() <= *max), "step {k}: {speeds:?}");
+    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within these (rad).
+    for (interpolation, bound) in [(Interpolation::Cubic, 0.005), (Interpolation::Linear, 0.01)] {
+        let mut arm = Arm::new(&description, DT).with_interpolation(interpolation);
+        arm.set_configuration(&swing(0.0).0);
+        let mut worst = 0.0_f64;
+        for k in 1..=100 {
+            let (q, qdot) = swing(f64::from(k) * DT);
+            arm.step(&q, &qdot, |_| {});
+            let error = position_gap_n(&arm.joint_positions(), &q);
+            worst = worst.max(error);
+            let speeds = arm.joint_velocities();
+            let within = speeds.iter().zip(&limits.max_speed_rad_per_s).all(|(v, max)| v.abs() <= *max);
+            assert!(within, "{interpolation:?}, step {k}: {speeds:?}");
+        }
+        eprintln!("{interpolation:?}: worst tracking error {worst} rad");
+        assert!(worst < bound, "{interpolation:?}: tracking error {worst} rad");
     }
-    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within 0.005 rad
-    // (0.0022 rad measured, along the cubic between the points).
-    assert!(worst < 0.005, "tracking error {worst} rad");
 }
 
 #[test]

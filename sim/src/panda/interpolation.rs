@@ -1,11 +1,26 @@
-//! Cubic Hermite interpolation between two joint trajectory points: what a joint trajectory
-//! controller does between waypoints that carry positions and speeds (ros2_control's
-//! joint_trajectory_controller interpolates such points with cubic splines).
+//! How the servos' target moves between two joint trajectory points within a control step
+//! ([`Interpolation`]): linearly, with the point's speed as the feed-forward, or along the cubic
+//! Hermite segment through both points' angles and speeds ([`CubicSegment`], what ros2_control's
+//! joint_trajectory_controller does between points that carry positions and velocities).
 //!
-//! On one segment of `duration` seconds from (p0, v0) to (p1, v1), with s = t / duration:
+//! On one cubic segment of `duration` seconds from (p0, v0) to (p1, v1), with s = t / duration:
 //! p(t) = (2s³ − 3s² + 1) p0 + (s³ − 2s² + s) duration v0 + (−2s³ + 3s²) p1 + (s³ − s²) duration v1,
 //! the only cubic with those end positions and speeds. Consecutive segments share their point, so
 //! the commanded position and speed are continuous.
+
+use serde::Deserialize;
+
+/// How a control step moves the servos' target from the last point to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    /// The target angle moves linearly over the physics steps, and the target speed is the new
+    /// point's throughout (a first-order hold with feed-forward).
+    #[default]
+    Linear,
+    /// Angle and speed follow the [`CubicSegment`] between the points.
+    Cubic,
+}
 
 /// One segment between two points, per joint (rad, rad/s).
 #[derive(Debug, Clone, PartialEq)]
