@@ -1,13 +1,14 @@
-//! Goals in an arm's own terms over Zenoh: plan requests that say where the tool point must go,
-//! against `diffplan serve` of the reach task (the real planner, its constraints, loopback Zenoh).
+//! Goals in an arm's own terms over Zenoh: plan requests and robot states that say where the tool
+//! point must go, against `diffplan serve --stream` of the reach task (the real planner, its
+//! constraints, loopback Zenoh).
 
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bridge::message::{Obstacle, PlanRequest, ToolPointGoal};
-use bridge::{BridgeError, Namespace, PlanClient, Transport};
+use bridge::message::{Obstacle, Plan, PlanRequest, RobotMode, RobotState, ToolPointGoal};
+use bridge::{BridgeError, Namespace, PlanClient, RobotLink, Transport};
 use sim::panda::{READY, franka_panda};
 
 use crate::common::{ROOT, Reaper, diffplan, endpoint};
@@ -22,15 +23,25 @@ fn request(id: &str, goal: ToolPointGoal) -> PlanRequest {
     request
 }
 
+/// How far the plan's last row puts the tool point from `position` (the simulator's forward
+/// kinematics), and whether it points down and is at rest there.
+fn end_of(plan: &Plan, position: [f64; 3]) -> (f64, bool, bool) {
+    let last = plan.states.last().expect("rows");
+    let q: Vec<f64> = last[..7].iter().map(|v| f64::from(*v)).collect();
+    let tool = franka_panda().tool_frame(&q);
+    let gap = (0..3).map(|i| (tool.translation[i] - position[i]).powi(2)).sum::<f64>().sqrt();
+    (gap, tool.rotation[2][2] < -0.99, last[7..].iter().all(|v| v.abs() < 1e-4))
+}
+
 /// Reference: the simulator's forward kinematics (checked against MuJoCo in `sim`'s tests) of
 /// the plan's last row, which must put the tool point within the inverse kinematics' 1 mm of
 /// the asked point (plus float32 rounding), pointing down, at rest.
 #[test]
-fn a_tool_point_goal_is_planned_to_and_an_unreachable_one_is_refused_naming_the_field() {
+fn tool_point_goals_are_planned_to_by_request_and_by_state_and_an_unreachable_one_is_refused() {
     let endpoint = endpoint();
     let task = Path::new(ROOT).join("configs/tasks/panda-reach-obstacles.toml");
     let mut planner = diffplan()
-        .args(["serve", "--id", "planner-arm", "--listen", &endpoint, "--namespace", "armgoal"])
+        .args(["serve", "--stream", "--id", "planner-arm", "--listen", &endpoint, "--namespace", "armgoal"])
         .arg("--config")
         .arg(&task)
         .env("OMP_NUM_THREADS", "1")
@@ -47,13 +58,37 @@ fn a_tool_point_goal_is_planned_to_and_an_unreachable_one_is_refused_naming_the_
     let position = [0.5, 0.2, 0.3];
     let goal = ToolPointGoal { position, pointing_down: true };
     let plan = client.request(&request("reachable", goal), Duration::from_mins(2)).expect("a plan").body;
-    let last = plan.states.last().expect("rows");
-    let q: Vec<f64> = last[..7].iter().map(|v| f64::from(*v)).collect();
-    let tool = franka_panda().tool_frame(&q);
-    let gap = (0..3).map(|i| (tool.translation[i] - position[i]).powi(2)).sum::<f64>().sqrt();
-    assert!(gap < 1e-3 + 1e-5, "the plan ends {gap} m from the asked point");
-    assert!(tool.rotation[2][2] < -0.99, "the tool points down: {:?}", tool.rotation);
-    assert!(last[7..].iter().all(|v| v.abs() < 1e-4), "at rest: {last:?}");
+    let (gap, down, at_rest) = end_of(&plan, position);
+    assert!(gap < 1e-3 + 1e-5 && down && at_rest, "requested: {gap} m from the point, down {down}, at rest {at_rest}");
+
+    // A robot streaming its state with the same goal as a tool point gets a plan that ends there.
+    let namespace = Namespace::new("armgoal").expect("a namespace");
+    let mut robot = RobotLink::new(&session, &namespace, "arm-0", "panda-reach", true).expect("a robot link");
+    let asked = request("state", goal);
+    let state = RobotState {
+        robot_id: "arm-0".into(),
+        task: None,
+        episode: 1,
+        step: 0,
+        time_s: 0.0,
+        observation: asked.observation.clone(),
+        goal: None,
+        goal_tool_point: Some(goal),
+        joint_names: None,
+        obstacles: asked.obstacles.clone(),
+        mode: RobotMode::Running,
+    };
+    let deadline = Instant::now() + Duration::from_mins(2);
+    let streamed = loop {
+        robot.publish_state(&state).expect("publish");
+        std::thread::sleep(Duration::from_millis(100));
+        if let Some(plan) = robot.latest_plan() {
+            break plan.body;
+        }
+        assert!(Instant::now() < deadline, "no plan streamed for a tool-point goal");
+    };
+    let (gap, down, at_rest) = end_of(&streamed, position);
+    assert!(gap < 1e-3 + 1e-5 && down && at_rest, "streamed: {gap} m from the point, down {down}, at rest {at_rest}");
 
     let far = ToolPointGoal { position: [1.5, 0.0, 0.5], pointing_down: false };
     match client.request(&request("far", far), Duration::from_mins(1)) {
