@@ -27,7 +27,7 @@ impl Tracker for JointTracker {
         let at_rest = |row: &[f32]| row[..joints].iter().copied().chain(std::iter::repeat_n(0.0, joints)).collect();
         match (plan.get(index), plan.get(index + 1)) {
             (Some(before), Some(row)) => {
-                let speed = (0..joints).map(|j| ((row[j] - before[j]) as f64 / self.dt_secs) as f32);
+                let speed = (0..joints).map(|j| (f64::from(row[j] - before[j]) / self.dt_secs) as f32);
                 row[..joints].iter().copied().chain(speed).collect()
             }
             _ => plan.last().map_or_else(|| at_rest(observation), |row| at_rest(row)),
