@@ -76,7 +76,7 @@ pub trait Env {
     fn goal_state(&self) -> Vec<f32>;
     /// Where an arm's tool point must go now, and whether pointing down: the goal in the robot's
     /// own terms, of which [`Env::goal_state`] is one solution. `None` for a robot without a tool.
-    fn goal_tool_point(&self) -> Option<crate::panda::ToolGoal> {
+    fn goal_tool_point(&self) -> Option<crate::tool_goal::ToolGoal> {
         None
     }
     /// Applies `action` (clipped to the action bounds) for one step.

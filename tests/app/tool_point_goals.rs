@@ -3,7 +3,6 @@
 //! constraints, loopback Zenoh).
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use bridge::message::{Obstacle, Plan, PlanRequest, RobotMode, RobotState, ToolPo
 use bridge::{BridgeError, Namespace, PlanClient, RobotLink, Transport};
 use sim::panda::{READY, franka_panda};
 
-use crate::common::{ROOT, Reaper, diffplan, endpoint};
+use crate::common::{ROOT, Reaper, endpoint, streaming_planner};
 
 /// A request from the ready pose at rest to `goal`, with one ball behind the arm.
 fn request(id: &str, goal: ToolPointGoal) -> PlanRequest {
@@ -40,15 +39,7 @@ fn end_of(plan: &Plan, position: [f64; 3]) -> (f64, bool, bool) {
 fn tool_point_goals_are_planned_to_by_request_and_by_state_and_an_unreachable_one_is_refused() {
     let endpoint = endpoint();
     let task = Path::new(ROOT).join("configs/tasks/panda-reach-obstacles.toml");
-    let mut planner = diffplan()
-        .args(["serve", "--stream", "--id", "planner-arm", "--listen", &endpoint, "--namespace", "armgoal"])
-        .arg("--config")
-        .arg(&task)
-        .env("OMP_NUM_THREADS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the planner");
+    let mut planner = streaming_planner(&task, "armgoal", &["--listen", &endpoint]);
     let mut reaper = Reaper::default();
     reaper.watch(&planner);
     let session = Transport::peer(Vec::new(), vec![endpoint]).open().expect("a session");
