@@ -234,8 +234,9 @@ mod tests {
         )
     }
 
-    /// Rows `(target, angles, speeds)` along the straight joint-space path from `from` to `to`
-    /// with a minimum-jerk timing over `rows` rows of `dt`: at rest at both ends.
+    /// Rows `(target angles, target speeds, angles, speeds)` along the straight joint-space path
+    /// from `from` to `to` with a minimum-jerk timing over `rows` rows of `dt`: at rest at both
+    /// ends.
     fn straight_rows(from: &[f64], to: &[f64], rows: usize, dt: f64) -> Vec<f64> {
         let duration = (rows - 1) as f64 * dt;
         let mut values = Vec::new();
@@ -244,9 +245,11 @@ mod tests {
             let position = s.powi(3) * (10.0 - 15.0 * s + 6.0 * s * s);
             let speed = 30.0 * s * s * (1.0 - s) * (1.0 - s) / duration;
             let q: Vec<f64> = from.iter().zip(to).map(|(a, b)| a + position * (b - a)).collect();
-            values.extend(&q);
-            values.extend(&q);
-            values.extend(from.iter().zip(to).map(|(a, b)| speed * (b - a)));
+            let speeds: Vec<f64> = from.iter().zip(to).map(|(a, b)| speed * (b - a)).collect();
+            for _ in 0..2 {
+                values.extend(&q);
+                values.extend(&speeds);
+            }
         }
         values
     }
@@ -275,8 +278,8 @@ mod tests {
             let Ok(_) = constraints.project(&mut plan, &[0, 63], Stage::Final) else { continue };
             projected += 1;
             assert!(constraints.residuals(&plan).iter().all(|r| r.max_violation <= 1e-6), "seed {seed}");
-            for row in plan.chunks(21) {
-                let q = &row[7..14];
+            for row in plan.chunks(28) {
+                let q = &row[14..21];
                 let clearance = task.panda.arm.clearance(q, &episode.obstacles, TABLE_TOP_Z).min();
                 assert!(clearance >= 0.02 - BALL_SPACING_M / 2.0, "seed {seed}: {clearance} m at {q:?}");
                 assert!(task.panda.arm.joints.iter().zip(q).all(|(j, a)| (j.lower_rad..=j.upper_rad).contains(a)));
