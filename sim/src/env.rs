@@ -74,6 +74,11 @@ pub trait Env {
     fn reset(&mut self, seed: u64) -> Vec<f32>;
     /// The state a plan should end in, in observation units (Maze2D: the goal position at rest).
     fn goal_state(&self) -> Vec<f32>;
+    /// Where an arm's tool point must go now, and whether pointing down: the goal in the robot's
+    /// own terms, of which [`Env::goal_state`] is one solution. `None` for a robot without a tool.
+    fn goal_tool_point(&self) -> Option<crate::tool_goal::ToolGoal> {
+        None
+    }
     /// Applies `action` (clipped to the action bounds) for one step.
     fn step(&mut self, action: &[f32]) -> Step;
     /// The scene as it is now.

@@ -11,6 +11,7 @@ pub mod maze2d;
 pub mod panda;
 pub mod safety;
 pub mod score;
+pub mod tool_goal;
 
 pub use collected::Collected;
 pub use control::{Interventions, Policy, Tracker};

@@ -76,6 +76,11 @@ pub struct EvalArgs {
     reward: Option<RewardKind>,
     #[command(flatten)]
     control: ControlArgs,
+    /// How episodes give the planner their goal: `state` (the episode's goal state, or the task
+    /// file's `[planner] tool_point_goals`) or `tool-point` (where the arm's tool point must go,
+    /// solved by the task's inverse kinematics).
+    #[arg(long, value_enum, default_value = "state")]
+    goals: GoalsArg,
     /// Plan without the task's hard constraints but still report how the plans and the executed
     /// paths violate them: the baseline for constrained planning.
     #[arg(long)]
@@ -182,9 +187,19 @@ fn overridden(args: &EvalArgs, config: &TaskConfig) -> TaskConfig {
     planner.renoise = args.renoise.or(planner.renoise);
     planner.batch_size = args.batch_size.unwrap_or(planner.batch_size);
     planner.reward = args.reward.or(planner.reward);
+    planner.tool_point_goals |= args.goals == GoalsArg::ToolPoint;
     config.control.tracker = args.control.tracker.unwrap_or(config.control.tracker);
     config.control.safety_filter |= args.control.safety_filter;
     config
+}
+
+/// How `eval` gives the planner each episode's goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GoalsArg {
+    /// The episode's goal state (or the task file's choice).
+    State,
+    /// Where the arm's tool point must go.
+    ToolPoint,
 }
 
 /// Plays the episodes with the planner in this process, prints the score table and, where the

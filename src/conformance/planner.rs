@@ -49,6 +49,7 @@ pub fn check(
         from_step: 5,
         observation: card.example.observation.clone(),
         goal: Some(card.example.goal.clone()),
+        goal_tool_point: None,
         arrival: None,
         waypoints: Vec::new(),
         obstacles: Vec::new(),

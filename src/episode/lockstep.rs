@@ -15,6 +15,8 @@ use rand_chacha::ChaCha8Rng;
 use super::replan::{Executing, Replanning, Trigger};
 use super::{EpisodeObserver, EpisodeOutcome, Level, PlanQuery, PlanSource, distance, plan_seed};
 use crate::task::{Task, TaskFile};
+use bridge::message::ToolPointGoal;
+use planner::workspace::WorkspaceObstacle;
 
 /// Runs the episode of `file`'s task reset with `episode_seed`, planning with `source` and
 /// reporting to `observer`.
@@ -35,18 +37,17 @@ pub fn planned_episode(
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
     let mut previous_action: Option<Vec<f32>> = None;
-    let mut action_before: Option<Vec<f32>> = None;
     for step in 0..env.max_episode_steps() as u64 {
         // Read every step: a task's goal may change within an episode (pick-and-place, at the grasp).
-        let goal = env.goal_state();
+        let (goal, goal_tool_point) = episode_goal(file, env.as_ref(), &observation, &obstacles)?;
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
             // A clock or new-goal replan of a position-controlled robot starts from where its
             // servos were sent (Task::commanded_state); a deviation replan from the measured state.
-            let commanded = match (trigger, &previous_action, &action_before) {
-                (Trigger::Every | Trigger::Expired | Trigger::NewGoal, Some(last), Some(before)) => {
-                    task.commanded_state(&observation, last, before, f64::from(env.dt()))
+            let commanded = match (trigger, &previous_action) {
+                (Trigger::Every | Trigger::Expired | Trigger::NewGoal, Some(last)) => {
+                    task.commanded_state(&observation, last)
                 }
                 _ => None,
             };
@@ -54,6 +55,7 @@ pub fn planned_episode(
                 episode: episode_seed,
                 observation: commanded.unwrap_or_else(|| observation.clone()),
                 goal: goal.clone(),
+                goal_tool_point,
                 arrival,
                 seed: plan_seed(episode_seed, step),
                 step,
@@ -78,7 +80,7 @@ pub fn planned_episode(
         let since_plan = (step - plan.from_step) as usize;
         let action = tracker.action(&plan.states, since_plan, &observation);
         if let Some(before) = previous_action.as_ref().filter(|_| seam) {
-            outcome.seam(before, &action);
+            outcome.seam(task.seam_jump(before, &action));
         }
         let result = env.step(&action);
         outcome.path.push(action.iter().chain(&result.observation).copied().collect());
@@ -87,10 +89,30 @@ pub fn planned_episode(
         let error = distance(task.position(wanted), task.position(&result.observation));
         observer.stepped(step + 1, &result.observation, result.reward, Some(error));
         observation = result.observation;
-        action_before = previous_action.replace(action);
+        previous_action = Some(action);
     }
     outcome.interventions = tracker.interventions();
     Ok(outcome)
+}
+
+/// The goal state now, and with `[planner] tool_point_goals` the tool-point goal it solves
+/// (the task's inverse kinematics, clear of `obstacles`).
+fn episode_goal(
+    file: &TaskFile,
+    env: &dyn sim::Env,
+    observation: &[f32],
+    obstacles: &[WorkspaceObstacle],
+) -> anyhow::Result<(Vec<f32>, Option<ToolPointGoal>)> {
+    if !file.config.planner.tool_point_goals {
+        return Ok((env.goal_state(), None));
+    }
+    let task = file.task.as_ref();
+    let tool = env
+        .goal_tool_point()
+        .with_context(|| format!("{} has no tool-point goals; remove tool_point_goals from [planner]", task.label()))?;
+    let goal = ToolPointGoal { position: tool.position, pointing_down: tool.pointing_down };
+    let state = task.goal_for_tool_point(observation, &goal, obstacles).context("the episode's tool-point goal")?;
+    Ok((state, Some(goal)))
 }
 
 /// A baseline that does not plan.
@@ -221,5 +243,42 @@ mod tests {
         assert_eq!(asked.iter().map(|a| (a.0, a.1)).collect::<Vec<_>>(), [(0, None), (1, None), (2, None)]);
         assert_eq!(asked[1].2, plan_seed(3, 1), "a retry draws the step's seed");
         assert_eq!(outcome.infeasible_plans, 2);
+    }
+
+    /// Reference: the environment's own goal position and the simulator's forward kinematics.
+    /// With `tool_point_goals`, the pick-and-place episode's goal is the cube's centre pointing
+    /// down (as its own grasp is), solved into a state whose tool point is there and whose cube
+    /// stays where it lies, and it is sent as the tool point; a point robot's task refuses it.
+    #[test]
+    fn tool_point_goals_are_solved_by_the_task_and_sent_as_tool_points() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/panda-pick-place.toml");
+        let read = TaskFile::read(&path).expect("the shipped pick-and-place task");
+        let mut config = read.config.clone();
+        config.planner.tool_point_goals = true;
+        let file = read.with_config(config);
+        let mut env = file.task.make_env();
+        let observation = env.reset(4);
+        let obstacles = file.task.obstacles(4);
+        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles).expect("a goal");
+        let cube = &observation[14..17];
+        let sent = sent.expect("sent as a tool point");
+        assert!(sent.pointing_down);
+        assert!((0..3).all(|i| (sent.position[i] as f32 - cube[i]).abs() < 1e-6), "{sent:?} vs {cube:?}");
+        let q: Vec<f64> = state[..7].iter().map(|v| f64::from(*v)).collect();
+        let tool = sim::panda::franka_panda().tool_frame(&q).translation;
+        let gap = (0..3).map(|i| (tool[i] - f64::from(cube[i])).powi(2)).sum::<f64>().sqrt();
+        assert!(gap < 1e-3 + 1e-5, "{gap}");
+        assert_eq!(&state[7..14], &[0.0; 7], "at rest");
+        assert_eq!(&state[14..], cube, "the cube stays where it lies until it is held");
+
+        let maze = TaskFile::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tasks/maze2d-umaze.toml"))
+            .expect("the U-maze task");
+        let mut config = maze.config.clone();
+        config.planner.tool_point_goals = true;
+        let maze = maze.with_config(config);
+        let mut env = maze.task.make_env();
+        let observation = env.reset(0);
+        let refused = episode_goal(&maze, env.as_ref(), &observation, &[]).expect_err("no tool").to_string();
+        assert!(refused.contains("has no tool-point goals"), "{refused}");
     }
 }

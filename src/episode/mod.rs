@@ -9,6 +9,7 @@ pub mod replan;
 pub mod report;
 pub mod results;
 
+use bridge::message::ToolPointGoal;
 pub use observer::{EpisodeObserver, Level};
 use planner::workspace::WorkspaceObstacle;
 
@@ -21,6 +22,9 @@ pub struct PlanQuery {
     pub observation: Vec<f32>,
     /// The goal state (see `sim::Env::goal_state`).
     pub goal: Vec<f32>,
+    /// The goal as where an arm's tool point must go, of which `goal` is the task's solution
+    /// ([`crate::task::Task::goal_for_tool_point`]); sent in its place over the wire.
+    pub goal_tool_point: Option<ToolPointGoal>,
     /// The plan's row at which to reach the goal and hold it (`None`: its last row); see
     /// [`replan::Replanning::arrival`].
     pub arrival: Option<usize>,
@@ -96,8 +100,8 @@ pub struct EpisodeOutcome {
     pub interventions: sim::Interventions,
     /// The replans and what asked for them.
     pub triggers: replan::Triggers,
-    /// At each switch to a new plan, the largest change of any action component from the step
-    /// before (action units).
+    /// At each switch to a new plan, the largest change of the commanded action from the step
+    /// before ([`crate::task::Task::seam_jump`]: action units; the Panda's, its angles in rad).
     pub seam_jumps: Vec<f32>,
     /// Steps whose executed motion touched an obstacle or broke a joint limit, where the
     /// environment checks it (`sim::Step::violated`).
@@ -115,10 +119,9 @@ impl EpisodeOutcome {
         }
     }
 
-    /// Adds the seam between `before`, the last action of the previous plan, and `after`, the
-    /// first of the new one.
-    pub fn seam(&mut self, before: &[f32], after: &[f32]) {
-        self.seam_jumps.push(before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
+    /// Adds a seam's jump (see [`crate::task::Task::seam_jump`]).
+    pub fn seam(&mut self, jump: f32) {
+        self.seam_jumps.push(jump);
     }
 
     /// Adds a plan: its latency, model calls, constraint violation and whether it was refused.

@@ -146,7 +146,7 @@ pub fn realtime_episode(
         let index = episode.decide(t, now_ms, &observation)?;
         let (action, wanted) = episode.act(tracker.as_mut(), index, &observation);
         if let Some(before) = episode.last_action.as_ref().filter(|_| episode.switched) {
-            episode.outcome.seam(before, &action);
+            episode.outcome.seam(task.seam_jump(before, &action));
         }
         episode.switched = false;
         episode.last_action = Some(action.clone());

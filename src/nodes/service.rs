@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bridge::message::{ErrorReply, ModelCard, Plan, PlanRequest, RobotState};
+use bridge::message::{ErrorReply, ModelCard, Plan, PlanRequest, RobotState, ToolPointGoal};
 use bridge::{Namespace, PlanHandler, PlannerService, ServiceReport};
 use planner::condition::Pin;
+use planner::workspace::WorkspaceObstacle;
 
 use super::model_card::model_card;
 use super::planner::{PlannerNodeConfig, TaskPlanner};
@@ -179,6 +180,20 @@ impl ServiceHandler {
         goal.map_or(Ok(()), |goal| limits.check_plausible(&format!("{message}.goal"), goal)).map_err(wire::bad_request)
     }
 
+    /// The goal state of a `message` that gives its goal as where the arm's tool point must go
+    /// (the task's inverse kinematics, clear of `obstacles`), for a robot at `observation`.
+    fn tool_point_goal(
+        &self,
+        message: &str,
+        observation: &[f32],
+        goal: &ToolPointGoal,
+        obstacles: &[WorkspaceObstacle],
+    ) -> Result<Vec<f32>, ErrorReply> {
+        self.task
+            .goal_for_tool_point(observation, goal, obstacles)
+            .map_err(|why| wire::bad_request(format!("{message}.goal_tool_point: {why:#}")))
+    }
+
     /// The rows 1..=d of a replan made at `step`, pinned to what `executing` plans for the same
     /// steps, stopping short of the goal's `arrival` row. d covers the longest of the last
     /// [`LATENCIES_KEPT`] plans (rounded up to steps) and one step more for the way to the
@@ -222,13 +237,20 @@ impl PlanHandler for ServiceHandler {
                 self.max_batch
             )));
         }
-        self.plausible("plan_request", &request.observation, request.goal.as_deref())?;
+        let obstacles = wire::obstacles(&request.obstacles);
+        let goal = match &request.goal_tool_point {
+            Some(tool_point) => {
+                Some(self.tool_point_goal("plan_request", &request.observation, tool_point, &obstacles)?)
+            }
+            None => request.goal.clone(),
+        };
+        self.plausible("plan_request", &request.observation, goal.as_deref())?;
         let clip_x0 = self.planner.sampler().clip_x0;
         let sampler = request.sampler.as_ref().map(|s| wire::sampler(s, clip_x0)).transpose()?;
-        let mut query = self.planner.request(request.observation.clone(), request.goal.clone(), request.seed, sampler);
+        let mut query = self.planner.request(request.observation.clone(), goal, request.seed, sampler);
         query.arrival = request.arrival;
         query.waypoints = wire::waypoints(request);
-        query.obstacles = wire::obstacles(&request.obstacles);
+        query.obstacles = obstacles;
         query.batch_size = request.batch_size.unwrap_or(query.batch_size);
         let stream = request.robot_id.clone().unwrap_or_else(|| request.request_id.clone());
         let mut plan = self.make(&stream, request.episode, request.from_step, &query)?;
@@ -242,12 +264,18 @@ impl PlanHandler for ServiceHandler {
     fn plan_for_state(&mut self, state: &RobotState) -> Result<Plan, ErrorReply> {
         self.start_over_if_restarted(state);
         let width = self.planner.spec().observation_dim;
-        let full_goal = state
-            .goal
-            .as_deref()
-            .map(|g| wire::completed_goal(g, width))
-            .transpose()
-            .map_err(|why| wire::bad_request(format!("robot_state.goal: {why}")))?;
+        let obstacles = wire::obstacles(&state.obstacles);
+        let full_goal = match &state.goal_tool_point {
+            Some(tool_point) => {
+                Some(self.tool_point_goal("robot_state", &state.observation, tool_point, &obstacles)?)
+            }
+            None => state
+                .goal
+                .as_deref()
+                .map(|g| wire::completed_goal(g, width))
+                .transpose()
+                .map_err(|why| wire::bad_request(format!("robot_state.goal: {why}")))?,
+        };
         self.plausible("robot_state", &state.observation, full_goal.as_deref())?;
         let goal = full_goal.clone().unwrap_or_default();
         let current = self
@@ -264,7 +292,7 @@ impl PlanHandler for ServiceHandler {
         let seed = plan_seed(state.episode, state.step);
         let mut request = self.planner.request(state.observation.clone(), full_goal, seed, None);
         request.arrival = arrival;
-        request.obstacles = wire::obstacles(&state.obstacles);
+        request.obstacles = obstacles;
         if let (true, Some(executing), Trigger::Every | Trigger::Deviation | Trigger::Expired) =
             (self.freeze_prefix, executing, trigger)
         {

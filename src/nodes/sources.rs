@@ -200,6 +200,7 @@ mod tests {
             episode: 7,
             observation: vec![3.0, 1.0, 0.0, 0.0],
             goal: vec![1.0, 1.0, 0.0, 0.0],
+            goal_tool_point: None,
             arrival: None,
             seed: 0,
             step: 4,

@@ -98,6 +98,12 @@ pub struct PlannerConfig {
     /// A derivative-free reward that ranks the candidates and drives soft decoding.
     #[serde(default)]
     pub reward: Option<RewardKind>,
+    /// An arm's episodes give their goal as where the tool point must go
+    /// (`sim::Env::goal_tool_point`), and the goal state is the task's inverse kinematics of it
+    /// (`Task::goal_for_tool_point`), as for a request with `goal_tool_point`; a robot sends it
+    /// as such. Default false: the episode's own goal state.
+    #[serde(default)]
+    pub tool_point_goals: bool,
     /// Soft value-based decoding: several noises per step, kept by reward (or value).
     #[serde(default)]
     pub soft_decoding: Option<SoftDecodingConfig>,

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use bridge::message::Component;
+use bridge::message::{Component, ToolPointGoal};
 use planner::constraints::{ConstraintConfig, TrajectoryLayout};
 use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
@@ -84,12 +84,29 @@ pub trait Task: Send + Sync {
     /// and what tracking errors measure.
     fn position(&self, state: &[f32]) -> [f32; 3];
     /// The state a position-controlled robot at `observation` was commanded into by its last
-    /// two actions (`last`, the one before it `before`; `dt` seconds apart), for replans to start from
-    /// instead of the measured state, so that the new plan continues the servos' targets rather
-    /// than jumping back by their tracking lag; `None` where replans start from the measured
-    /// state (Maze2D, whose actions are forces).
-    fn commanded_state(&self, _observation: &[f32], _last: &[f32], _before: &[f32], _dt: f64) -> Option<Vec<f32>> {
+    /// action `last` (for the Panda, a trajectory point: its angles and speeds), for replans to
+    /// start from instead of the measured state, so that the new plan continues the servos'
+    /// targets rather than jumping back by their tracking lag; `None` where replans start from
+    /// the measured state (Maze2D, whose actions are forces).
+    fn commanded_state(&self, _observation: &[f32], _last: &[f32]) -> Option<Vec<f32>> {
         None
+    }
+    /// The goal state that puts an arm's tool point where `goal` says, clear of `obstacles`, for
+    /// a robot at `observation` (the same goal and obstacles give the same state); refused with
+    /// the reason by tasks whose goals are states only, and for a goal out of reach.
+    fn goal_for_tool_point(
+        &self,
+        _observation: &[f32],
+        _goal: &ToolPointGoal,
+        _obstacles: &[WorkspaceObstacle],
+    ) -> anyhow::Result<Vec<f32>> {
+        anyhow::bail!("{} plans to goal states, not tool points: send `goal` ({})", self.label(), self.goal_note())
+    }
+    /// The jump of the commanded action at a plan seam, from `before` (the last action of the
+    /// previous plan) to `after` (the first of the new one): by default the largest change of
+    /// any component, in action units.
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
     }
     /// The robot's body at `state` as shapes to draw (the Panda: its link capsules, and the
     /// pick-and-place cube as a box), base frame; none for a robot drawn as a point.

@@ -1,21 +1,32 @@
 //! What the Panda's tasks share behind the [`Task`](super::Task) interface: the arm and Franka's
 //! limits, the wire components of its joints, its body for the planner (chain, balls, table),
-//! how a state maps to the tool point, and the task-level reward. Plans are joint-space: a row is
-//! the joint targets (7, rad), then the observation, which starts with the joint angles (7, rad)
-//! and speeds (7, rad/s).
+//! how a state maps to the tool point, goals given as tool points, and the task-level reward. Plans are joint-space: a row is
+//! the action, a joint trajectory point (7 angle targets, rad; 7 speeds, rad/s), then the
+//! observation, which starts with the joint angles (7, rad) and speeds (7, rad/s).
 
-use bridge::message::Component;
+use bridge::message::{Component, ToolPointGoal};
 use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
 use planner::kinematics::ChainSpec;
 use planner::workspace::{ArmBody, BALL_SPACING_M, LinkBall, TableTop, WorkspaceObstacle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use sim::SceneShape;
 use sim::panda::{
-    ArmDescription, Capsule, FIRST_LINK_NEAR_TABLE, Frame, JointLimits, Obstacle, ReachConfig, TABLE_TOP_Z,
-    franka_limits, franka_panda,
+    ArmDescription, Capsule, FIRST_LINK_NEAR_TABLE, Frame, JointLimits, Obstacle, READY, ReachConfig, TABLE_TOP_Z,
+    ToolGoal, franka_limits, franka_panda,
 };
 
 use super::{Bound, ControlConfig, JOINT_RANGE, RewardKind, RobotLimits, TrackerKind};
+
+/// How near inverse kinematics brings the tool point to a goal given as a tool point, metres.
+const TOOL_GOAL_TOLERANCE_M: f64 = 1e-3;
+/// Clearance the goal configuration of a tool-point goal keeps from obstacles and the table,
+/// metres: the expert's planning margin, 1 cm over the planner's 2 cm.
+const TOOL_GOAL_CLEARANCE_M: f64 = 0.03;
+/// Configurations inverse kinematics starts from for a tool-point goal: the ready pose, then
+/// seeded draws within the joint ranges.
+const TOOL_GOAL_STARTS: u64 = 8;
 
 /// The Panda with Franka's limits.
 pub struct PandaArm {
@@ -54,7 +65,8 @@ impl PandaArm {
     }
 
     /// The joint angles (q1…q7) and speeds (qd1…qd7) then `more` as the observation's
-    /// components, and the joint targets as the action's.
+    /// components, and the trajectory point's angles and speeds (q_target1…, qd_target1…) as the
+    /// action's.
     pub fn components(&self, more: Vec<Component>) -> (Vec<Component>, Vec<Component>) {
         let angle = |i: usize, prefix: &str| Component {
             name: format!("{prefix}{}", i + 1),
@@ -62,13 +74,15 @@ impl PandaArm {
             low: Some(self.limits.lower_rad[i] as f32),
             high: Some(self.limits.upper_rad[i] as f32),
         };
-        let speed = |i: usize| {
+        let speed = |i: usize, prefix: &str| {
             let most = self.limits.max_speed_rad_per_s[i] as f32;
-            Component { name: format!("qd{}", i + 1), unit: "rad/s".into(), low: Some(-most), high: Some(most) }
+            Component { name: format!("{prefix}{}", i + 1), unit: "rad/s".into(), low: Some(-most), high: Some(most) }
         };
         let joints = self.joints();
-        let observation = (0..joints).map(|i| angle(i, "q")).chain((0..joints).map(speed)).chain(more).collect();
-        (observation, (0..joints).map(|i| angle(i, "q_target")).collect())
+        let observation =
+            (0..joints).map(|i| angle(i, "q")).chain((0..joints).map(|i| speed(i, "qd"))).chain(more).collect();
+        let action = (0..joints).map(|i| angle(i, "q_target")).chain((0..joints).map(|i| speed(i, "qd_target")));
+        (observation, action.collect())
     }
 
     /// The robot's own limits (joint ranges and speeds) for observations of `components`.
@@ -127,11 +141,68 @@ impl PandaArm {
         self.arm.tool_frame(&self.angles(state)).translation.map(|v| v as f32)
     }
 
-    /// The servos' last targets `last` and their target speed (the change from `before` over
-    /// `dt` seconds), then `observation`'s values past the joints' angles and speeds.
-    pub fn commanded_state(&self, observation: &[f32], last: &[f32], before: &[f32], dt: f64) -> Vec<f32> {
-        let speeds = last.iter().zip(before).map(|(a, b)| ((f64::from(*a) - f64::from(*b)) / dt) as f32);
-        last.iter().copied().chain(speeds).chain(observation[2 * self.joints()..].iter().copied()).collect()
+    /// The servos' last trajectory point `last` (angles, speeds), then `observation`'s values
+    /// past the joints' angles and speeds.
+    pub fn commanded_state(&self, observation: &[f32], last: &[f32]) -> Vec<f32> {
+        let joints = self.joints();
+        last[..2 * joints].iter().chain(&observation[2 * joints..]).copied().collect()
+    }
+
+    /// Joint angles that put the tool point at `goal` and keep [`TOOL_GOAL_CLEARANCE_M`] from
+    /// `obstacles` and the table: inverse kinematics from the ready pose (where the tasks' own
+    /// goal configurations come from, so the model has seen their like), then from seeded
+    /// draws until one is clear. The same goal and obstacles give the same angles.
+    pub fn goal_configuration(
+        &self,
+        goal: &ToolPointGoal,
+        obstacles: &[WorkspaceObstacle],
+    ) -> anyhow::Result<Vec<f64>> {
+        let tool_goal = ToolGoal { position: goal.position, pointing_down: goal.pointing_down };
+        let obstacles: Vec<Obstacle> = obstacles.iter().map(sim_obstacle).collect();
+        let mut draws = ChaCha8Rng::seed_from_u64(0);
+        let mut clearest: Option<f64> = None;
+        for attempt in 0..TOOL_GOAL_STARTS {
+            let start: Vec<f64> = match attempt {
+                0 => READY.to_vec(),
+                _ => (0..self.joints())
+                    .map(|j| draws.gen_range(self.limits.lower_rad[j]..self.limits.upper_rad[j]))
+                    .collect(),
+            };
+            let Some(q) = self.arm.inverse_kinematics(&tool_goal, &start, TOOL_GOAL_TOLERANCE_M, attempt) else {
+                continue;
+            };
+            let clearance = self.arm.clearance(&q, &obstacles, TABLE_TOP_Z).min();
+            if clearance >= TOOL_GOAL_CLEARANCE_M {
+                return Ok(q);
+            }
+            clearest = Some(clearest.map_or(clearance, |c| c.max(clearance)));
+        }
+        let [x, y, z] = goal.position;
+        let down = if goal.pointing_down { ", pointing down," } else { "" };
+        match clearest {
+            None => anyhow::bail!(
+                "[{x}, {y}, {z}] m{down} is out of the arm's reach: no configuration within Franka's joint ranges puts \
+                 the tool point within {TOOL_GOAL_TOLERANCE_M} m of it; move the goal nearer the base (the tasks draw \
+                 theirs 0.3–0.7 m in front of it)"
+            ),
+            Some(clearance) => anyhow::bail!(
+                "every configuration found that puts the tool point at [{x}, {y}, {z}] m{down} comes within \
+                 {clearance:.3} m of an obstacle or the table ({TOOL_GOAL_CLEARANCE_M} m needed); move the goal away from them"
+            ),
+        }
+    }
+
+    /// The goal state at rest at joint angles `q`, then `more` (a task's values past the joints').
+    pub fn goal_state(q: &[f64], more: &[f32]) -> Vec<f32> {
+        q.iter().map(|v| *v as f32).chain(std::iter::repeat_n(0.0, q.len())).chain(more.iter().copied()).collect()
+    }
+
+    /// The largest change of a joint's target angle between two actions, rad: the commanded
+    /// joint step at a seam (over dt, the speed the servos are asked for across it). The
+    /// points' speeds are central differences of the planned angles, so they follow the angles.
+    pub fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        let joints = self.joints();
+        before[..joints].iter().zip(&after[..joints]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
     }
 
     /// The link capsules at `state`, to draw.
@@ -176,6 +247,14 @@ pub fn workspace_obstacle(obstacle: &Obstacle) -> WorkspaceObstacle {
     match *obstacle {
         Obstacle::Sphere { center, radius } => WorkspaceObstacle::Sphere { center, radius },
         Obstacle::Box { center, half_extents } => WorkspaceObstacle::Box { center, half_extents },
+    }
+}
+
+/// The planner's obstacle as the simulator's.
+fn sim_obstacle(obstacle: &WorkspaceObstacle) -> Obstacle {
+    match *obstacle {
+        WorkspaceObstacle::Sphere { center, radius } => Obstacle::Sphere { center, radius },
+        WorkspaceObstacle::Box { center, half_extents } => Obstacle::Box { center, half_extents },
     }
 }
 

@@ -4,14 +4,14 @@
 //! targets (7, rad), then the joint angles (7, rad), speeds (7, rad/s) and the cube's centre (3,
 //! m). The grasp attaches the cube; the goal state changes then, and the robot plans anew.
 
-use bridge::message::Component;
+use bridge::message::{Component, ToolPointGoal};
 use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
 use planner::workspace::{ArmBody, LinkBall, WorkspaceObstacle};
 use sim::panda::{
-    CUBE_BALL_M, CUBE_HALF_M, CUBE_SINK_M, JointTracker, PandaPickPlace, PickPlaceEpisode, ReachConfig, collect_arm,
-    cube_shape,
+    CUBE_BALL_M, CUBE_HALF_M, CUBE_SINK_M, GRASP_TOLERANCE_M, JointTracker, PandaPickPlace, PickPlaceEpisode,
+    ReachConfig, collect_arm, cube_shape,
 };
 use sim::{Env, Policy, SceneShape, Tracker};
 
@@ -74,7 +74,7 @@ impl Task for PandaPickPlaceTask {
     }
 
     fn dims(&self) -> (usize, usize) {
-        (self.panda.joints(), 2 * self.panda.joints() + 3)
+        (2 * self.panda.joints(), 2 * self.panda.joints() + 3)
     }
 
     fn dt_secs(&self) -> f64 {
@@ -86,7 +86,7 @@ impl Task for PandaPickPlaceTask {
     }
 
     fn tracker(&self, _control: &ControlConfig) -> Box<dyn Tracker> {
-        Box::new(JointTracker { joints: self.panda.joints() })
+        Box::new(JointTracker { joints: self.panda.joints(), dt_secs: self.config.dt_secs })
     }
 
     fn expert(&self, seed: u64) -> Box<dyn Policy> {
@@ -119,7 +119,7 @@ impl Task for PandaPickPlaceTask {
             data.episodes, data.reached, data.skipped, data.violating_steps
         );
         let joints = self.panda.joints();
-        d4rl_stream(data.stream, joints, 2 * joints + 3, joints, 3)
+        d4rl_stream(data.stream, joints, 2 * joints + 3, 2 * joints, 3)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {
@@ -130,8 +130,30 @@ impl Task for PandaPickPlaceTask {
         self.panda.tool_point(state)
     }
 
-    fn commanded_state(&self, observation: &[f32], last: &[f32], before: &[f32], dt: f64) -> Option<Vec<f32>> {
-        Some(self.panda.commanded_state(observation, last, before, dt))
+    fn commanded_state(&self, observation: &[f32], last: &[f32]) -> Option<Vec<f32>> {
+        Some(self.panda.commanded_state(observation, last))
+    }
+
+    /// A held cube (its centre within the grasp tolerance of the tool point, plus 1 mm for
+    /// rounding) goes to the goal with the tool; a cube that is not held stays where it lies.
+    fn goal_for_tool_point(
+        &self,
+        observation: &[f32],
+        goal: &ToolPointGoal,
+        obstacles: &[WorkspaceObstacle],
+    ) -> anyhow::Result<Vec<f32>> {
+        let joints = self.panda.joints();
+        let q = self.panda.goal_configuration(goal, obstacles)?;
+        let cube = &observation[2 * joints..2 * joints + 3];
+        let tool = self.panda.tool_point(observation);
+        let gap = (0..3).map(|i| (cube[i] - tool[i]).powi(2)).sum::<f32>().sqrt();
+        let held = f64::from(gap) <= GRASP_TOLERANCE_M + 1e-3;
+        let cube_goal: Vec<f32> = if held { goal.position.iter().map(|v| *v as f32).collect() } else { cube.to_vec() };
+        Ok(PandaArm::goal_state(&q, &cube_goal))
+    }
+
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        self.panda.seam_jump(before, after)
     }
 
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {

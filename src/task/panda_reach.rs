@@ -2,7 +2,7 @@
 //! `[env]` is `sim::panda::ReachConfig`; plans are joint-space: a row is the joint targets (7,
 //! rad), then the joint angles (7, rad) and speeds (7, rad/s).
 
-use bridge::message::Component;
+use bridge::message::{Component, ToolPointGoal};
 use planner::constraints::ConstraintConfig;
 use planner::guidance::Reward;
 use planner::train::d4rl::D4rlDataset;
@@ -61,7 +61,7 @@ impl Task for PandaReachTask {
     }
 
     fn dims(&self) -> (usize, usize) {
-        (self.panda.joints(), 2 * self.panda.joints())
+        (2 * self.panda.joints(), 2 * self.panda.joints())
     }
 
     fn dt_secs(&self) -> f64 {
@@ -73,7 +73,7 @@ impl Task for PandaReachTask {
     }
 
     fn tracker(&self, _control: &ControlConfig) -> Box<dyn Tracker> {
-        Box::new(JointTracker { joints: self.panda.joints() })
+        Box::new(JointTracker { joints: self.panda.joints(), dt_secs: self.config.dt_secs })
     }
 
     fn expert(&self, seed: u64) -> Box<dyn Policy> {
@@ -99,7 +99,8 @@ impl Task for PandaReachTask {
             "panda-reach expert: {} episodes, {} reached the goal, {} skipped without a path, {} recorded steps with a violation",
             data.episodes, data.reached, data.skipped, data.violating_steps
         );
-        d4rl_stream(data.stream, self.panda.joints(), 2 * self.panda.joints(), self.panda.joints(), 3)
+        let joints = self.panda.joints();
+        d4rl_stream(data.stream, joints, 2 * joints, 2 * joints, 3)
     }
 
     fn reward(&self, kind: RewardKind) -> Box<dyn Reward> {
@@ -110,8 +111,21 @@ impl Task for PandaReachTask {
         self.panda.tool_point(state)
     }
 
-    fn commanded_state(&self, observation: &[f32], last: &[f32], before: &[f32], dt: f64) -> Option<Vec<f32>> {
-        Some(self.panda.commanded_state(observation, last, before, dt))
+    fn commanded_state(&self, observation: &[f32], last: &[f32]) -> Option<Vec<f32>> {
+        Some(self.panda.commanded_state(observation, last))
+    }
+
+    fn goal_for_tool_point(
+        &self,
+        _observation: &[f32],
+        goal: &ToolPointGoal,
+        obstacles: &[WorkspaceObstacle],
+    ) -> anyhow::Result<Vec<f32>> {
+        Ok(PandaArm::goal_state(&self.panda.goal_configuration(goal, obstacles)?, &[]))
+    }
+
+    fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
+        self.panda.seam_jump(before, after)
     }
 
     fn body_shapes(&self, state: &[f32]) -> Vec<SceneShape> {
@@ -220,8 +234,9 @@ mod tests {
         )
     }
 
-    /// Rows `(target, angles, speeds)` along the straight joint-space path from `from` to `to`
-    /// with a minimum-jerk timing over `rows` rows of `dt`: at rest at both ends.
+    /// Rows `(target angles, target speeds, angles, speeds)` along the straight joint-space path
+    /// from `from` to `to` with a minimum-jerk timing over `rows` rows of `dt`: at rest at both
+    /// ends.
     fn straight_rows(from: &[f64], to: &[f64], rows: usize, dt: f64) -> Vec<f64> {
         let duration = (rows - 1) as f64 * dt;
         let mut values = Vec::new();
@@ -230,9 +245,11 @@ mod tests {
             let position = s.powi(3) * (10.0 - 15.0 * s + 6.0 * s * s);
             let speed = 30.0 * s * s * (1.0 - s) * (1.0 - s) / duration;
             let q: Vec<f64> = from.iter().zip(to).map(|(a, b)| a + position * (b - a)).collect();
-            values.extend(&q);
-            values.extend(&q);
-            values.extend(from.iter().zip(to).map(|(a, b)| speed * (b - a)));
+            let speeds: Vec<f64> = from.iter().zip(to).map(|(a, b)| speed * (b - a)).collect();
+            for _ in 0..2 {
+                values.extend(&q);
+                values.extend(&speeds);
+            }
         }
         values
     }
@@ -261,8 +278,8 @@ mod tests {
             let Ok(_) = constraints.project(&mut plan, &[0, 63], Stage::Final) else { continue };
             projected += 1;
             assert!(constraints.residuals(&plan).iter().all(|r| r.max_violation <= 1e-6), "seed {seed}");
-            for row in plan.chunks(21) {
-                let q = &row[7..14];
+            for row in plan.chunks(28) {
+                let q = &row[14..21];
                 let clearance = task.panda.arm.clearance(q, &episode.obstacles, TABLE_TOP_Z).min();
                 assert!(clearance >= 0.02 - BALL_SPACING_M / 2.0, "seed {seed}: {clearance} m at {q:?}");
                 assert!(task.panda.arm.joints.iter().zip(q).all(|(j, a)| (j.lower_rad..=j.upper_rad).contains(a)));
@@ -326,5 +343,52 @@ mod tests {
         .expect("refused")
         .to_string();
         assert!(error.contains("goal_box_m"), "{error}");
+    }
+
+    /// The tool point of the goal state at `position`, by the simulator's f64 kinematics
+    /// (checked against MuJoCo in `sim`'s tests), and its distance to `position`, metres.
+    fn tool_gap(task: &PandaReachTask, state: &[f32], position: [f64; 3]) -> f64 {
+        let q: Vec<f64> = state[..7].iter().map(|v| f64::from(*v)).collect();
+        let tool = task.panda.arm.tool_frame(&q).translation;
+        (0..3).map(|i| (tool[i] - position[i]).powi(2)).sum::<f64>().sqrt()
+    }
+
+    /// Reference: forward kinematics of the returned angles (independent of how they were
+    /// found). A tool-point goal becomes a state at rest whose tool point is within 1 mm of it
+    /// (pointing down when asked: the tool's z axis along −z), the same for the same goal; an
+    /// obstacle on that configuration's elbow moves it to another one that keeps 3 cm clear by
+    /// the simulator's capsules; a point out of reach and a Maze2D task are refused with the
+    /// reason.
+    #[test]
+    fn a_tool_point_goal_becomes_a_clear_goal_state_at_rest_or_is_refused_with_the_reason() {
+        let task = PandaReachTask::new(ReachConfig::default(), None).expect("default config");
+        let position = [0.5, 0.2, 0.3];
+        let goal = ToolPointGoal { position, pointing_down: true };
+        let state = task.goal_for_tool_point(&[0.0; 14], &goal, &[]).expect("a reachable point");
+        assert_eq!(state.len(), 14);
+        assert!(state[7..].iter().all(|v| *v == 0.0), "at rest: {state:?}");
+        // f32 rounding of the angles moves the tool point by at most a few 1e-7 m.
+        assert!(tool_gap(&task, &state, position) < 1e-3 + 1e-5, "{}", tool_gap(&task, &state, position));
+        let q: Vec<f64> = state[..7].iter().map(|v| f64::from(*v)).collect();
+        let axis_z = task.panda.arm.tool_frame(&q).rotation.map(|row| row[2]);
+        assert!(axis_z[2] < -0.99, "the tool points down: {axis_z:?}");
+        assert_eq!(task.goal_for_tool_point(&[0.3; 14], &goal, &[]).expect("again"), state, "same goal, same state");
+
+        let elbow = task.panda.arm.link_frames(&q)[3].translation;
+        let obstacles = [WorkspaceObstacle::Sphere { center: elbow, radius: 0.05 }];
+        let moved = task.goal_for_tool_point(&[0.0; 14], &goal, &obstacles).expect("another configuration");
+        assert_ne!(moved, state);
+        assert!(tool_gap(&task, &moved, position) < 1e-3 + 1e-5);
+        let q: Vec<f64> = moved[..7].iter().map(|v| f64::from(*v)).collect();
+        let clearance = task.panda.arm.clearance(&q, &[Obstacle::Sphere { center: elbow, radius: 0.05 }], TABLE_TOP_Z);
+        assert!(clearance.min() >= 0.03, "{clearance:?}");
+
+        let far = ToolPointGoal { position: [1.5, 0.0, 0.5], pointing_down: false };
+        let refused = task.goal_for_tool_point(&[0.0; 14], &far, &[]).expect_err("out of reach").to_string();
+        assert!(refused.contains("out of the arm's reach"), "{refused}");
+        let maze_file = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-umaze.toml");
+        let maze = crate::task::TaskFile::read(std::path::Path::new(maze_file)).expect("the U-maze task");
+        let refused = maze.task.goal_for_tool_point(&[0.0; 4], &goal, &[]).expect_err("a point robot").to_string();
+        assert!(refused.contains("plans to goal states, not tool points"), "{refused}");
     }
 }

@@ -3,8 +3,8 @@
 //! loopback ([`network`]) and its faults ([`faults`]), nodes checked against the protocol
 //! ([`conformance`]), the decoders fuzzed ([`fuzz`]), commands killed without losing what they
 //! saved ([`interrupted`]), many robots at once ([`load`]), scripted results (`--json`,
-//! [`results`]) and the main job's Rerun recording ([`telemetry`]). Each runs the real `diffplan`
-//! binary.
+//! [`results`]), the main job's Rerun recording ([`telemetry`]) and an arm's goals given as tool
+//! points ([`tool_point_goals`]). Each runs the real `diffplan` binary.
 
 mod cli;
 mod common;
@@ -20,3 +20,4 @@ mod ros2;
 mod security;
 mod slow_link;
 mod telemetry;
+mod tool_point_goals;

@@ -10,6 +10,7 @@ mod obstacle;
 mod plan;
 mod plan_request;
 mod robot_state;
+mod tool_point_goal;
 
 pub use command::{Command, CommandKind};
 pub use error_reply::{ErrorCode, ErrorReply};
@@ -19,6 +20,7 @@ pub use obstacle::{MAX_OBSTACLES, Obstacle};
 pub use plan::{ConstraintResidual, Plan, PlanTiming};
 pub use plan_request::{PlanRequest, SamplerOptions, Waypoint};
 pub use robot_state::{RobotMode, RobotState};
+pub use tool_point_goal::ToolPointGoal;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::obstacle::{Obstacle, check_obstacles};
+use super::tool_point_goal::{ToolPointGoal, check_goals};
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
@@ -32,6 +33,10 @@ pub struct PlanRequest {
     /// The goal state or its leading components (inpainted at the last index).
     #[serde(default)]
     pub goal: Option<Vec<f32>>,
+    /// An arm's goal as where its tool point must go, in place of `goal`: the planner finds the
+    /// goal state (inverse kinematics). Absent: `goal` says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal_tool_point: Option<ToolPointGoal>,
     /// The plan's index at which it reaches the goal, which is held from there to the last
     /// index (a shrinking horizon keeps the arrival time of an earlier plan); absent: the last
     /// index. Needs `goal`.
@@ -105,7 +110,8 @@ impl Message for PlanRequest {
         if let Some(goal) = &self.goal {
             check_finite("plan_request.goal", goal)?;
         }
-        if self.arrival.is_some() && self.goal.is_none() {
+        check_goals("plan_request", self.goal.as_deref(), self.goal_tool_point.as_ref())?;
+        if self.arrival.is_some() && self.goal.is_none() && self.goal_tool_point.is_none() {
             return Err(WireError::Invalid {
                 field: "plan_request.arrival".into(),
                 reason: "needs a goal to arrive at".into(),

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::obstacle::{Obstacle, check_obstacles};
+use super::tool_point_goal::{ToolPointGoal, check_goals};
 use super::{Message, check_finite, check_id};
 use crate::WireError;
 
@@ -29,6 +30,9 @@ pub struct RobotState {
     /// The goal the robot wants planned for, in observation units (may be shorter than an
     /// observation, e.g. a position only).
     pub goal: Option<Vec<f32>>,
+    /// An arm's goal as where its tool point must go, in place of `goal` (see `PlanRequest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal_tool_point: Option<ToolPointGoal>,
     /// Joint names, for robots with joints.
     pub joint_names: Option<Vec<String>>,
     /// What the robot's plans keep clear of (an arm's obstacles, in its base frame).
@@ -65,6 +69,7 @@ impl Message for RobotState {
         if let Some(goal) = &self.goal {
             check_finite("robot_state.goal", goal)?;
         }
+        check_goals("robot_state", self.goal.as_deref(), self.goal_tool_point.as_ref())?;
         if !self.time_s.is_finite() {
             return Err(WireError::Invalid { field: "robot_state.time_s".into(), reason: "is not finite".into() });
         }

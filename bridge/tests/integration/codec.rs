@@ -49,6 +49,7 @@ pub(crate) fn state() -> RobotState {
         time_s: 0.05,
         observation: vec![1.0, 1.0, 0.0, 0.0],
         goal: Some(vec![3.0, 1.0, 0.0, 0.0]),
+        goal_tool_point: None,
         joint_names: None,
         obstacles: Vec::new(),
         mode: RobotMode::Running,

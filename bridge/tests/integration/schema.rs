@@ -29,6 +29,7 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         from_step: 5,
         observation: vec![1.0, 1.0, 0.0, 0.0],
         goal: Some(vec![3.0, 1.0, 0.0, 0.0]),
+        goal_tool_point: None,
         arrival: Some(100),
         waypoints: vec![Waypoint { index: 3, state: vec![2.0, 1.0, 0.0, 0.0] }],
         obstacles: vec![Obstacle::Sphere { center: [0.5, 0.0, 0.3], radius: 0.1 }],

@@ -16,6 +16,7 @@ use rapier3d::prelude::*;
 
 use super::description::{ArmDescription, Capsule, Inertial};
 use super::frame::Frame;
+use super::interpolation::{CubicSegment, Interpolation};
 
 /// Seconds per physics step (500 Hz).
 pub const PHYSICS_DT_SECS: f64 = 0.002;
@@ -35,6 +36,10 @@ pub struct Arm {
     substeps: usize,
     /// The servos' target at the end of the last step, rad.
     target: Vec<f64>,
+    /// The servos' target speed at the end of the last step, rad/s.
+    target_speed: Vec<f64>,
+    /// How the target moves between points.
+    interpolation: Interpolation,
 }
 
 impl Arm {
@@ -89,8 +94,16 @@ impl Arm {
             // the coordinates.
             multibody.forward_kinematics(&world.bodies, true);
         }
-        let target = vec![0.0; joints.len()];
-        Self { world, bodies, joints, substeps: substeps as usize, target }
+        let (target, target_speed) = (vec![0.0; joints.len()], vec![0.0; joints.len()]);
+        let interpolation = Interpolation::default();
+        Self { world, bodies, joints, substeps: substeps as usize, target, target_speed, interpolation }
+    }
+
+    /// The same arm moving its servos' target between points by `interpolation`.
+    #[must_use]
+    pub fn with_interpolation(mut self, interpolation: Interpolation) -> Self {
+        self.interpolation = interpolation;
+        self
     }
 
     /// Puts the arm at joint angles `q` (rad), at rest, with the servos holding there.
@@ -117,23 +130,35 @@ impl Arm {
         multibody.update_rigid_bodies(&mut self.world.bodies, true);
         multibody.generalized_velocity_mut().fill(0.0);
         self.target = q.to_vec();
+        self.target_speed = vec![0.0; q.len()];
         self.command(q, &vec![0.0; q.len()]);
     }
 
-    /// Advances one control step towards `target_q` (rad) moving at `target_qdot` (rad/s): as
-    /// a joint trajectory controller does at its own rate, the servos' target moves from the
-    /// last step's target to this one linearly over the physics steps. `after_physics_step`
-    /// sees the joint angles after every physics step (what a collision check between control
-    /// steps needs).
+    /// Advances one control step to the trajectory point `target_q` (rad) at `target_qdot`
+    /// (rad/s): as a joint trajectory controller does at its own rate, the servos' target and
+    /// target speed move from the last step's point to this one by the arm's [`Interpolation`],
+    /// sampled at every physics step. `after_physics_step` sees the joint
+    /// angles after every physics step (what a collision check between control steps needs).
     ///
     /// # Panics
     /// If either does not hold one value per joint.
     pub fn step(&mut self, target_q: &[f64], target_qdot: &[f64], mut after_physics_step: impl FnMut(&[f64])) {
         let from = std::mem::replace(&mut self.target, target_q.to_vec());
+        let from_speed = std::mem::replace(&mut self.target_speed, target_qdot.to_vec());
+        let segment = CubicSegment {
+            from: (&from, &from_speed),
+            to: (target_q, target_qdot),
+            duration_secs: self.substeps as f64 * PHYSICS_DT_SECS,
+        };
         for substep in 1..=self.substeps {
-            let share = substep as f64 / self.substeps as f64;
-            let along: Vec<f64> = from.iter().zip(target_q).map(|(a, b)| a + share * (b - a)).collect();
-            self.command(&along, target_qdot);
+            let (along, speed) = match self.interpolation {
+                Interpolation::Cubic => segment.at(substep as f64 * PHYSICS_DT_SECS),
+                Interpolation::Linear => {
+                    let share = substep as f64 / self.substeps as f64;
+                    (from.iter().zip(target_q).map(|(a, b)| a + share * (b - a)).collect(), target_qdot.to_vec())
+                }
+            };
+            self.command(&along, &speed);
             self.world.step();
             after_physics_step(&self.joint_positions());
         }

@@ -4,8 +4,8 @@
 //!
 //! Episode seeds come from the collection seed on their own ChaCha stream, so they are large
 //! random numbers that evaluation's seeds (0, 1, 2, …) do not meet. An episode whose expert finds
-//! no path is skipped and counted. With `noisy`, the expert's joint targets get N(0, 0.02²) rad
-//! of noise.
+//! no path is skipped and counted. With `noisy`, the expert's joint angle targets get
+//! N(0, 0.02²) rad of noise (its speeds none).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +21,7 @@ const TARGET_NOISE_RAD: f32 = 0.02;
 /// The recorded stream and what the expert did.
 #[derive(Debug, Clone, Default)]
 pub struct ArmCollected {
-    /// Observations (the environment's), actions (7 joint targets), goals (the task's goal
+    /// Observations (the environment's), actions (7 joint angle targets, 7 joint speeds), goals (the task's goal
     /// position: x, y, z, metres), rewards (1 at the goal) and `timeouts` (each episode's last
     /// step).
     pub stream: Collected,
@@ -65,7 +65,8 @@ pub fn collect_arm(
         for step in 0..max_steps {
             let mut action = expert.act(&observation, &env.goal_state());
             if noisy {
-                for a in &mut action {
+                let joints = action.len() / 2;
+                for a in &mut action[..joints] {
                     *a += TARGET_NOISE_RAD * noise.sample::<f32, _>(StandardNormal);
                 }
             }

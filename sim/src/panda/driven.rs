@@ -1,8 +1,9 @@
-//! The arm as a task drives it: Rapier's arm commanded by joint targets within Franka's range,
-//! and the checks of the executed motion that every arm task counts (`Violations`).
+//! The arm as a task drives it: Rapier's arm commanded by joint trajectory points (angles and
+//! speeds) within Franka's limits, and the checks of the executed motion that every arm task counts (`Violations`).
 
 use super::arm::Arm;
 use super::description::ArmDescription;
+use super::interpolation::Interpolation;
 use super::limits::{self, JointLimits};
 
 /// What the executed motion of an episode broke so far (counted per physics step for
@@ -29,35 +30,26 @@ impl Violations {
     }
 }
 
-/// Rapier's Panda with its limits, the servos' last target, and the violations of an episode.
+/// Rapier's Panda with its limits and the violations of an episode.
 pub struct DrivenArm {
     description: ArmDescription,
     limits: JointLimits,
     arm: Arm,
     /// Seconds per control step.
     dt_secs: f64,
-    /// The last joint target, rad: the next target's speed is measured from it.
-    last_target: Vec<f64>,
     last_speed: Vec<f64>,
     violations: Violations,
 }
 
 impl DrivenArm {
-    /// The arm of `description` stepping every `dt_secs` (a multiple of the physics step), at
-    /// rest at `q`.
+    /// The arm of `description` stepping every `dt_secs` (a multiple of the physics step) with
+    /// its servos' target moving between points by `interpolation`, at rest at `q`.
     #[must_use]
-    pub fn new(description: ArmDescription, dt_secs: f64, q: &[f64]) -> Self {
+    pub fn new(description: ArmDescription, dt_secs: f64, interpolation: Interpolation, q: &[f64]) -> Self {
         let limits = limits::franka_limits(&description);
-        let arm = Arm::new(&description, dt_secs);
-        let mut driven = Self {
-            description,
-            limits,
-            arm,
-            dt_secs,
-            last_target: Vec::new(),
-            last_speed: Vec::new(),
-            violations: Violations::default(),
-        };
+        let arm = Arm::new(&description, dt_secs).with_interpolation(interpolation);
+        let mut driven =
+            Self { description, limits, arm, dt_secs, last_speed: Vec::new(), violations: Violations::default() };
         driven.reset(q, f64::INFINITY);
         driven
     }
@@ -66,24 +58,28 @@ impl DrivenArm {
     /// clearance there.
     pub fn reset(&mut self, q: &[f64], clearance_m: f64) {
         self.arm.set_configuration(q);
-        self.last_target = q.to_vec();
         self.last_speed = vec![0.0; q.len()];
         self.violations = Violations { min_clearance_m: clearance_m, ..Violations::default() };
     }
 
-    /// One control step towards the joint targets `action` (clamped to the joint range), held
-    /// with a target speed equal to the change of target over the step. `clearance(arm, q)`
+    /// One control step to the trajectory point `action`: joint angle targets (rad, clamped to
+    /// the joint range), then the joint speeds wanted there (rad/s, clamped to the speed limits),
+    /// reached from the last point by the arm's interpolation ([`super::Arm::step`]). `clearance(arm, q)`
     /// gives the clearance (metres) of the world to this arm at joint angles `q` and is checked
     /// after every physics step. Whether the step broke anything.
+    ///
+    /// # Panics
+    /// If `action` does not hold an angle and a speed per joint.
     pub fn step(&mut self, action: &[f32], clearance: impl Fn(&ArmDescription, &[f64]) -> f64) -> bool {
-        let target: Vec<f64> = action
-            .iter()
-            .zip(&self.limits.lower_rad)
-            .zip(&self.limits.upper_rad)
-            .map(|((a, lo), hi)| f64::from(*a).clamp(*lo, *hi))
+        let joints = self.description.joints.len();
+        assert_eq!(action.len(), 2 * joints, "an arm's action is an angle and a speed per joint");
+        let limits = &self.limits;
+        let target: Vec<f64> =
+            (0..joints).map(|j| f64::from(action[j]).clamp(limits.lower_rad[j], limits.upper_rad[j])).collect();
+        let target_speed: Vec<f64> = (0..joints)
+            .map(|j| f64::from(action[joints + j]).clamp(-limits.max_speed_rad_per_s[j], limits.max_speed_rad_per_s[j]))
             .collect();
         let dt = self.dt_secs;
-        let target_speed: Vec<f64> = target.iter().zip(&self.last_target).map(|(t, last)| (t - last) / dt).collect();
         let before = self.violations.count();
         let mut violations = self.violations;
         let description = &self.description;
@@ -92,9 +88,7 @@ impl DrivenArm {
             violations.min_clearance_m = violations.min_clearance_m.min(clearance);
             violations.collision_steps += usize::from(clearance < 0.0);
         });
-        self.last_target = target;
         let (q, speed) = (self.arm.joint_positions(), self.arm.joint_velocities());
-        let limits = &self.limits;
         let beyond =
             |values: &[f64], bound: &dyn Fn(usize, f64) -> bool| values.iter().enumerate().any(|(j, v)| bound(j, *v));
         violations.position_steps +=

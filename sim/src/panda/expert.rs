@@ -5,7 +5,8 @@
 //! Each leg's path is RRT-Connect over the configurations its `free` accepts (every one
 //! `PLANNING_MARGIN_M` clear of obstacles and table), then shortcut. It is timed rest to rest per
 //! segment at `LIMIT_SHARE` of Franka's speed and acceleration limits, leaving room for the
-//! servos' tracking error. The action of step k of a leg is its timed path at (k + 1)·dt. The
+//! servos' tracking error. The action of step k of a leg is its timed path's angles and speeds at
+//! (k + 1)·dt. The
 //! expert moves on to the next leg when the environment's goal changes (the grasp has been
 //! made), and holds the end of its leg until then.
 
@@ -43,6 +44,7 @@ pub struct Leg<'a> {
 pub struct ArmExpert {
     /// Each leg's timed path; empty when a leg has no path (the expert then holds the start).
     legs: Vec<TimedPath>,
+    /// Where the first leg starts, at rest: angles, then zero speeds.
     start: Vec<f32>,
     dt_secs: f64,
     /// The leg being executed, the step it began at, and the step now.
@@ -85,7 +87,8 @@ impl ArmExpert {
     }
 
     fn of(timed: Vec<TimedPath>, legs: &[Leg], dt_secs: f64) -> Self {
-        let start = legs.first().expect("a task has a leg").from.iter().map(|q| *q as f32).collect();
+        let from = legs.first().expect("a task has a leg").from;
+        let start = from.iter().map(|q| *q as f32).chain(std::iter::repeat_n(0.0, from.len())).collect();
         Self { legs: timed, start, dt_secs, leg: 0, leg_began: 0, step: 0, goal: None }
     }
 
@@ -119,7 +122,8 @@ impl Policy for ArmExpert {
         match self.legs.get(self.leg) {
             Some(timed) => {
                 let t = (self.step - self.leg_began) as f64 * self.dt_secs;
-                timed.sample(t).0.into_iter().map(|q| q as f32).collect()
+                let (q, speed) = timed.sample(t);
+                q.into_iter().chain(speed).map(|v| v as f32).collect()
             }
             None => self.start.clone(),
         }

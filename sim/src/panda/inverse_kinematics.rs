@@ -13,14 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::description::ArmDescription;
 
-/// What the tool point must reach.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ToolGoal {
-    /// Tool point position in the base frame, metres.
-    pub position: [f64; 3],
-    /// The tool's z axis must point along the base's −z.
-    pub pointing_down: bool,
-}
+pub use crate::tool_goal::ToolGoal;
 
 /// Damping λ of the least-squares step (metres).
 const DAMPING: f64 = 0.05;

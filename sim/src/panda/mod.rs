@@ -13,6 +13,7 @@ mod description;
 mod driven;
 mod expert;
 mod frame;
+mod interpolation;
 mod inverse_kinematics;
 mod kinematics;
 mod limits;
@@ -30,6 +31,7 @@ pub use description::{ArmDescription, ArmJoint, ArmLink, Capsule, DescriptionErr
 pub use driven::{DrivenArm, Violations};
 pub use expert::{ArmExpert, Leg};
 pub use frame::Frame;
+pub use interpolation::{CubicSegment, Interpolation};
 pub use inverse_kinematics::ToolGoal;
 pub use limits::{JointLimits, franka_limits};
 pub use obstacles::Obstacle;

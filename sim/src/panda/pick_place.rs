@@ -18,7 +18,7 @@
 //! place configurations, and to the cube's ball at the last two.
 //!
 //! Observation: joint angles (7, rad), joint speeds (7, rad/s), the cube's centre (3, metres).
-//! Action: joint angle targets (7, rad), as the reach task's. The goal state is the grasp
+//! Action: a joint trajectory point (7 angles, rad; 7 speeds, rad/s), as the reach task's. The goal state is the grasp
 //! configuration at rest with the cube where it lies until the cube is held, then the place
 //! configuration at rest with the cube at the goal. Reward 1 with the cube at the goal; an
 //! episode ends there or at the step limit.
@@ -188,7 +188,7 @@ impl PandaPickPlace {
         if let Some(problem) = config.problem() {
             panic!("invalid pick-and-place configuration: {problem}");
         }
-        let driven = DrivenArm::new(franka_panda(), config.dt_secs, &READY);
+        let driven = DrivenArm::new(franka_panda(), config.dt_secs, config.interpolation, &READY);
         let cube = [0.5, 0.0, CUBE_HALF_M];
         let episode = PickPlaceEpisode {
             start: READY.to_vec(),
@@ -251,7 +251,7 @@ impl Env for PandaPickPlace {
     }
 
     fn action_dim(&self) -> usize {
-        self.description().joints.len()
+        2 * self.description().joints.len()
     }
 
     fn max_episode_steps(&self) -> usize {
@@ -280,6 +280,12 @@ impl Env for PandaPickPlace {
         };
         let rest = std::iter::repeat_n(0.0, q.len());
         q.iter().map(|v| *v as f32).chain(rest).chain(cube.map(|v| v as f32)).collect()
+    }
+
+    /// The cube's centre, pointing down, until it is held; then the goal, pointing down.
+    fn goal_tool_point(&self) -> Option<ToolGoal> {
+        let position = if self.holding() { self.episode.goal_position } else { self.episode.cube };
+        Some(ToolGoal { position, pointing_down: true })
     }
 
     fn step(&mut self, action: &[f32]) -> Step {

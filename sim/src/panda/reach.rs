@@ -9,9 +9,10 @@
 //! others are balls and boxes placed at random in the workspace. Every obstacle leaves the start
 //! and goal configurations `reset_margin_m` of clearance.
 //!
-//! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: joint angle targets
-//! (7, rad), held by the servos with a target speed equal to the change of target since the last
-//! step over `dt` (what a joint trajectory controller's interpolation gives). Reward 1 at the
+//! Observation: joint angles (7, rad), then joint speeds (7, rad/s). Action: a joint trajectory
+//! point for the end of the step, its angles (7, rad) then speeds (7, rad/s), which the servos
+//! reach from the last point by the configured interpolation at the physics' 500 Hz (linear with
+//! the point's speed as feed-forward, or cubic; `Arm::step`). Reward 1 at the
 //! goal; an episode ends there (panda-gym's protocol) or at the step limit.
 
 use rand::{Rng, SeedableRng};
@@ -22,6 +23,7 @@ use super::clearance::Clearance;
 use super::description::ArmDescription;
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
+use super::interpolation::Interpolation;
 use super::inverse_kinematics::ToolGoal;
 use super::obstacles::Obstacle;
 use super::{ArmEnv, franka_panda, limits};
@@ -66,6 +68,10 @@ pub struct ReachConfig {
     /// Clearance obstacles leave at the start and goal configurations, metres (default 0.05).
     #[serde(default = "default_margin")]
     pub reset_margin_m: f64,
+    /// How the servos' target moves between the trajectory points of two control steps
+    /// (default `linear`; `cubic`).
+    #[serde(default)]
+    pub interpolation: Interpolation,
 }
 
 fn default_dt() -> f64 {
@@ -104,6 +110,7 @@ impl Default for ReachConfig {
             max_obstacles: default_obstacles(),
             blocking_share: default_blocking(),
             reset_margin_m: default_margin(),
+            interpolation: Interpolation::default(),
         }
     }
 }
@@ -339,7 +346,7 @@ impl PandaReach {
         if let Some(problem) = config.problem() {
             panic!("invalid reach configuration: {problem}");
         }
-        let driven = DrivenArm::new(franka_panda(), config.dt_secs, &READY);
+        let driven = DrivenArm::new(franka_panda(), config.dt_secs, config.interpolation, &READY);
         let episode = ReachEpisode {
             start: READY.to_vec(),
             goal_position: [0.5, 0.0, 0.3],
@@ -409,7 +416,7 @@ impl Env for PandaReach {
     }
 
     fn action_dim(&self) -> usize {
-        self.description().joints.len()
+        2 * self.description().joints.len()
     }
 
     fn max_episode_steps(&self) -> usize {
@@ -435,6 +442,10 @@ impl Env for PandaReach {
             .map(|q| *q as f32)
             .chain(std::iter::repeat_n(0.0, self.episode.goal_q.len()))
             .collect()
+    }
+
+    fn goal_tool_point(&self) -> Option<ToolGoal> {
+        Some(ToolGoal { position: self.episode.goal_position, pointing_down: false })
     }
 
     fn step(&mut self, action: &[f32]) -> Step {

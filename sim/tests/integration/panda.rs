@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sim::panda::{
-    Arm, ArmDescription, ArmEnv, CUBE_BALL_M, CUBE_HALF_M, Frame, PandaPickPlace, PandaReach, PickPlaceEpisode,
-    ReachConfig, ReachEpisode, TABLE_TOP_Z, collect_arm, franka_limits, franka_panda,
+    Arm, ArmDescription, ArmEnv, CUBE_BALL_M, CUBE_HALF_M, Frame, Interpolation, PandaPickPlace, PandaReach,
+    PickPlaceEpisode, ReachConfig, ReachEpisode, TABLE_TOP_Z, collect_arm, franka_limits, franka_panda,
 };
 use sim::{Env, Policy};
 
@@ -135,19 +135,23 @@ fn the_servos_track_a_commanded_trajectory_within_a_stated_error() {
     const DT: f64 = 0.04;
     let description = franka_panda();
     let limits = franka_limits(&description);
-    let mut arm = Arm::new(&description, DT);
-    arm.set_configuration(&swing(0.0).0);
-    let mut worst = 0.0_f64;
-    for k in 1..=100 {
-        let (q, qdot) = swing(f64::from(k) * DT);
-        arm.step(&q, &qdot, |_| {});
-        let error = position_gap_n(&arm.joint_positions(), &q);
-        worst = worst.max(error);
-        let speeds = arm.joint_velocities();
-        assert!(speeds.iter().zip(&limits.max_speed_rad_per_s).all(|(v, max)| v.abs() <= *max), "step {k}: {speeds:?}");
+    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within these (rad).
+    for (interpolation, bound) in [(Interpolation::Cubic, 0.005), (Interpolation::Linear, 0.01)] {
+        let mut arm = Arm::new(&description, DT).with_interpolation(interpolation);
+        arm.set_configuration(&swing(0.0).0);
+        let mut worst = 0.0_f64;
+        for k in 1..=100 {
+            let (q, qdot) = swing(f64::from(k) * DT);
+            arm.step(&q, &qdot, |_| {});
+            let error = position_gap_n(&arm.joint_positions(), &q);
+            worst = worst.max(error);
+            let speeds = arm.joint_velocities();
+            let within = speeds.iter().zip(&limits.max_speed_rad_per_s).all(|(v, max)| v.abs() <= *max);
+            assert!(within, "{interpolation:?}, step {k}: {speeds:?}");
+        }
+        eprintln!("{interpolation:?}: worst tracking error {worst} rad");
+        assert!(worst < bound, "{interpolation:?}: tracking error {worst} rad");
     }
-    // Stated in docs/MANIPULATION.md: the servos follow a 0.94 rad/s swing within 0.01 rad.
-    assert!(worst < 0.01, "tracking error {worst} rad");
 }
 
 #[test]
@@ -246,7 +250,7 @@ fn a_collected_stream_is_whole_episodes_with_their_goals_and_no_violations() {
     let data = &collected.stream;
     assert_eq!(
         (steps, data.rewards.len(), data.observations.len(), data.actions.len(), data.goals.len()),
-        (250, 250, 250 * 14, 250 * 7, 250 * 3)
+        (250, 250, 250 * 14, 250 * 14, 250 * 3)
     );
     // Two whole episodes of 100 steps, and the part of a third that fits, marked as ended.
     let ends: Vec<usize> = data.timeouts.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
@@ -374,8 +378,9 @@ fn a_held_cube_pressed_into_the_table_is_a_counted_collision() {
     assert!(arm.clearance(&pressed, &[], TABLE_TOP_Z).table_m > 0.0, "the hand itself stays above the table");
     for step in 1..=25 {
         let s = (f64::from(step) / 10.0).min(1.0);
+        // Trajectory points at rest at each step's angles.
         let target: Vec<f32> = grasp.iter().zip(&pressed).map(|(a, b)| (a + s * (b - a)) as f32).collect();
-        env.step(&target);
+        env.step(&[target.clone(), vec![0.0; target.len()]].concat());
     }
     let violations = env.violations();
     assert!(violations.collision_steps > 0 && violations.min_clearance_m < 0.0, "{violations:?}");

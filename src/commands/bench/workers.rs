@@ -74,5 +74,14 @@ pub fn query(file: &TaskFile, i: usize) -> PlanQuery {
     let observation = env.reset(i as u64);
     let goal = env.goal_state();
     let obstacles = file.task.obstacles(i as u64);
-    PlanQuery { episode: i as u64, observation, goal, arrival: None, seed: plan_seed(i as u64, 0), step: 0, obstacles }
+    PlanQuery {
+        episode: i as u64,
+        observation,
+        goal,
+        goal_tool_point: None,
+        arrival: None,
+        seed: plan_seed(i as u64, 0),
+        step: 0,
+        obstacles,
+    }
 }
