@@ -18,6 +18,7 @@ const UMAZE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/tasks/maze2d-u
 fn checkpoint(dir: &Path) {
     let spec = ModelSpec {
         horizon: HORIZON,
+        stride: 1,
         action_dim: 2,
         observation_dim: 4,
         output: ModelOutput::Sample,

@@ -30,11 +30,15 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks what parsing cannot: the data section ([`DataConfig::validate`]), that a value
+    /// Checks what parsing cannot: the data section ([`DataConfig::validate`]), a stride of at
+    /// least 1, that a value
     /// model has a discount in (0, 1] and that a denoiser has none.
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
         let invalid = |field: &str, message: String| Error::Config { field: field.into(), message };
+        if self.model.stride == 0 {
+            return Err(invalid("model.stride", "must be at least 1 (1: every environment step)".into()));
+        }
         match (self.model.output(), &self.value) {
             (ModelOutput::Value, None) => Err(invalid(
                 "value.discount",
@@ -138,15 +142,29 @@ impl DataConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Horizon H of a window and of a plan.
+    /// Horizon H of a window and of a plan: rows.
     pub horizon: usize,
+    /// Environment steps between a window's rows (default 1: every step, as Diffuser trains).
+    /// K > 1 trains a jumpy model: each window holds every K-th step of (H − 1)·K + 1.
+    #[serde(default = "one_step")]
+    pub stride: usize,
     /// Training diffusion steps N.
     pub diffusion_steps: usize,
     /// The network's shape: a `temporal_unet` denoiser or a `value_function`.
     pub architecture: Architecture,
 }
 
+fn one_step() -> usize {
+    1
+}
+
 impl ModelConfig {
+    /// Environment steps a window covers, (H − 1)·stride + 1.
+    #[must_use]
+    pub fn window_steps(&self) -> usize {
+        (self.horizon.max(1) - 1) * self.stride + 1
+    }
+
     /// What the trained network predicts: `value` for a value function, else `sample` (x0).
     #[must_use]
     pub fn output(&self) -> ModelOutput {

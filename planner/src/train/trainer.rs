@@ -122,6 +122,7 @@ impl Trainer {
         };
         let spec = ModelSpec {
             horizon: config.model.horizon,
+            stride: config.model.stride,
             action_dim: a,
             observation_dim: o,
             output: config.model.output(),
@@ -214,16 +215,17 @@ impl Trainer {
         Ok(StepReport { step: self.step, loss: loss_value, grad_norm })
     }
 
-    /// Draws B windows, B timesteps and the noise (in that order, from the batch stream) and
-    /// noises the windows: x_t = α_t x0 + σ_t ε (`q_sample`), then the conditioned entries are
-    /// set back to x0 (`apply_conditioning`).
+    /// Draws B windows (H rows, `stride` steps apart), B timesteps and the noise (in that order,
+    /// from the batch stream) and noises the windows: x_t = α_t x0 + σ_t ε (`q_sample`), then
+    /// the conditioned entries are set back to x0 (`apply_conditioning`).
     fn noisy_batch(&mut self) -> Batch {
         let (b, h) = (self.config.optimization.batch_size, self.config.model.horizon as i64);
         let device = self.data.device();
         let windows: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..self.starts.len()) as i64).collect();
         let starts: Vec<i64> = windows.iter().map(|&i| self.starts[i as usize] as i64).collect();
-        let rows =
-            Tensor::from_slice(&starts).to_device(device).view([-1, 1]) + Tensor::arange(h, (Kind::Int64, device));
+        let stride = self.config.model.stride as i64;
+        let rows = Tensor::from_slice(&starts).to_device(device).view([-1, 1])
+            + Tensor::arange(h, (Kind::Int64, device)) * stride;
         let d = self.data.size()[1];
         let x0 = self.data.index_select(0, &rows.view([-1])).view([b as i64, h, d]);
         let n = self.signal.size()[0];

@@ -9,7 +9,7 @@ use super::d4rl::D4rlDataset;
 use super::episodes::{episodes, recut_at_goal, window_starts};
 use crate::error::{Error, Result};
 
-/// The windows of H steps a run trains on.
+/// The windows a run trains on: H rows, `stride` environment steps apart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Windows {
     /// First row of each window in the dataset's flat arrays.
@@ -22,21 +22,24 @@ pub struct Windows {
 
 impl Windows {
     /// Re-cuts `dataset` at `config.data.recut_at_goal` (in place, if set), then cuts its
-    /// episodes into windows of `config.model.horizon` steps and, if `config.value` is set,
+    /// episodes into windows of (H − 1)·stride + 1 steps and, if `config.value` is set,
     /// computes their targets from the `rewards` key.
     pub fn new(config: &TrainConfig, dataset: &mut D4rlDataset) -> Result<Self> {
         if let Some(goal) = config.data.recut_at_goal {
             recut_at_goal(dataset, goal);
         }
         let episodes = episodes(dataset);
-        let horizon = config.model.horizon;
-        let starts = window_starts(&episodes, horizon);
+        let steps = config.model.window_steps();
+        let starts = window_starts(&episodes, steps);
         if starts.is_empty() {
             return Err(Error::Config {
                 field: "model.horizon".into(),
                 message: format!(
-                    "no episode of {} is longer than H = {horizon}; collect more data or plan shorter",
-                    config.data.path.display()
+                    "no episode of {} is longer than a window's {steps} steps (H = {}, stride {}); collect more \
+                     data or plan shorter",
+                    config.data.path.display(),
+                    config.model.horizon,
+                    config.model.stride
                 ),
             });
         }

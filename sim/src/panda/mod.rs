@@ -32,7 +32,7 @@ pub use driven::{DrivenArm, Violations};
 pub use expert::{ArmExpert, Leg};
 pub use frame::Frame;
 pub use interpolation::{CubicSegment, Interpolation};
-pub use inverse_kinematics::ToolGoal;
+pub use crate::tool_goal::ToolGoal;
 pub use limits::{JointLimits, franka_limits};
 pub use obstacles::Obstacle;
 pub use path_planning::PathSearch;

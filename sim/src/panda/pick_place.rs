@@ -30,7 +30,7 @@ use super::description::{ArmDescription, Capsule};
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Free, Leg, PLANNING_MARGIN_M};
 use super::frame::Frame;
-use super::inverse_kinematics::ToolGoal;
+use crate::tool_goal::ToolGoal;
 use super::limits::franka_limits;
 use super::obstacles::Obstacle;
 use super::reach::{

@@ -24,7 +24,7 @@ use super::description::ArmDescription;
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
 use super::interpolation::Interpolation;
-use super::inverse_kinematics::ToolGoal;
+use crate::tool_goal::ToolGoal;
 use super::obstacles::Obstacle;
 use super::{ArmEnv, franka_panda, limits};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};

@@ -149,6 +149,7 @@ fn save_checkpoint(args: &BenchArgs, shape: &Shape, dir: &Path) -> anyhow::Resul
     let d = shape.action_dim + shape.observation_dim;
     let spec = ModelSpec {
         horizon: shape.horizon,
+        stride: 1,
         action_dim: shape.action_dim,
         observation_dim: shape.observation_dim,
         output: ModelOutput::Sample,
