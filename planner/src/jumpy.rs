@@ -3,6 +3,10 @@
 //! samples the rows and hands out a plan with a row for every step in between, linearly
 //! interpolated, so trackers, replanning and the wire see a dense plan as from any model.
 
+use tch::Tensor;
+
+use crate::driver::picard::shift_iterates;
+
 /// The dense trajectory through `rows` (each of the same width), `stride` steps apart: row
 /// i·stride + j is rows[i] + (j / stride)·(rows[i + 1] − rows[i]) for j in 0..stride, then the
 /// last row. (H − 1)·stride + 1 rows from H; `rows` unchanged when `stride` is 1.
@@ -23,19 +27,31 @@ pub fn upsample(rows: &[Vec<f32>], stride: usize) -> Vec<Vec<f32>> {
     dense
 }
 
-/// The row holding environment step `step` of a plan, for a goal that must be reached by then:
-/// the last row at or before it, ⌊step / stride⌋.
+/// The row of a goal to be reached by environment step `step`: the last row at or before it,
+/// ⌊step / stride⌋, but row 1 for a step inside the first stride (row 0 is the start).
 #[must_use]
 pub fn row_by_step(step: usize, stride: usize) -> usize {
-    step / stride.max(1)
+    match step {
+        0 => 0,
+        _ => (step / stride.max(1)).max(1),
+    }
 }
 
-/// Rows a trajectory moves along after `steps` environment steps: the nearest whole number,
-/// round(steps / stride) (a replan's warm start is shifted by it).
+/// Moves every iterate (`[B, H, A + O]`) along by `steps` environment steps, for a warm start
+/// after the robot executed them: ⌊steps / stride⌋ whole rows
+/// ([`crate::driver::picard::shift_iterates`]), and the rest of a row by the same linear
+/// interpolation between neighbouring rows as the plan handed out; the last row repeats at the
+/// end.
 #[must_use]
-pub fn rows_in_steps(steps: usize, stride: usize) -> usize {
+pub fn shift_by_steps(iterates: &[Tensor], steps: usize, stride: usize) -> Vec<Tensor> {
     let stride = stride.max(1);
-    (steps + stride / 2) / stride
+    let whole = shift_iterates(iterates, steps / stride);
+    if steps.is_multiple_of(stride) {
+        return whole;
+    }
+    let share = (steps % stride) as f64 / stride as f64;
+    let next = shift_iterates(iterates, steps / stride + 1);
+    whole.iter().zip(&next).map(|(a, b)| a * (1.0 - share) + b * share).collect()
 }
 
 #[cfg(test)]
@@ -68,8 +84,23 @@ mod tests {
     }
 
     #[test]
-    fn steps_map_to_rows_at_or_before_them_and_shifts_round() {
-        assert_eq!((row_by_step(0, 12), row_by_step(11, 12), row_by_step(12, 12), row_by_step(372, 12)), (0, 0, 1, 31));
-        assert_eq!((rows_in_steps(5, 12), rows_in_steps(6, 12), rows_in_steps(13, 12), rows_in_steps(13, 1)), (0, 1, 1, 13));
+    fn a_warm_start_moves_along_by_whole_and_partial_rows() {
+        // Reference: the line x(s) = 3 + 0.5 s over rows every 4 steps (s = 0, 4, …, 20); moved
+        // along by 6 steps, row i must hold x(4i + 6), and the rows past the end the last value.
+        let x = |s: f32| 3.0 + 0.5 * s;
+        let rows: Vec<f32> = (0..6).map(|i| x(4.0 * i as f32)).collect();
+        let tensor = Tensor::from_slice(&rows).view([1, 6, 1]);
+        let shifted = Vec::<f32>::try_from(shift_by_steps(&[tensor.shallow_clone()], 6, 4)[0].view([-1])).expect("f32");
+        let want = [x(6.0), x(10.0), x(14.0), x(18.0), x(20.0), x(20.0)];
+        assert!(shifted.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5), "{shifted:?} vs {want:?}");
+        let whole = shift_by_steps(&[tensor.shallow_clone()], 8, 4);
+        assert!(whole[0].equal(&shift_iterates(&[tensor], 2)[0]));
+    }
+
+    #[test]
+    fn steps_map_to_rows_at_or_before_them() {
+        assert_eq!((row_by_step(0, 12), row_by_step(13, 12), row_by_step(24, 12), row_by_step(372, 12)), (0, 1, 2, 31));
+        // A goal due within the first stride goes to row 1, after the start.
+        assert_eq!((row_by_step(1, 12), row_by_step(11, 12), row_by_step(1, 1)), (1, 1, 1));
     }
 }

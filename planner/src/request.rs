@@ -76,8 +76,8 @@ impl PlanRequest {
     /// Every pinned observation, at rows of the model's trajectory: the current one at 0, the
     /// goal from `arrival` (default the plan's last step) on, then the waypoints. Indices in the
     /// request count environment steps; for a jumpy model ([`ModelSpec::stride`] K > 1) the goal
-    /// goes to the last row at or before its arrival step, and a waypoint must fall on a row (a
-    /// multiple of K). An arrival past the plan's last step is refused here; the pins are checked
+    /// goes to the last row at or before its arrival step (row 1 at the earliest,
+    /// [`row_by_step`]), and a waypoint must fall on a row (a multiple of K). An arrival past the plan's last step is refused here; the pins are checked
     /// against `spec` when they are prepared ([`crate::condition::Inpainting::new`]).
     pub fn pins(&self, spec: &ModelSpec) -> Result<Vec<Pin>> {
         let (stride, last) = (spec.stride, spec.span_steps());
