@@ -49,6 +49,7 @@ fn config(out: &Path, steps: usize) -> TrainConfig {
             format: DataFormat::D4rl,
             observation_keys: None,
             recut_at_goal: None,
+            hold_at_end: None,
         },
         model: ModelConfig {
             horizon: 8,

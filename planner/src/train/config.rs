@@ -97,6 +97,12 @@ pub struct DataConfig {
     /// one long stream cut into pieces, as the Maze2D and PointMaze datasets are.
     #[serde(default)]
     pub recut_at_goal: Option<[f32; 2]>,
+    /// Let windows run past an episode's end, as if the agent stayed where it ended: the rows
+    /// after the end repeat its last observation with these observation components (e.g.
+    /// Maze2D's velocities, `[2, 3]`) and every action set to 0. Leave out for Diffuser's
+    /// windows, which lie inside episodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_at_end: Option<Vec<usize>>,
 }
 
 /// How a dataset is stored.

@@ -95,6 +95,7 @@ fn config(window: &Window, out: &std::path::Path) -> TrainConfig {
             format: planner::train::DataFormat::D4rl,
             observation_keys: None,
             recut_at_goal: None,
+            hold_at_end: None,
         },
         model: ModelConfig {
             horizon: window.horizon,
