@@ -53,6 +53,7 @@ fn config(out: &Path, steps: usize) -> TrainConfig {
         },
         model: ModelConfig {
             horizon: 8,
+            stride: 1,
             diffusion_steps: 10,
             architecture: Architecture::TemporalUnet { dim: 8, dim_mults: vec![1, 2], attention: false },
         },

@@ -62,7 +62,7 @@ fn config(out: &Path, steps: usize, discount: Option<f64>) -> TrainConfig {
             recut_at_goal: None,
             hold_at_end: None,
         },
-        model: ModelConfig { horizon: 8, diffusion_steps: 10, architecture },
+        model: ModelConfig { horizon: 8, stride: 1, diffusion_steps: 10, architecture },
         optimization: OptimizationConfig {
             steps,
             batch_size: 16,
