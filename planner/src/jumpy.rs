@@ -8,7 +8,7 @@ use tch::Tensor;
 use crate::driver::picard::shift_iterates;
 
 /// The dense trajectory through `rows` (each of the same width), `stride` steps apart: row
-/// i·stride + j is rows[i] + (j / stride)·(rows[i + 1] − rows[i]) for j in 0..stride, then the
+/// i·stride + j is `rows[i] + (j / stride)·(rows[i + 1] − rows[i])` for j in 0..stride, then the
 /// last row. (H − 1)·stride + 1 rows from H; `rows` unchanged when `stride` is 1.
 #[must_use]
 pub fn upsample(rows: &[Vec<f32>], stride: usize) -> Vec<Vec<f32>> {

@@ -7,12 +7,12 @@ use std::time::Instant;
 use tch::{Kind, Tensor};
 
 use crate::condition::{Inpainting, Pin};
-use crate::jumpy::upsample;
 use crate::constraints::{ConstraintConfig, ConstraintSet, FINAL_TOLERANCE, Projection, host_trajectories};
 use crate::driver::step_map::StepMap;
 use crate::driver::{self, DriverChoice, DriverRun, WarmStart};
 use crate::error::{Error, Result};
 use crate::guidance::{GuidanceConfig, Guide, Reward};
+use crate::jumpy::upsample;
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
@@ -366,7 +366,8 @@ impl Planner {
         for pin in pins {
             states[pin.index].clone_from(&pin.observation);
         }
-        let mut candidate = Candidate { batch_index: b, value: None, reward: None, constraints: Vec::new(), states, actions };
+        let mut candidate =
+            Candidate { batch_index: b, value: None, reward: None, constraints: Vec::new(), states, actions };
         if let Some(constraints) = constraints {
             let pinned: Vec<usize> = pins.iter().map(|p| p.index).collect();
             let residuals = constraints.written.plan_residuals(&candidate.transitions(), &pinned);

@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::condition::Pin;
-use crate::error::{Error, Result};
-use crate::jumpy::row_by_step;
 use crate::driver::picard::PicardConfig;
+use crate::error::{Error, Result};
 use crate::guidance::SoftDecodingConfig;
+use crate::jumpy::row_by_step;
 use crate::model::ModelSpec;
 use crate::sampler::SamplerConfig;
 use crate::workspace::WorkspaceObstacle;

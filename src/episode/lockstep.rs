@@ -262,7 +262,8 @@ mod tests {
         let mut env = file.task.make_env();
         let observation = env.reset(4);
         let obstacles = file.task.obstacles(4);
-        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles, &mut SolvedToolGoal::default()).expect("a goal");
+        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles, &mut SolvedToolGoal::default())
+            .expect("a goal");
         let cube = &observation[14..17];
         let sent = sent.expect("sent as a tool point");
         assert!(sent.pointing_down);
@@ -281,7 +282,9 @@ mod tests {
         let maze = maze.with_config(config);
         let mut env = maze.task.make_env();
         let observation = env.reset(0);
-        let refused = episode_goal(&maze, env.as_ref(), &observation, &[], &mut SolvedToolGoal::default()).expect_err("no tool").to_string();
+        let refused = episode_goal(&maze, env.as_ref(), &observation, &[], &mut SolvedToolGoal::default())
+            .expect_err("no tool")
+            .to_string();
         assert!(refused.contains("has no tool-point goals"), "{refused}");
     }
 }

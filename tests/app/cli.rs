@@ -467,7 +467,8 @@ fn the_jumpy_large_model_replans_to_the_end_of_an_episode() {
     eval_stdout(&[&["eval", "--config", config][..], &args[..]].concat());
     let results: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("results")).expect("json");
     for episode in results["episodes"].as_array().expect("episodes") {
-        let calls: Vec<u64> = episode["model_calls"].as_array().expect("calls").iter().filter_map(Value::as_u64).collect();
+        let calls: Vec<u64> =
+            episode["model_calls"].as_array().expect("calls").iter().filter_map(Value::as_u64).collect();
         // 800 steps, a replan every 13: 61 replans after the first plan.
         assert_eq!(calls.len(), 62, "{episode}");
         assert!(calls[0] == 20 && calls[1..].iter().all(|&c| c == 5), "{calls:?}");

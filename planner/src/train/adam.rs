@@ -39,14 +39,14 @@ impl Adam {
         }
         let norms: Vec<Tensor> = with_gradient.iter().map(|(_, _, g)| g.norm()).collect();
         let norm = Tensor::stack(&norms, 0).to_kind(Kind::Double).square().sum(Kind::Double).sqrt().double_value(&[]);
-        let scale = if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
+        let clipped = (max_norm > 0.0 && norm > max_norm).then(|| max_norm / (norm + 1e-6));
         self.step += 1;
         let correction1 = 1.0 - BETA1.powi(self.step as i32);
         let correction2 = 1.0 - BETA2.powi(self.step as i32);
         // In place where PyTorch's Adam is: each temporary is a full copy of a parameter.
         for (name, variable, mut gradient) in with_gradient {
             let (Some(m), Some(v)) = (self.first.get_mut(name), self.second.get_mut(name)) else { continue };
-            if scale != 1.0 {
+            if let Some(scale) = clipped {
                 // The gradient is zeroed before the next backward pass, so it may be scaled in place.
                 let _ = gradient.g_mul_scalar_(scale);
             }

@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use planner::model::Architecture;
-use rand::{Rng, SeedableRng};
 use planner::train::d4rl::{D4rlDataset, Table};
 use planner::train::{DataConfig, ModelConfig, OptimizationConfig, TrainConfig, Trainer};
+use rand::{Rng, SeedableRng};
 use tch::Device;
 
 use super::{BenchArgs, WARMUP, json_field, median, python};
@@ -76,12 +76,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ],
         )?;
         let torch = json_field(&out, "median_ms")?[0];
-        println!(
-            "| {} | {torch:.1} ms (1.00) | {ours:.1} ms ({:.2}) | {:.1} |",
-            window.name,
-            ours / torch,
-            1e3 / ours
-        );
+        println!("| {} | {torch:.1} ms (1.00) | {ours:.1} ms ({:.2}) | {:.1} |", window.name, ours / torch, 1e3 / ours);
     }
     Ok(())
 }
@@ -112,7 +107,8 @@ fn config(window: &Window, out: &std::path::Path) -> TrainConfig {
 /// One episode of uniform random transitions in [−1, 1].
 fn random_dataset() -> D4rlDataset {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let mut table = |width: usize| Table { values: (0..ROWS * width).map(|_| rng.gen_range(-1.0..1.0)).collect(), width };
+    let mut table =
+        |width: usize| Table { values: (0..ROWS * width).map(|_| rng.gen_range(-1.0..1.0)).collect(), width };
     let (actions, observations) = (table(ACTION_DIM), table(OBSERVATION_DIM));
     D4rlDataset {
         observations,
