@@ -13,7 +13,8 @@ use crate::model::ModelSpec;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
-    /// Index into the horizon, `0..H` (0: the current state; H − 1: the goal).
+    /// A row of the trajectory, `0..H` (0: the current state; H − 1: the goal). In a request's
+    /// waypoints, an environment step ([`crate::PlanRequest::pins`] maps it to its row).
     pub index: usize,
     /// The observation at that index, `observation_dim` values.
     pub observation: Vec<f32>,
@@ -98,6 +99,7 @@ mod tests {
     fn spec() -> ModelSpec {
         ModelSpec {
             horizon: 8,
+            stride: 1,
             action_dim: 2,
             observation_dim: 3,
             output: ModelOutput::Sample,

@@ -12,6 +12,7 @@
 //! # Map
 //! In the order a plan flows through them:
 //! - [`request`] and [`condition`]: what the caller asks for, and its pins (inpainting);
+//!   [`jumpy`]: a model with a row every K steps, and the dense plan handed out from it;
 //! - [`Planner`] (`planner.rs`): the facade, prepare → [`driver::run`] → finish;
 //! - [`driver`]: how the K steps are iterated (sequential, Picard, soft decoding), all through
 //!   one step map, [`driver::step_map::StepMap`];
@@ -32,6 +33,7 @@ pub mod driver;
 pub mod error;
 pub mod guidance;
 pub mod import;
+pub mod jumpy;
 pub mod kinematics;
 pub mod model;
 pub mod noise;

@@ -40,9 +40,10 @@ pub struct Candidate {
     /// Each hard constraint's residual on the returned trajectory (all ≤ 1e-6; empty without
     /// constraints).
     pub constraints: Vec<Residual>,
-    /// Observations, `H` rows of `O` values.
+    /// Observations, a row of `O` values for every environment step of the plan: H rows, or
+    /// (H − 1)·stride + 1 for a jumpy model (interpolated between its rows).
     pub states: Vec<Vec<f32>>,
-    /// Actions, `H` rows of `A` values.
+    /// Actions, a row of `A` values for every step, as `states`.
     pub actions: Vec<Vec<f32>>,
 }
 

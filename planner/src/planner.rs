@@ -12,6 +12,7 @@ use crate::driver::step_map::StepMap;
 use crate::driver::{self, DriverChoice, DriverRun, WarmStart};
 use crate::error::{Error, Result};
 use crate::guidance::{GuidanceConfig, Guide, Reward};
+use crate::jumpy::upsample;
 use crate::model::{DENOISER_OUTPUTS, Denoiser, ModelSpec, ValueModel, check_output};
 use crate::noise::NoiseTape;
 use crate::observer::Observer;
@@ -39,11 +40,13 @@ impl Planner {
         Ok(Self { denoiser, value_model: None, guidance: None, constraints: None, reward: None, arm: None })
     }
 
-    /// Adds gradient guidance (`dt`: seconds between rows, for the costs). Add the value model
+    /// Adds gradient guidance (`dt`: seconds per environment step; the costs see rows
+    /// `stride` steps apart, [`ModelSpec::stride`]). Add the value model
     /// and the arm first if the guidance uses them. A goal-distance cost without a target takes each
     /// request's goal, so such a request must have one.
     pub fn with_guidance(mut self, config: GuidanceConfig, dt: f64) -> Result<Self> {
         let spec = self.denoiser.spec();
+        let dt = dt * spec.stride as f64;
         let any_goal = vec![0.0; spec.observation_dim];
         let workspace = self.arm.clone().map(|body| Workspace { body, obstacles: Vec::new() });
         Guide::new(&config, spec, dt, (Some(&any_goal), workspace.as_ref()), self.value_model.as_deref())?;
@@ -62,7 +65,8 @@ impl Planner {
         Ok(self)
     }
 
-    /// Adds hard constraints (`dt`: seconds between rows, for rate limits): every step's clean
+    /// Adds hard constraints (`dt`: seconds per environment step; rate limits hold between rows
+    /// `stride` steps apart): every step's clean
     /// estimate is projected onto them, and every returned plan satisfies them within 1e-6 or
     /// the plan fails with [`Error::Infeasible`]. A clearance margin needs the arm first
     /// ([`Planner::with_arm`]).
@@ -74,7 +78,8 @@ impl Planner {
                     .into(),
             });
         }
-        self.constraints = Some(ConstraintSet::new(config, self.denoiser.spec(), dt)?);
+        let spec = self.denoiser.spec();
+        self.constraints = Some(ConstraintSet::new(config, spec, dt * spec.stride as f64)?);
         Ok(self)
     }
 
@@ -216,7 +221,7 @@ impl Planner {
         let spec = self.denoiser.spec();
         let device = self.denoiser.device();
         check_drivers(request)?;
-        let pins = request.pins(spec);
+        let pins = request.pins(spec)?;
         let inpainting = Inpainting::new(spec, &pins, device)?;
         let sampler = Sampler::new(&request.sampler, spec)?;
         let shape = [request.batch_size as i64, spec.horizon as i64, spec.transition_dim() as i64];
@@ -332,7 +337,7 @@ impl Planner {
                 .iter()
                 .map(|trajectory| {
                     let (states, actions) = split_rows(spec, trajectory);
-                    reward.reward(&states, &actions)
+                    reward.reward(&upsample(&states, spec.stride), &upsample(&actions, spec.stride))
                 })
                 .collect());
         }
@@ -346,8 +351,9 @@ impl Planner {
     }
 
     /// Candidate `b` from its trajectory in the data's units: pinned observations set to the
-    /// requested values exactly (normalizing and back would round), its reward, and, with
-    /// `constraints`, a check that the f32 plan handed out still satisfies every one.
+    /// requested values exactly (normalizing and back would round), with `constraints` a check
+    /// that the f32 rows handed out still satisfy every one, then a row for every environment
+    /// step ([`upsample`], for a jumpy model) and its reward.
     fn candidate(
         &self,
         b: usize,
@@ -360,8 +366,8 @@ impl Planner {
         for pin in pins {
             states[pin.index].clone_from(&pin.observation);
         }
-        let reward = self.reward.as_ref().map(|reward| reward.reward(&states, &actions));
-        let mut candidate = Candidate { batch_index: b, value: None, reward, constraints: Vec::new(), states, actions };
+        let mut candidate =
+            Candidate { batch_index: b, value: None, reward: None, constraints: Vec::new(), states, actions };
         if let Some(constraints) = constraints {
             let pinned: Vec<usize> = pins.iter().map(|p| p.index).collect();
             let residuals = constraints.written.plan_residuals(&candidate.transitions(), &pinned);
@@ -377,6 +383,9 @@ impl Planner {
             }
             candidate.constraints = residuals;
         }
+        candidate.states = upsample(&candidate.states, spec.stride);
+        candidate.actions = upsample(&candidate.actions, spec.stride);
+        candidate.reward = self.reward.as_ref().map(|reward| reward.reward(&candidate.states, &candidate.actions));
         Ok(candidate)
     }
 }

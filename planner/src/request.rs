@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::condition::Pin;
 use crate::driver::picard::PicardConfig;
+use crate::error::{Error, Result};
 use crate::guidance::SoftDecodingConfig;
+use crate::jumpy::row_by_step;
 use crate::model::ModelSpec;
 use crate::sampler::SamplerConfig;
 use crate::workspace::WorkspaceObstacle;
@@ -15,16 +17,17 @@ use crate::workspace::WorkspaceObstacle;
 pub struct PlanRequest {
     /// The current observation, pinned at index 0.
     pub observation: Vec<f32>,
-    /// The goal observation, pinned at the last index H − 1 (Maze2D: the goal position with
+    /// The goal observation, pinned at the plan's last step (Maze2D: the goal position with
     /// zero velocity), or from `arrival` on.
     #[serde(default)]
     pub goal: Option<Vec<f32>>,
-    /// The index at which the plan reaches the goal: the goal is pinned there and at every
-    /// later index (the plan arrives and stays). Absent: H − 1. Replanning with a shrinking
-    /// horizon sets it so that replans keep the first plan's arrival time.
+    /// The step at which the plan reaches the goal: the goal is pinned there and at every later
+    /// step (the plan arrives and stays). Absent: the plan's last step, (H − 1)·stride.
+    /// Replanning with a shrinking horizon sets it so that replans keep the first plan's arrival
+    /// time.
     #[serde(default)]
     pub arrival: Option<usize>,
-    /// Further observations pinned at any index.
+    /// Further observations pinned at any step (a jumpy model's: at a multiple of its stride).
     #[serde(default)]
     pub waypoints: Vec<Pin>,
     /// Arms: what the arm must keep clear of on this plan, in its base frame (metres), beside
@@ -70,19 +73,39 @@ impl PlanRequest {
         }
     }
 
-    /// Every pinned observation: the current one at 0, the goal from `arrival` (default H − 1)
-    /// to H − 1, then the waypoints. Checked against `spec` when the pins are prepared
-    /// ([`crate::condition::Inpainting::new`]): an arrival at or past H is refused there.
-    #[must_use]
-    pub fn pins(&self, spec: &ModelSpec) -> Vec<Pin> {
+    /// Every pinned observation, at rows of the model's trajectory: the current one at 0, the
+    /// goal from `arrival` (default the plan's last step) on, then the waypoints. Indices in the
+    /// request count environment steps; for a jumpy model ([`ModelSpec::stride`] K > 1) the goal
+    /// goes to the last row at or before its arrival step (row 1 at the earliest,
+    /// [`row_by_step`]), and a waypoint must fall on a row (a multiple of K). An arrival past the plan's last step is refused here; the pins are checked
+    /// against `spec` when they are prepared ([`crate::condition::Inpainting::new`]).
+    pub fn pins(&self, spec: &ModelSpec) -> Result<Vec<Pin>> {
+        let (stride, last) = (spec.stride, spec.span_steps());
         let mut pins = vec![Pin { index: 0, observation: self.observation.clone() }];
         if let Some(goal) = &self.goal {
-            let arrival = self.arrival.unwrap_or(spec.horizon - 1);
-            // At least the arrival itself, so that one past the horizon is refused, not dropped.
-            let held = arrival..spec.horizon.max(arrival + 1);
+            let arrival = self.arrival.unwrap_or(last);
+            if arrival > last {
+                return Err(Error::Request {
+                    field: "arrival".into(),
+                    message: format!("step {arrival} is past the plan's last step {last}; arrive at 0..={last}"),
+                });
+            }
+            let held = row_by_step(arrival, stride)..spec.horizon;
             pins.extend(held.map(|index| Pin { index, observation: goal.clone() }));
         }
-        pins.extend(self.waypoints.iter().cloned());
-        pins
+        for waypoint in &self.waypoints {
+            if !waypoint.index.is_multiple_of(stride) {
+                return Err(Error::Request {
+                    field: "waypoints".into(),
+                    message: format!(
+                        "step {} falls between the rows of this jumpy model (a row every {stride} steps); pin \
+                         a multiple of {stride}",
+                        waypoint.index
+                    ),
+                });
+            }
+            pins.push(Pin { index: waypoint.index / stride, observation: waypoint.observation.clone() });
+        }
+        Ok(pins)
     }
 }

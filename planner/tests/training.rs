@@ -49,9 +49,11 @@ fn config(out: &Path, steps: usize) -> TrainConfig {
             format: DataFormat::D4rl,
             observation_keys: None,
             recut_at_goal: None,
+            hold_at_end: None,
         },
         model: ModelConfig {
             horizon: 8,
+            stride: 1,
             diffusion_steps: 10,
             architecture: Architecture::TemporalUnet { dim: 8, dim_mults: vec![1, 2], attention: false },
         },

@@ -60,8 +60,9 @@ fn config(out: &Path, steps: usize, discount: Option<f64>) -> TrainConfig {
             format: DataFormat::D4rl,
             observation_keys: None,
             recut_at_goal: None,
+            hold_at_end: None,
         },
-        model: ModelConfig { horizon: 8, diffusion_steps: 10, architecture },
+        model: ModelConfig { horizon: 8, stride: 1, diffusion_steps: 10, architecture },
         optimization: OptimizationConfig {
             steps,
             batch_size: 16,

@@ -1,4 +1,4 @@
-"""Diffuser's temporal U-Net and value function in PyTorch, for two jobs.
+"""Diffuser's temporal U-Net and value function in PyTorch, for parity tests and baselines.
 
 The architecture (Janner et al. 2022; layer structure as in docs/ALGORITHMS.md
 §1.1-1.3) is written here in plain PyTorch with the same `state_dict` key names as the original
@@ -12,12 +12,16 @@ code, so that names match what real Diffuser checkpoints use.
              architecture its manifest.toml names, loads weights.safetensors strictly, traces.
   bench      times PyTorch eager forward passes of a checkpoint's network (the baseline of
              `diffplan bench forward`); prints one JSON object per batch size.
+  train-bench
+             times Diffuser's training step (x0 loss with start and goal inpainted, Adam,
+             clipping, EMA) on a checkpoint's network (the baseline of `diffplan bench train`).
 
 Usage:
   python diffuser_torch.py reference --arch unet --transition 6 --horizon 128 --mults 1,4,8 \
       --out DIR [--attention] [--batch 3] [--steps 64] [--seed 0]
   python diffuser_torch.py export CHECKPOINT_DIR
   python diffuser_torch.py bench CHECKPOINT_DIR --batches 1,32 --iters 20 --threads 2
+  python diffuser_torch.py train-bench CHECKPOINT_DIR --action-dim 2 [--stride 12] [--batch 32]
 """
 
 import argparse
@@ -326,6 +330,52 @@ def bench(args):
         print(json.dumps({"batch": batch, "median_ms": 1e3 * statistics.median(times)}), flush=True)
 
 
+def train_bench(args):
+    """Diffuser's training step on the checkpoint's network: B windows drawn from a data table,
+    q_sample, start and goal inpainted, x0 loss, backward, gradient clipping, Adam, EMA every 10
+    steps. Prints the median step time."""
+    torch.set_num_threads(args.threads)
+    module, horizon, transition, steps = load_checkpoint(args.checkpoint)
+    module.train()
+    ema = [p.detach().clone() for p in module.parameters()]
+    optimizer = torch.optim.Adam(module.parameters(), lr=2e-4)
+    generator = torch.Generator().manual_seed(0)
+    data = torch.rand(args.rows, transition, generator=generator) * 2 - 1
+    s = 0.008
+    f = torch.cos(((torch.arange(steps + 1, dtype=torch.float64) / steps + s) / (1 + s)) * math.pi / 2) ** 2
+    alpha_bar = (f / f[0]).clamp(min=1e-12)
+    betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)
+    alphas_cumprod = torch.cumprod(1 - betas, 0)
+    signal, noise = alphas_cumprod.sqrt().float(), (1 - alphas_cumprod).sqrt().float()
+    mask = torch.zeros(1, horizon, transition)
+    mask[:, [0, horizon - 1], args.action_dim:] = 1.0
+    span = (horizon - 1) * args.stride + 1
+    offsets = torch.arange(horizon) * args.stride
+    times = []
+    for i in range(args.warmup + args.iters):
+        start = time.perf_counter()
+        starts = torch.randint(0, args.rows - span, (args.batch,), generator=generator)
+        x0 = data[(starts[:, None] + offsets).reshape(-1)].view(args.batch, horizon, transition)
+        t = torch.randint(0, steps, (args.batch,), generator=generator)
+        eps = torch.randn(x0.shape, generator=generator)
+        x_t = signal[t].view(-1, 1, 1) * x0 + noise[t].view(-1, 1, 1) * eps
+        x_t = x_t * (1 - mask) + x0 * mask
+        prediction = module(x_t, t) * (1 - mask) + x0 * mask
+        loss = ((prediction - x0) ** 2).mean()
+        optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+        optimizer.step()
+        if (i + 1) % 10 == 0:
+            with torch.no_grad():
+                for average, p in zip(ema, module.parameters()):
+                    average.mul_(0.995).add_(p.detach(), alpha=0.005)
+        float(loss)
+        if i >= args.warmup:
+            times.append(time.perf_counter() - start)
+    print(json.dumps({"batch": args.batch, "median_ms": 1e3 * statistics.median(times)}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -348,8 +398,17 @@ def main():
     ben.add_argument("--iters", type=int, default=20)
     ben.add_argument("--warmup", type=int, default=3)
     ben.add_argument("--threads", type=int, default=torch.get_num_threads())
+    tra = commands.add_parser("train-bench", help="time PyTorch eager training steps")
+    tra.add_argument("checkpoint")
+    tra.add_argument("--batch", type=int, default=32)
+    tra.add_argument("--stride", type=int, default=1, help="steps between a window's rows")
+    tra.add_argument("--action-dim", type=int, required=True)
+    tra.add_argument("--rows", type=int, default=100_000, help="rows of the random data table")
+    tra.add_argument("--iters", type=int, default=20)
+    tra.add_argument("--warmup", type=int, default=3)
+    tra.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
-    {"reference": reference, "export": export, "bench": bench}[args.command](args)
+    {"reference": reference, "export": export, "bench": bench, "train-bench": train_bench}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ fn local_episodes(args: &EvalArgs, file: &TaskFile, episodes: usize) -> anyhow::
         ..config.clone()
     });
     let mut planner = TaskPlanner::load(&enforced, args.device.device)?;
-    let horizon = planner.spec().horizon;
+    let horizon = planner.spec().plan_steps();
     let check = config.planner.constraints.as_ref().map(|c| ConstraintCheck::new(c, task, horizon)).transpose()?;
     let mut recorder = Recorder::open(&args.rerun.sink("eval", "off")?, &format!("eval-{}", std::process::id()))?;
     recorder.scene(Arc::clone(&file.task), config.planner.constraints.as_ref())?;

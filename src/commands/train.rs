@@ -68,11 +68,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let what =
         config.value.as_ref().map_or("a denoiser".to_string(), |v| format!("a value model (γ = {})", v.discount));
     eprintln!(
-        "training {what} into {} on {} windows of {} (H = {}), from step {} to {total}",
+        "training {what} into {} on {} windows of {} (H = {}, stride {}), from step {} to {total}",
         config.out.display(),
         trainer.windows(),
         config.data.path.display(),
         config.model.horizon,
+        config.model.stride,
         trainer.step()
     );
     if let Some(from) = &initialized_from {

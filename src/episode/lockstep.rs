@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::replan::{Executing, Replanning, Trigger};
 use super::{EpisodeObserver, EpisodeOutcome, Level, PlanQuery, PlanSource, distance, plan_seed};
-use crate::task::{Task, TaskFile};
+use crate::task::{SolvedToolGoal, Task, TaskFile};
 use bridge::message::ToolPointGoal;
 use planner::workspace::WorkspaceObstacle;
 
@@ -37,9 +37,10 @@ pub fn planned_episode(
     outcome.path.push(std::iter::repeat_n(0.0, env.action_dim()).chain(observation.iter().copied()).collect());
     let mut current: Option<Executing> = None;
     let mut previous_action: Option<Vec<f32>> = None;
+    let mut solved = SolvedToolGoal::default();
     for step in 0..env.max_episode_steps() as u64 {
         // Read every step: a task's goal may change within an episode (pick-and-place, at the grasp).
-        let (goal, goal_tool_point) = episode_goal(file, env.as_ref(), &observation, &obstacles)?;
+        let (goal, goal_tool_point) = episode_goal(file, env.as_ref(), &observation, &obstacles, &mut solved)?;
         let mut seam = false;
         if let Some(trigger) = replanning.trigger(task, current.as_ref(), step, &observation, &goal) {
             let arrival = replanning.arrival(trigger, current.as_ref(), step);
@@ -96,12 +97,14 @@ pub fn planned_episode(
 }
 
 /// The goal state now, and with `[planner] tool_point_goals` the tool-point goal it solves
-/// (the task's inverse kinematics, clear of `obstacles`).
+/// (the task's inverse kinematics, clear of `obstacles`; `solved` keeps it while the goal
+/// stays).
 fn episode_goal(
     file: &TaskFile,
     env: &dyn sim::Env,
     observation: &[f32],
     obstacles: &[WorkspaceObstacle],
+    solved: &mut SolvedToolGoal,
 ) -> anyhow::Result<(Vec<f32>, Option<ToolPointGoal>)> {
     if !file.config.planner.tool_point_goals {
         return Ok((env.goal_state(), None));
@@ -111,7 +114,7 @@ fn episode_goal(
         .goal_tool_point()
         .with_context(|| format!("{} has no tool-point goals; remove tool_point_goals from [planner]", task.label()))?;
     let goal = ToolPointGoal { position: tool.position, pointing_down: tool.pointing_down };
-    let state = task.goal_for_tool_point(observation, &goal, obstacles).context("the episode's tool-point goal")?;
+    let state = solved.solve(task, observation, &goal, obstacles).context("the episode's tool-point goal")?;
     Ok((state, Some(goal)))
 }
 
@@ -259,7 +262,8 @@ mod tests {
         let mut env = file.task.make_env();
         let observation = env.reset(4);
         let obstacles = file.task.obstacles(4);
-        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles).expect("a goal");
+        let (state, sent) = episode_goal(&file, env.as_ref(), &observation, &obstacles, &mut SolvedToolGoal::default())
+            .expect("a goal");
         let cube = &observation[14..17];
         let sent = sent.expect("sent as a tool point");
         assert!(sent.pointing_down);
@@ -278,7 +282,9 @@ mod tests {
         let maze = maze.with_config(config);
         let mut env = maze.task.make_env();
         let observation = env.reset(0);
-        let refused = episode_goal(&maze, env.as_ref(), &observation, &[]).expect_err("no tool").to_string();
+        let refused = episode_goal(&maze, env.as_ref(), &observation, &[], &mut SolvedToolGoal::default())
+            .expect_err("no tool")
+            .to_string();
         assert!(refused.contains("has no tool-point goals"), "{refused}");
     }
 }

@@ -20,7 +20,7 @@ pub fn model_card(file: &TaskFile, planner: &TaskPlanner, node: &PlannerNodeConf
     let (task, config) = (&file.task, &file.config);
     let spec = planner.spec();
     let (observation, action) = task.components();
-    let layout = task.trajectory_layout(spec.horizon);
+    let layout = task.trajectory_layout(spec.plan_steps());
     let constraints = match &config.planner.constraints {
         // The names the plans' reports give, read off a residual report of a zero trajectory.
         Some(constraints) => Constraints::new(constraints, layout)?
@@ -39,13 +39,13 @@ pub fn model_card(file: &TaskFile, planner: &TaskPlanner, node: &PlannerNodeConf
         task_label: task.label(),
         checkpoint: config.planner.checkpoint.display().to_string(),
         checkpoint_digest: checkpoint_digest(&config.planner.checkpoint)?,
-        horizon: spec.horizon as u64,
+        horizon: spec.plan_steps() as u64,
         diffusion_steps: spec.diffusion_steps as u64,
         dt: task.dt_secs(),
         goal: GoalLayout {
             width: observation.len() as u64,
             components: observation.iter().map(|c| c.name.clone()).collect(),
-            row: spec.horizon as u64 - 1,
+            row: spec.span_steps() as u64,
             note: task.goal_note(),
         },
         observation,

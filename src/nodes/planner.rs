@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use planner::driver::WarmStart;
-use planner::driver::picard::{PicardConfig, shift_iterates};
+use planner::driver::picard::PicardConfig;
+use planner::jumpy::shift_by_steps;
 use planner::model::{Checkpoint, ModelSpec};
 use planner::observer::Observer;
 use planner::sampler::SamplerConfig;
@@ -204,7 +205,7 @@ impl TaskPlanner {
     ) -> planner::Result<Plan> {
         let shifted = match self.warm.get(stream) {
             Some((e, last, tensors)) if *e == episode && step > *last && !tensors.is_empty() => {
-                Some(shift_iterates(tensors, (step - last) as usize))
+                Some(shift_by_steps(tensors, (step - last) as usize, self.spec().stride))
             }
             _ => None,
         };

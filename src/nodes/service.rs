@@ -18,7 +18,7 @@ use super::ros2::gateway::Gateway;
 use super::wire;
 use crate::episode::plan_seed;
 use crate::episode::replan::{Executing, Replanning, Trigger};
-use crate::task::{RobotLimits, Task, TaskFile};
+use crate::task::{RobotLimits, SolvedToolGoal, Task, TaskFile};
 use crate::telemetry::DenoiseObserver;
 
 /// How long the ROS 2 gateway waits for its own planner to serve.
@@ -104,6 +104,8 @@ pub struct ServiceHandler {
     /// The newest episode and step each streaming robot reported: a step that goes back within
     /// an episode means the robot restarted.
     newest_step: BTreeMap<String, (u64, u64)>,
+    /// The tool-point goal each robot last gave, solved (requests without a robot id: "").
+    solved_goals: BTreeMap<String, SolvedToolGoal>,
     /// What this worker serves, as its `describe` key answers.
     card: ModelCard,
     /// The most candidates one request may ask for.
@@ -129,6 +131,7 @@ impl ServiceHandler {
             recent_plan_ms: VecDeque::new(),
             streamed: BTreeMap::new(),
             newest_step: BTreeMap::new(),
+            solved_goals: BTreeMap::new(),
             max_batch: node.max_batch,
             task: Arc::clone(&file.task),
             limits: file.task.limits(),
@@ -180,17 +183,20 @@ impl ServiceHandler {
         goal.map_or(Ok(()), |goal| limits.check_plausible(&format!("{message}.goal"), goal)).map_err(wire::bad_request)
     }
 
-    /// The goal state of a `message` that gives its goal as where the arm's tool point must go
-    /// (the task's inverse kinematics, clear of `obstacles`), for a robot at `observation`.
+    /// The goal state of a `message` from `stream` that gives its goal as where the arm's tool
+    /// point must go (the task's inverse kinematics, clear of `obstacles`), for a robot at
+    /// `observation`; solved again only when the stream's goal or obstacles change.
     fn tool_point_goal(
-        &self,
-        message: &str,
+        &mut self,
+        (message, stream): (&str, &str),
         observation: &[f32],
         goal: &ToolPointGoal,
         obstacles: &[WorkspaceObstacle],
     ) -> Result<Vec<f32>, ErrorReply> {
-        self.task
-            .goal_for_tool_point(observation, goal, obstacles)
+        self.solved_goals
+            .entry(stream.to_owned())
+            .or_default()
+            .solve(self.task.as_ref(), observation, goal, obstacles)
             .map_err(|why| wire::bad_request(format!("{message}.goal_tool_point: {why:#}")))
     }
 
@@ -198,12 +204,14 @@ impl ServiceHandler {
     /// steps, stopping short of the goal's `arrival` row. d covers the longest of the last
     /// [`LATENCIES_KEPT`] plans (rounded up to steps) and one step more for the way to the
     /// robot: a plan that lands after its frozen rows makes the robot jump to rows it did not
-    /// freeze. Row 0 stays the robot's observed state.
+    /// freeze. Row 0 stays the robot's observed state. A jumpy model's are the rows among them.
     fn frozen_prefix(&self, executing: &Executing, step: u64, arrival: Option<usize>) -> Vec<Pin> {
         let longest_ms = self.recent_plan_ms.iter().copied().fold(0.0, f64::max);
         let steps = (longest_ms / (1e3 * self.task.dt_secs())).ceil() as usize + 1;
-        let before_arrival = arrival.unwrap_or(self.planner.spec().horizon - 1).saturating_sub(1);
+        let spec = self.planner.spec();
+        let before_arrival = arrival.unwrap_or(spec.span_steps()).saturating_sub(1);
         (1..=steps.min(before_arrival))
+            .filter(|k| k.is_multiple_of(spec.stride))
             .map(|k| Pin { index: k, observation: executing.states[executing.index(step + k as u64)].clone() })
             .collect()
     }
@@ -240,7 +248,9 @@ impl PlanHandler for ServiceHandler {
         let obstacles = wire::obstacles(&request.obstacles);
         let goal = match &request.goal_tool_point {
             Some(tool_point) => {
-                Some(self.tool_point_goal("plan_request", &request.observation, tool_point, &obstacles)?)
+                // Requests without a robot share one slot: the goal and obstacles are the key.
+                let stream = request.robot_id.clone().unwrap_or_default();
+                Some(self.tool_point_goal(("plan_request", &stream), &request.observation, tool_point, &obstacles)?)
             }
             None => request.goal.clone(),
         };
@@ -267,7 +277,8 @@ impl PlanHandler for ServiceHandler {
         let obstacles = wire::obstacles(&state.obstacles);
         let full_goal = match &state.goal_tool_point {
             Some(tool_point) => {
-                Some(self.tool_point_goal("robot_state", &state.observation, tool_point, &obstacles)?)
+                let stream = state.robot_id.clone();
+                Some(self.tool_point_goal(("robot_state", &stream), &state.observation, tool_point, &obstacles)?)
             }
             None => state
                 .goal

@@ -16,6 +16,7 @@ mod panda_arm;
 mod panda_pick_place;
 mod panda_reach;
 pub mod picard;
+mod solved_tool_goal;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use sim::{Env, Policy, SceneShape, Tracker};
 
 pub use config::{ControlConfig, PlannerConfig, TaskConfig};
 pub use limits::{Bound, JOINT_RANGE, RobotLimits};
+pub use solved_tool_goal::SolvedToolGoal;
 
 /// What a robot task supplies to the application. Maze2D ([`maze2d::Maze2dTask`]) is the first.
 pub trait Task: Send + Sync {
@@ -106,7 +108,7 @@ pub trait Task: Send + Sync {
     /// previous plan) to `after` (the first of the new one): by default the largest change of
     /// any component, in action units.
     fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
-        before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+        largest_change(before, after)
     }
     /// The robot's body at `state` as shapes to draw (the Panda: its link capsules, and the
     /// pick-and-place cube as a box), base frame; none for a robot drawn as a point.
@@ -127,6 +129,12 @@ pub trait Task: Send + Sync {
         let (action_dim, observation_dim) = self.dims();
         TrajectoryLayout { horizon, action_dim, observation_dim, dt: self.dt_secs() }
     }
+}
+
+/// The largest change of any component from `before` to `after`: a seam's jump.
+#[must_use]
+pub fn largest_change(before: &[f32], after: &[f32]) -> f32 {
+    before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
 }
 
 /// The registered task kinds (`kind` in a task file's `[env]`; `maze2d` when absent).

@@ -17,7 +17,7 @@ use sim::panda::{
     ToolGoal, franka_limits, franka_panda,
 };
 
-use super::{Bound, ControlConfig, JOINT_RANGE, RewardKind, RobotLimits, TrackerKind};
+use super::{Bound, ControlConfig, JOINT_RANGE, RewardKind, RobotLimits, TrackerKind, largest_change};
 
 /// How near inverse kinematics brings the tool point to a goal given as a tool point, metres.
 const TOOL_GOAL_TOLERANCE_M: f64 = 1e-3;
@@ -202,7 +202,7 @@ impl PandaArm {
     /// points' speeds are central differences of the planned angles, so they follow the angles.
     pub fn seam_jump(&self, before: &[f32], after: &[f32]) -> f32 {
         let joints = self.joints();
-        before[..joints].iter().zip(&after[..joints]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+        largest_change(&before[..joints], &after[..joints])
     }
 
     /// The link capsules at `state`, to draw.

@@ -162,6 +162,7 @@ impl DiffuserCheckpoint {
     pub fn into_model(self, normalizer: Normalizer, device: Device) -> Result<NativeModel> {
         let spec = ModelSpec {
             horizon: self.horizon,
+            stride: 1,
             action_dim: self.action_dim,
             observation_dim: self.transition_dim - self.action_dim,
             output: self.output,

@@ -23,8 +23,12 @@ pub enum ModelOutput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// Planning horizon H, in steps of the environment.
+    /// Planning horizon H: rows of a trajectory.
     pub horizon: usize,
+    /// Environment steps between consecutive rows: 1 for Diffuser's dense trajectories, K > 1
+    /// for a jumpy model over every K-th state (a row then spans K steps of the environment).
+    #[serde(default = "dense_stride", skip_serializing_if = "is_dense")]
+    pub stride: usize,
     /// Action dimension A (the first A entries of a transition).
     pub action_dim: usize,
     /// Observation dimension O (the last O entries of a transition).
@@ -40,7 +44,30 @@ pub struct ModelSpec {
     pub normalizer: Normalizer,
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_dense(stride: &usize) -> bool {
+    *stride == 1
+}
+
+fn dense_stride() -> usize {
+    1
+}
+
 impl ModelSpec {
+    /// Environment steps from a trajectory's first row to its last, (H − 1)·stride: the last
+    /// index of a returned plan.
+    #[must_use]
+    pub fn span_steps(&self) -> usize {
+        (self.horizon.max(1) - 1) * self.stride
+    }
+
+    /// Rows of a returned plan, one per environment step: (H − 1)·stride + 1 (H for a dense
+    /// model; [`crate::jumpy`]).
+    #[must_use]
+    pub fn plan_steps(&self) -> usize {
+        self.span_steps() + 1
+    }
+
     /// Transition dimension A + O: the last axis of every trajectory tensor.
     #[must_use]
     pub fn transition_dim(&self) -> usize {
@@ -52,6 +79,9 @@ impl ModelSpec {
         let invalid = |field: &str, message: String| Error::Config { field: format!("spec.{field}"), message };
         if self.horizon == 0 {
             return Err(invalid("horizon", "must be at least 1".into()));
+        }
+        if self.stride == 0 {
+            return Err(invalid("stride", "must be at least 1 (1: a row per environment step)".into()));
         }
         if self.observation_dim == 0 {
             return Err(invalid("observation_dim", "must be at least 1".into()));

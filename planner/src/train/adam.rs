@@ -37,22 +37,27 @@ impl Adam {
         if with_gradient.is_empty() {
             return 0.0;
         }
-        let squares: Vec<Tensor> = with_gradient.iter().map(|(_, _, g)| g.square().sum(Kind::Double)).collect();
-        let norm = Tensor::stack(&squares, 0).sum(Kind::Double).sqrt().double_value(&[]);
-        let scale = if max_norm > 0.0 && norm > max_norm { max_norm / (norm + 1e-6) } else { 1.0 };
+        let norms: Vec<Tensor> = with_gradient.iter().map(|(_, _, g)| g.norm()).collect();
+        let norm = Tensor::stack(&norms, 0).to_kind(Kind::Double).square().sum(Kind::Double).sqrt().double_value(&[]);
+        let clipped = (max_norm > 0.0 && norm > max_norm).then(|| max_norm / (norm + 1e-6));
         self.step += 1;
         let correction1 = 1.0 - BETA1.powi(self.step as i32);
         let correction2 = 1.0 - BETA2.powi(self.step as i32);
-        for (name, variable, gradient) in with_gradient {
-            let gradient = gradient * scale;
-            let m = self.first.get_mut(name).map(|m| m.g_mul_scalar_(BETA1).g_add_(&(&gradient * (1.0 - BETA1))));
-            let v =
-                self.second.get_mut(name).map(|v| v.g_mul_scalar_(BETA2).g_add_(&(gradient.square() * (1.0 - BETA2))));
-            if let (Some(m), Some(v)) = (m, v) {
-                let update = (m / correction1) / ((v / correction2).sqrt() + EPSILON) * self.learning_rate;
-                let mut variable = variable.shallow_clone();
-                variable -= update;
+        // In place where PyTorch's Adam is: each temporary is a full copy of a parameter.
+        for (name, variable, mut gradient) in with_gradient {
+            let (Some(m), Some(v)) = (self.first.get_mut(name), self.second.get_mut(name)) else { continue };
+            if let Some(scale) = clipped {
+                // The gradient is zeroed before the next backward pass, so it may be scaled in place.
+                let _ = gradient.g_mul_scalar_(scale);
             }
+            let _ = m.lerp_(&gradient, 1.0 - BETA1);
+            let _ = v.g_mul_scalar_(BETA2).addcmul_(&(&gradient * (1.0 - BETA2)), &gradient);
+            let mut update = &*m * (self.learning_rate / correction1);
+            let mut denominator = v.sqrt();
+            let _ = denominator.g_div_scalar_(correction2.sqrt()).g_add_scalar_(EPSILON);
+            let _ = update.g_div_(&denominator);
+            let mut variable = variable.shallow_clone();
+            variable -= update;
         }
         norm
     }

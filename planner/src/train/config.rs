@@ -30,11 +30,15 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// Checks what parsing cannot: the data section ([`DataConfig::validate`]), that a value
+    /// Checks what parsing cannot: the data section ([`DataConfig::validate`]), a stride of at
+    /// least 1, that a value
     /// model has a discount in (0, 1] and that a denoiser has none.
     pub fn validate(&self) -> Result<()> {
         self.data.validate()?;
         let invalid = |field: &str, message: String| Error::Config { field: field.into(), message };
+        if self.model.stride == 0 {
+            return Err(invalid("model.stride", "must be at least 1 (1: every environment step)".into()));
+        }
         match (self.model.output(), &self.value) {
             (ModelOutput::Value, None) => Err(invalid(
                 "value.discount",
@@ -93,6 +97,12 @@ pub struct DataConfig {
     /// one long stream cut into pieces, as the Maze2D and PointMaze datasets are.
     #[serde(default)]
     pub recut_at_goal: Option<[f32; 2]>,
+    /// Let windows run past an episode's end, as if the agent stayed where it ended: the rows
+    /// after the end repeat its last observation with these observation components (e.g.
+    /// Maze2D's velocities, `[2, 3]`) and every action set to 0. Leave out for Diffuser's
+    /// windows, which lie inside episodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_at_end: Option<Vec<usize>>,
 }
 
 /// How a dataset is stored.
@@ -138,15 +148,29 @@ impl DataConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Horizon H of a window and of a plan.
+    /// Horizon H of a window and of a plan: rows.
     pub horizon: usize,
+    /// Environment steps between a window's rows (default 1: every step, as Diffuser trains).
+    /// K > 1 trains a jumpy model: each window holds every K-th step of (H − 1)·K + 1.
+    #[serde(default = "one_step")]
+    pub stride: usize,
     /// Training diffusion steps N.
     pub diffusion_steps: usize,
     /// The network's shape: a `temporal_unet` denoiser or a `value_function`.
     pub architecture: Architecture,
 }
 
+fn one_step() -> usize {
+    1
+}
+
 impl ModelConfig {
+    /// Environment steps a window covers, (H − 1)·stride + 1.
+    #[must_use]
+    pub fn window_steps(&self) -> usize {
+        (self.horizon.max(1) - 1) * self.stride + 1
+    }
+
     /// What the trained network predicts: `value` for a value function, else `sample` (x0).
     #[must_use]
     pub fn output(&self) -> ModelOutput {

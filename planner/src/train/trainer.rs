@@ -88,7 +88,8 @@ pub struct Trainer {
     variables: BTreeMap<String, Tensor>,
     adam: Adam,
     data: Tensor,
-    starts: Vec<usize>,
+    /// Where the training windows start (their targets moved to `objective`).
+    windows: Windows,
     rng: ChaCha8Rng,
     signal: Tensor,
     noise: Tensor,
@@ -108,7 +109,7 @@ impl Trainer {
     /// sees what the denoiser's samples have, both pinned.)
     pub fn new(config: TrainConfig, mut dataset: D4rlDataset, device: Device, resume: bool) -> Result<Self> {
         config.validate()?;
-        let windows = Windows::new(&config, &mut dataset)?;
+        let mut windows = Windows::new(&config, &mut dataset)?;
         let (a, o) = (dataset.actions.width, dataset.observations.width);
         let transitions: Vec<f32> = (0..dataset.len())
             .flat_map(|i| dataset.actions.row(i).iter().chain(dataset.observations.row(i)).copied())
@@ -122,6 +123,7 @@ impl Trainer {
         };
         let spec = ModelSpec {
             horizon: config.model.horizon,
+            stride: config.model.stride,
             action_dim: a,
             observation_dim: o,
             output: config.model.output(),
@@ -135,6 +137,12 @@ impl Trainer {
         ema.var_store_mut().copy(model.var_store())?;
         let variables: BTreeMap<String, Tensor> = model.var_store().variables().into_iter().collect();
         let adam = Adam::new(&variables, config.optimization.learning_rate);
+        // Rows held after each episode's end (`[data] hold_at_end`) follow the dataset's rows; the
+        // normalizer is fitted without them.
+        let mut transitions = transitions;
+        if let Some(still) = &config.data.hold_at_end {
+            transitions.extend(Windows::held_rows(&dataset, still));
+        }
         let raw = Tensor::from_slice(&transitions).to_device(device).view([-1, (a + o) as i64]);
         let data = spec.normalizer.normalize(&raw, 0);
         let schedule = Schedule::new(&spec.schedule, spec.diffusion_steps)?;
@@ -148,7 +156,7 @@ impl Trainer {
         for index in [0, h - 1] {
             let _ = mask.narrow(1, index, 1).narrow(2, a as i64, o as i64).fill_(1.0);
         }
-        let objective = if let Some(targets) = windows.targets {
+        let objective = if let Some(targets) = windows.targets.take() {
             Objective::Value { targets: Tensor::from_slice(&targets).to_device(device) }
         } else {
             let weights = Tensor::ones([1, h, d], (Kind::Float, device));
@@ -163,7 +171,7 @@ impl Trainer {
             variables,
             adam,
             data,
-            starts: windows.starts,
+            windows,
             signal,
             noise,
             mask,
@@ -185,7 +193,7 @@ impl Trainer {
     /// Number of training windows.
     #[must_use]
     pub fn windows(&self) -> usize {
-        self.starts.len()
+        self.windows.starts.len()
     }
 
     /// One gradient step on a fresh batch.
@@ -214,16 +222,17 @@ impl Trainer {
         Ok(StepReport { step: self.step, loss: loss_value, grad_norm })
     }
 
-    /// Draws B windows, B timesteps and the noise (in that order, from the batch stream) and
-    /// noises the windows: x_t = α_t x0 + σ_t ε (`q_sample`), then the conditioned entries are
-    /// set back to x0 (`apply_conditioning`).
+    /// Draws B windows (H rows, `stride` steps apart), B timesteps and the noise (in that order,
+    /// from the batch stream) and noises the windows: x_t = α_t x0 + σ_t ε (`q_sample`), then
+    /// the conditioned entries are set back to x0 (`apply_conditioning`).
     fn noisy_batch(&mut self) -> Batch {
         let (b, h) = (self.config.optimization.batch_size, self.config.model.horizon as i64);
         let device = self.data.device();
-        let windows: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..self.starts.len()) as i64).collect();
-        let starts: Vec<i64> = windows.iter().map(|&i| self.starts[i as usize] as i64).collect();
-        let rows =
-            Tensor::from_slice(&starts).to_device(device).view([-1, 1]) + Tensor::arange(h, (Kind::Int64, device));
+        let windows: Vec<i64> = (0..b).map(|_| self.rng.gen_range(0..self.windows.starts.len()) as i64).collect();
+        let stride = self.config.model.stride;
+        let rows: Vec<i64> =
+            windows.iter().flat_map(|&i| self.windows.rows(i as usize, h as usize, stride)).map(|r| r as i64).collect();
+        let rows = Tensor::from_slice(&rows).to_device(device);
         let d = self.data.size()[1];
         let x0 = self.data.index_select(0, &rows.view([-1])).view([b as i64, h, d]);
         let n = self.signal.size()[0];

@@ -16,6 +16,7 @@ const DT: f64 = 0.1;
 fn spec(horizon: usize) -> ModelSpec {
     ModelSpec {
         horizon,
+        stride: 1,
         action_dim: 2,
         observation_dim: 4,
         output: ModelOutput::Sample,

@@ -110,6 +110,48 @@ fn a_value_model_ranks_the_candidates_best_first() {
     }
 }
 
+#[test]
+fn a_jumpy_model_samples_every_kth_step_and_hands_out_every_step() {
+    // Reference: the same network read as a dense model (stride 1), asked for the same plan in
+    // rows. A stride of 4 must sample exactly those rows and hand them out 4 steps apart, with
+    // the steps between them on the straight line from one row to the next.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dense = unet_planner(dir.path());
+    let manifest = Checkpoint::open(dir.path()).expect("checkpoint").manifest().clone();
+    write_manifest(dir.path(), ModelSpec { stride: 4, ..manifest.spec.clone() }, manifest.architecture.clone());
+    let jumpy_model = Checkpoint::open(dir.path()).expect("jumpy checkpoint").load_native(Device::Cpu).expect("model");
+    let jumpy = Planner::new(Box::new(jumpy_model)).expect("planner");
+    let mut by_rows = request(SamplerKind::DpmSolverPp, 8);
+    by_rows.arrival = Some(12);
+    let by_steps = PlanRequest {
+        arrival: Some(4 * 12 + 3),
+        waypoints: vec![Pin { index: 4 * 7, ..by_rows.waypoints[0].clone() }],
+        ..by_rows.clone()
+    };
+    let (rows, steps) = (dense.plan(&by_rows).expect("dense plan"), jumpy.plan(&by_steps).expect("jumpy plan"));
+    for (row, step) in rows.candidates.iter().zip(&steps.candidates) {
+        assert_eq!(step.states.len(), 4 * (UNET_HORIZON - 1) + 1);
+        for i in 0..UNET_HORIZON {
+            assert_eq!(step.states[4 * i], row.states[i], "row {i}");
+            assert_eq!(step.actions[4 * i], row.actions[i], "row {i}");
+        }
+        for (i, j) in [(3, 1), (9, 2), (14, 3)] {
+            let (a, b) = (&row.states[i], &row.states[i + 1]);
+            let want: Vec<f32> = a.iter().zip(b).map(|(a, b)| a + j as f32 / 4.0 * (b - a)).collect();
+            assert_eq!(step.states[4 * i + j], want, "step {}", 4 * i + j);
+        }
+        // The goal, due by step 51, holds from row 12 (step 48) on.
+        assert!(step.states[48..].iter().all(|s| s == by_rows.goal.as_ref().expect("goal")));
+    }
+    let refuse = |request: PlanRequest, needle: &str| {
+        let err = jumpy.plan(&request).expect_err("bad request accepted").to_string();
+        assert!(err.contains(needle), "{needle:?} not in {err:?}");
+    };
+    let off_row = vec![Pin { index: 5, ..by_rows.waypoints[0].clone() }];
+    refuse(PlanRequest { waypoints: off_row, ..by_steps.clone() }, "pin a multiple of 4");
+    refuse(PlanRequest { arrival: Some(61), ..by_steps }, "past the plan's last step 60");
+}
+
 fn unet_spec(dir: &std::path::Path) -> ModelSpec {
     Checkpoint::open(dir).expect("unet checkpoint").manifest().spec.clone()
 }

@@ -49,6 +49,7 @@ pub fn spec(horizon: usize, action_dim: usize, observation_dim: usize, output: M
     let d = action_dim + observation_dim;
     ModelSpec {
         horizon,
+        stride: 1,
         action_dim,
         observation_dim,
         output,
@@ -103,6 +104,7 @@ pub fn unet_checkpoint(dir: &Path, output: ModelOutput) -> Checkpoint {
     };
     let spec = ModelSpec {
         horizon: UNET_HORIZON,
+        stride: 1,
         action_dim: 2,
         observation_dim: 4,
         output,

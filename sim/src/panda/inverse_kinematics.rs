@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::description::ArmDescription;
 
-pub use crate::tool_goal::ToolGoal;
+use crate::tool_goal::ToolGoal;
 
 /// Damping λ of the least-squares step (metres).
 const DAMPING: f64 = 0.05;

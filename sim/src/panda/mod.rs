@@ -24,6 +24,7 @@ mod reach;
 mod timing;
 mod tracker;
 
+pub use crate::tool_goal::ToolGoal;
 pub use arm::{Arm, PHYSICS_DT_SECS};
 pub use clearance::{Clearance, FIRST_LINK_NEAR_TABLE};
 pub use collection::{ArmCollected, collect_arm};
@@ -32,7 +33,6 @@ pub use driven::{DrivenArm, Violations};
 pub use expert::{ArmExpert, Leg};
 pub use frame::Frame;
 pub use interpolation::{CubicSegment, Interpolation};
-pub use inverse_kinematics::ToolGoal;
 pub use limits::{JointLimits, franka_limits};
 pub use obstacles::Obstacle;
 pub use path_planning::PathSearch;

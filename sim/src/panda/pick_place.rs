@@ -30,7 +30,6 @@ use super::description::{ArmDescription, Capsule};
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Free, Leg, PLANNING_MARGIN_M};
 use super::frame::Frame;
-use super::inverse_kinematics::ToolGoal;
 use super::limits::franka_limits;
 use super::obstacles::Obstacle;
 use super::reach::{
@@ -38,6 +37,7 @@ use super::reach::{
 };
 use super::{ArmEnv, franka_panda};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
+use crate::tool_goal::ToolGoal;
 
 /// Half the cube's edge, metres: it rests with its centre this high above the table.
 pub const CUBE_HALF_M: f64 = 0.02;

@@ -24,10 +24,10 @@ use super::description::ArmDescription;
 use super::driven::{DrivenArm, Violations};
 use super::expert::{ArmExpert, Leg, PLANNING_MARGIN_M};
 use super::interpolation::Interpolation;
-use super::inverse_kinematics::ToolGoal;
 use super::obstacles::Obstacle;
 use super::{ArmEnv, franka_panda, limits};
 use crate::env::{Env, Geometry, Scene, SceneShape, Step};
+use crate::tool_goal::ToolGoal;
 
 /// The Panda's ready pose, rad (franka_ros's `ready`).
 pub const READY: [f64; 7] = [

@@ -10,6 +10,7 @@ mod plan;
 mod replan;
 mod ros2_wire;
 mod steering;
+mod train;
 mod wire;
 mod workers;
 
@@ -94,6 +95,8 @@ enum BenchTarget {
     Replan,
     /// An arm task's forward kinematics over a plan batch, against its denoiser's forward pass.
     Kinematics,
+    /// One training step in Rust against the same step in PyTorch.
+    Train,
 }
 
 /// Runs the chosen benchmark and prints its Markdown table.
@@ -107,6 +110,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BenchTarget::Steering => steering::run(args),
         BenchTarget::Replan => replan::run(args),
         BenchTarget::Kinematics => kinematics::run(args),
+        BenchTarget::Train => train::run(args),
     }
 }
 
@@ -149,6 +153,7 @@ fn save_checkpoint(args: &BenchArgs, shape: &Shape, dir: &Path) -> anyhow::Resul
     let d = shape.action_dim + shape.observation_dim;
     let spec = ModelSpec {
         horizon: shape.horizon,
+        stride: 1,
         action_dim: shape.action_dim,
         observation_dim: shape.observation_dim,
         output: ModelOutput::Sample,
