@@ -102,12 +102,14 @@ impl Planner {
                 message: format!("{message}; train or export the value model for the denoiser's dataset"),
             })
         };
-        if (d.horizon, d.action_dim, d.observation_dim) != (v.horizon, v.action_dim, v.observation_dim) {
+        let shape = |s: &ModelSpec| (s.horizon, s.stride, s.action_dim, s.observation_dim);
+        if shape(d) != shape(v) {
             return mismatch(
                 "shape",
                 format!(
-                    "(H, A, O) = ({}, {}, {}), the denoiser's is ({}, {}, {})",
-                    v.horizon, v.action_dim, v.observation_dim, d.horizon, d.action_dim, d.observation_dim
+                    "(H, stride, A, O) = {:?}, the denoiser's is {:?} (a value model scores the denoiser's rows)",
+                    shape(v),
+                    shape(d)
                 ),
             );
         }

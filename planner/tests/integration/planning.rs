@@ -211,10 +211,15 @@ fn a_diverged_plan_is_withheld_and_a_mismatched_value_model_refused() {
     let err = broken.plan(&request(SamplerKind::Ddim, 4)).expect_err("NaN plan returned").to_string();
     assert!(err.contains("NaN") && err.contains("4 steps of ddim"), "{err}");
 
-    let other = ModelSpec { horizon: 32, output: ModelOutput::Value, ..spec };
+    let other = ModelSpec { horizon: 32, output: ModelOutput::Value, ..spec.clone() };
     let err =
         planner.with_value_model(Box::new(OtherHorizonValue(other))).err().expect("mismatch accepted").to_string();
-    assert!(err.contains("(H, A, O) = (32, 2, 4)"), "{err}");
+    assert!(err.contains("(H, stride, A, O) = (32, 1, 2, 4)"), "{err}");
+    // Same rows, another stride: its rows are other steps, so it is refused as well.
+    let jumpy = ModelSpec { stride: 4, output: ModelOutput::Value, ..spec.clone() };
+    let dense = Planner::new(Box::new(NanDenoiser(spec))).expect("planner");
+    let err = dense.with_value_model(Box::new(OtherHorizonValue(jumpy))).err().expect("mismatch accepted").to_string();
+    assert!(err.contains("(H, stride, A, O) = (16, 4, 2, 4)"), "{err}");
 }
 
 /// A value model of another horizon (test double).
