@@ -111,7 +111,7 @@ impl Trainer {
         config.validate()?;
         let mut windows = Windows::new(&config, &mut dataset)?;
         let (a, o) = (dataset.actions.width, dataset.observations.width);
-        let transitions: Vec<f32> = (0..dataset.len())
+        let mut transitions: Vec<f32> = (0..dataset.len())
             .flat_map(|i| dataset.actions.row(i).iter().chain(dataset.observations.row(i)).copied())
             .collect();
         let state_dir = config.out.join(STATE_DIR);
@@ -139,10 +139,7 @@ impl Trainer {
         let adam = Adam::new(&variables, config.optimization.learning_rate);
         // Rows held after each episode's end (`[data] hold_at_end`) follow the dataset's rows; the
         // normalizer is fitted without them.
-        let mut transitions = transitions;
-        if let Some(still) = &config.data.hold_at_end {
-            transitions.extend(Windows::held_rows(&dataset, still));
-        }
+        transitions.append(&mut windows.held_rows);
         let raw = Tensor::from_slice(&transitions).to_device(device).view([-1, (a + o) as i64]);
         let data = spec.normalizer.normalize(&raw, 0);
         let schedule = Schedule::new(&spec.schedule, spec.diffusion_steps)?;

@@ -15,9 +15,13 @@ pub struct Windows {
     /// First row of each window in the dataset's flat arrays.
     pub starts: Vec<usize>,
     /// With `[data] hold_at_end`: for each window, the last step of its episode and the row
-    /// after the dataset's rows that holds it ([`Windows::held_rows`] makes those rows, one per
-    /// episode in order). Rows of the window past that step read the held row.
+    /// after the dataset's rows that holds it (`held_rows`, one per episode in order). Rows of
+    /// the window past that step read the held row.
     pub ends: Option<Vec<(usize, usize)>>,
+    /// With `[data] hold_at_end`, the transitions (actions, observation) to append after the
+    /// dataset's rows: each episode's last step with the actions and the held observation
+    /// components set to 0. Empty without.
+    pub held_rows: Vec<f32>,
     /// For a value model, the target of each window (same order as `starts`): the discounted
     /// return from its first step to the end of its episode, Σ_{t=s}^{T} γ^{t−s} r_t (not
     /// truncated at H; Diffuser's `ValueDataset`, unnormalized). `None` for a denoiser.
@@ -34,7 +38,7 @@ impl Windows {
         }
         let episodes = episodes(dataset);
         let steps = config.model.window_steps();
-        let (starts, ends) = match &config.data.hold_at_end {
+        let (starts, ends, held_rows) = match &config.data.hold_at_end {
             Some(still) => {
                 check_still(still, dataset.observations.width)?;
                 let rows = dataset.len();
@@ -43,9 +47,9 @@ impl Windows {
                     .enumerate()
                     .flat_map(|(e, range)| range.clone().map(move |s| (s, (range.end - 1, rows + e))));
                 let (starts, ends): (Vec<usize>, Vec<(usize, usize)>) = every_step.unzip();
-                (starts, Some(ends))
+                (starts, Some(ends), held_rows(dataset, &episodes, still))
             }
-            None => (window_starts(&episodes, steps), None),
+            None => (window_starts(&episodes, steps), None, Vec::new()),
         };
         if starts.is_empty() {
             return Err(Error::Config {
@@ -60,7 +64,7 @@ impl Windows {
             });
         }
         let Some(value) = &config.value else {
-            return Ok(Self { starts, ends, targets: None });
+            return Ok(Self { starts, ends, held_rows, targets: None });
         };
         if let Some(row) = dataset.rewards.iter().position(|r| !r.is_finite()) {
             return Err(Error::Dataset {
@@ -73,7 +77,7 @@ impl Windows {
         }
         let returns = discounted_returns(&dataset.rewards, &episodes, value.discount);
         let targets = Some(starts.iter().map(|&s| returns[s] as f32).collect());
-        Ok(Self { starts, ends, targets })
+        Ok(Self { starts, ends, held_rows, targets })
     }
 
     /// The dataset rows of window `i`: `horizon` rows `stride` steps apart from its start, the
@@ -85,23 +89,21 @@ impl Windows {
             (row, _) => row,
         })
     }
+}
 
-    /// The held rows of `dataset`'s episodes (re-cut as for [`Windows::new`]), one transition
-    /// (actions, observation) per episode in order: its last step with the actions and the
-    /// `still` observation components set to 0.
-    #[must_use]
-    pub fn held_rows(dataset: &D4rlDataset, still: &[usize]) -> Vec<f32> {
-        episodes(dataset)
-            .iter()
-            .flat_map(|range| {
-                let mut observation = dataset.observations.row(range.end - 1).to_vec();
-                for &component in still {
-                    observation[component] = 0.0;
-                }
-                std::iter::repeat_n(0.0, dataset.actions.width).chain(observation)
-            })
-            .collect()
-    }
+/// One transition (actions, observation) per episode of `dataset`, in order: its last step with
+/// the actions and the `still` observation components set to 0.
+fn held_rows(dataset: &D4rlDataset, episodes: &[Range<usize>], still: &[usize]) -> Vec<f32> {
+    episodes
+        .iter()
+        .flat_map(|range| {
+            let mut observation = dataset.observations.row(range.end - 1).to_vec();
+            for &component in still {
+                observation[component] = 0.0;
+            }
+            std::iter::repeat_n(0.0, dataset.actions.width).chain(observation)
+        })
+        .collect()
 }
 
 /// Errors unless every component of `still` is an observation index.
@@ -163,7 +165,7 @@ mod tests {
         // H = 3 rows 2 steps apart span 5 steps. Inside episodes (Diffuser's windows) only the
         // 7-step episode has room, at starts 0 and 1 (worked out by hand).
         let inside = Windows::new(&config(""), &mut dataset()).expect("windows");
-        assert_eq!((inside.starts.clone(), inside.ends.clone()), (vec![0, 1], None));
+        assert_eq!((inside.starts.clone(), inside.ends.clone(), inside.held_rows.clone()), (vec![0, 1], None, vec![]));
         assert_eq!(inside.rows(1, 3, 2).collect::<Vec<_>>(), vec![1, 3, 5]);
         // Held: every step starts a window; rows past an episode's last step (6, then 10) read
         // that episode's held row, stored after the 11 dataset rows (11, then 12).
@@ -172,8 +174,7 @@ mod tests {
         assert_eq!(held.rows(5, 3, 2).collect::<Vec<_>>(), vec![5, 11, 11]);
         assert_eq!(held.rows(8, 3, 2).collect::<Vec<_>>(), vec![8, 10, 12]);
         // A held row is the last step at rest: actions 0, component 2 (the x velocity) 0.
-        let rows = Windows::held_rows(&dataset(), &[2]);
-        assert_eq!(rows, vec![0.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0]);
+        assert_eq!(held.held_rows, vec![0.0, 0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 0.0, 0.0, 0.0]);
         let err = Windows::new(&config("hold_at_end = [4]"), &mut dataset()).expect_err("component 4").to_string();
         assert!(err.contains("data.hold_at_end") && err.contains("component 4"), "{err}");
     }
