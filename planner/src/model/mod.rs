@@ -20,7 +20,7 @@ pub use checkpoint::{Checkpoint, FORMAT_VERSION, Manifest, Provenance};
 pub use gaussian_mixture::{Component, GaussianMixture};
 pub use native::NativeModel;
 pub use normalizer::Normalizer;
-pub use spec::{ModelOutput, ModelSpec};
+pub use spec::{ModelOutput, ModelSpec, dense_stride, steps_covered};
 pub use temporal_unet::TemporalUnet;
 pub use torchscript::TorchScriptModel;
 pub use value_function::ValueFunction;

@@ -49,8 +49,17 @@ fn is_dense(stride: &usize) -> bool {
     *stride == 1
 }
 
-fn dense_stride() -> usize {
+/// The stride of a dense model (a row per environment step), the default.
+#[must_use]
+pub fn dense_stride() -> usize {
     1
+}
+
+/// Environment steps that `horizon` rows `stride` steps apart cover, first and last included:
+/// (H − 1)·stride + 1.
+#[must_use]
+pub fn steps_covered(horizon: usize, stride: usize) -> usize {
+    (horizon.max(1) - 1) * stride + 1
 }
 
 impl ModelSpec {
@@ -58,14 +67,14 @@ impl ModelSpec {
     /// index of a returned plan.
     #[must_use]
     pub fn span_steps(&self) -> usize {
-        (self.horizon.max(1) - 1) * self.stride
+        self.plan_steps() - 1
     }
 
     /// Rows of a returned plan, one per environment step: (H − 1)·stride + 1 (H for a dense
     /// model; [`crate::jumpy`]).
     #[must_use]
     pub fn plan_steps(&self) -> usize {
-        self.span_steps() + 1
+        steps_covered(self.horizon, self.stride)
     }
 
     /// Transition dimension A + O: the last axis of every trajectory tensor.

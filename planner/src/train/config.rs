@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::d4rl::D4rlDataset;
 use super::minari;
 use crate::error::{Error, Result};
-use crate::model::{Architecture, ModelOutput};
+use crate::model::{Architecture, ModelOutput, dense_stride, steps_covered};
 
 /// Everything a training run needs; Diffuser's defaults where a field is left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,7 +152,7 @@ pub struct ModelConfig {
     pub horizon: usize,
     /// Environment steps between a window's rows (default 1: every step, as Diffuser trains).
     /// K > 1 trains a jumpy model: each window holds every K-th step of (H − 1)·K + 1.
-    #[serde(default = "one_step")]
+    #[serde(default = "dense_stride")]
     pub stride: usize,
     /// Training diffusion steps N.
     pub diffusion_steps: usize,
@@ -160,15 +160,11 @@ pub struct ModelConfig {
     pub architecture: Architecture,
 }
 
-fn one_step() -> usize {
-    1
-}
-
 impl ModelConfig {
     /// Environment steps a window covers, (H − 1)·stride + 1.
     #[must_use]
     pub fn window_steps(&self) -> usize {
-        (self.horizon.max(1) - 1) * self.stride + 1
+        steps_covered(self.horizon, self.stride)
     }
 
     /// What the trained network predicts: `value` for a value function, else `sample` (x0).
